@@ -1,0 +1,237 @@
+//! Checking a whole history: partitioning, checking partitions in parallel, and assembling the evidence.
+//!
+//! Partitions are checked on rayon's pool. The first illegal partition sets a shared stop flag so the others
+//! end early (unless [`Options::all_partitions`] asks for every one). The verdict does not depend on the
+//! number of threads: a history is illegal iff some partition is, and a stopped partition never turns an
+//! illegal verdict into anything else. Which *other* partitions were finished before the stop may vary, and
+//! those are reported as undecided.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::error::HistoryError;
+use crate::history::History;
+use crate::model::{Model, NondeterministicModel, Partition, PowerSet};
+use crate::search::{Limits, Outcome, Search};
+use crate::verdict::{CheckResult, PartialLinearization, PartitionResult, Step, Undecided, Verdict};
+
+/// A handle that cancels a running check from another thread; the check then returns `Unknown`.
+#[derive(Debug, Clone, Default)]
+pub struct CancelHandle(Arc<AtomicBool>);
+
+impl CancelHandle {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Counters a running check updates, for a progress display on another thread.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub partitions_total: AtomicUsize,
+    pub partitions_decided: AtomicUsize,
+    pub states_explored: AtomicU64,
+}
+
+/// How to check.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Give up after this long; undecided partitions are `Unknown`.
+    pub timeout: Option<Duration>,
+    /// Use the model's partitioning (P-compositionality); false checks the whole state as one partition.
+    pub partition: bool,
+    /// Keep checking the other partitions after one is found illegal.
+    pub all_partitions: bool,
+    /// How many longest partial linearizations to keep per illegal partition.
+    pub max_partials: usize,
+    pub cancel: Option<CancelHandle>,
+    pub progress: Option<Arc<Progress>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            timeout: None,
+            partition: true,
+            all_partitions: false,
+            max_partials: 4,
+            cancel: None,
+            progress: None,
+        }
+    }
+}
+
+/// Checks `history` against a deterministic model.
+pub fn check<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    options: &Options,
+) -> Result<CheckResult, HistoryError> {
+    history.validate()?;
+    let started = Instant::now();
+    let partitions = if options.partition {
+        model.partition(&history.operations)
+    } else {
+        vec![Partition::whole(history.len())]
+    };
+    let stop = AtomicBool::new(false);
+    let local_progress = Arc::new(Progress::default());
+    let progress = options.progress.as_ref().unwrap_or(&local_progress);
+    progress.partitions_total.store(partitions.len(), Ordering::Relaxed);
+    let limits = Limits {
+        deadline: options.timeout.map(|t| started + t),
+        stop: &stop,
+        cancel: options.cancel.as_ref().map(|c| &*c.0),
+        explored: &progress.states_explored,
+        max_partials: options.max_partials,
+    };
+
+    let mut jobs: Vec<Job<'_, M>> = partitions.iter().map(|p| Job::new(model, history, p)).collect();
+    // Large partitions first within a round, so the longest searches start early on the pool.
+    jobs.sort_by_key(|job| std::cmp::Reverse(job.global.len()));
+    // Rounds of growing step budgets: every partition gets its turn, so an illegal partition that is quick
+    // to refute is found while a hard one is still being searched, and stops it.
+    let mut budget = FIRST_BUDGET;
+    loop {
+        let active: Vec<&mut Job<'_, M>> = jobs.iter_mut().filter(|job| job.result.is_none()).collect();
+        if active.is_empty() {
+            break;
+        }
+        active.into_par_iter().for_each(|job| {
+            job.advance(budget, &limits);
+            match job.result.as_ref().map(|r| r.verdict) {
+                Some(Verdict::Illegal) if !options.all_partitions => stop.store(true, Ordering::Relaxed),
+                _ => {}
+            }
+            if job.result.as_ref().is_some_and(|r| r.verdict != Verdict::Unknown) {
+                progress.partitions_decided.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        budget = budget.saturating_mul(4);
+    }
+    let mut results: Vec<PartitionResult> = jobs.into_iter().filter_map(|job| job.result).collect();
+    let order: std::collections::HashMap<&str, usize> =
+        partitions.iter().enumerate().map(|(i, p)| (p.label.as_str(), i)).collect();
+    results.sort_by_key(|r| order.get(r.label.as_str()).copied().unwrap_or(usize::MAX));
+    Ok(CheckResult {
+        verdict: Verdict::combine(results.iter().map(|p| p.verdict)),
+        partitions: results,
+        micros: started.elapsed().as_micros() as u64,
+        counterexample: None,
+    })
+}
+
+/// The step budget of the first round.
+const FIRST_BUDGET: u64 = 1 << 14;
+
+/// One partition being checked.
+struct Job<'h, M: Model> {
+    model: &'h M,
+    partition: &'h Partition,
+    /// The history indices of the operations searched (the partition's, less the failed ones).
+    global: Vec<usize>,
+    search: Search<'h, M>,
+    micros: u64,
+    result: Option<PartitionResult>,
+}
+
+impl<'h, M: Model> Job<'h, M> {
+    fn new(model: &'h M, history: &'h History<M::Input, M::Output>, partition: &'h Partition) -> Self {
+        // Failed operations had no effect: they take no part in the search.
+        let global: Vec<usize> =
+            partition.operations.iter().copied().filter(|&i| !history.operations[i].failed).collect();
+        let ops = global.iter().map(|&i| &history.operations[i]).collect();
+        Job { model, partition, search: Search::new(model, ops), global, micros: 0, result: None }
+    }
+
+    /// Runs the search for up to `budget` steps and records the result if it ended.
+    fn advance(&mut self, budget: u64, limits: &Limits<'_>) {
+        let started = Instant::now();
+        let cancelled = limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+        let outcome = if cancelled || limits.stop.load(Ordering::Relaxed) {
+            Some(Outcome::Stopped)
+        } else {
+            self.search.run(budget, limits)
+        };
+        self.micros += started.elapsed().as_micros() as u64;
+        if let Some(outcome) = outcome {
+            self.search.release();
+            self.result = Some(self.finish(outcome));
+        }
+    }
+
+    fn finish(&self, outcome: Outcome) -> PartitionResult {
+        let mut result = undecided(self.model, self.partition, Undecided::Cancelled);
+        result.states_explored = self.search.explored;
+        result.micros = self.micros;
+        match outcome {
+            Outcome::Linearizable(order) => {
+                result.verdict = Verdict::Ok;
+                result.undecided = None;
+                result.linearization = self.replay(&order);
+            }
+            Outcome::Illegal(partials) => {
+                result.verdict = Verdict::Illegal;
+                result.undecided = None;
+                result.partial = partials
+                    .into_iter()
+                    .map(|p| PartialLinearization {
+                        steps: self.replay(&p.prefix),
+                        stuck: p.stuck.iter().map(|&l| self.global[l]).collect(),
+                        blocking: self.global[p.blocking],
+                    })
+                    .collect();
+            }
+            Outcome::TimedOut => result.undecided = Some(Undecided::Timeout),
+            Outcome::Stopped => result.undecided = Some(Undecided::Cancelled),
+        }
+        result
+    }
+
+    /// The steps of `order` (local indices) with the state after each, described.
+    fn replay(&self, order: &[usize]) -> Vec<Step> {
+        let mut state = self.model.init();
+        order
+            .iter()
+            .map(|&local| {
+                let op = self.search.op(local);
+                if let Some(next) = self.model.step(&state, &op.input, op.output.as_ref()) {
+                    state = next;
+                }
+                Step { op: self.global[local], state: self.model.describe_state(&state) }
+            })
+            .collect()
+    }
+}
+
+/// Checks `history` against a nondeterministic model (run on sets of states).
+pub fn check_nondeterministic<M: NondeterministicModel>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    options: &Options,
+) -> Result<CheckResult, HistoryError> {
+    check(&PowerSet(model), history, options)
+}
+
+fn undecided<M: Model>(model: &M, partition: &Partition, why: Undecided) -> PartitionResult {
+    PartitionResult {
+        label: partition.label.clone(),
+        operations: partition.operations.clone(),
+        verdict: Verdict::Unknown,
+        initial_state: model.describe_state(&model.init()),
+        linearization: Vec::new(),
+        partial: Vec::new(),
+        undecided: Some(why),
+        states_explored: 0,
+        micros: 0,
+    }
+}

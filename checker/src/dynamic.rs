@@ -1,0 +1,171 @@
+//! Checking a history whose model is known only by name at run time (the command line, the harness).
+//!
+//! [`check_raw`] types the operations of a [`RawHistory`] for the named built-in model, reporting the
+//! location of the first one that does not fit, then checks it and describes it for display.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+
+use crate::check::{check, Options};
+use crate::error::{FormatError, Location};
+use crate::formats::{RawHistory, RawOp};
+use crate::history::{History, Operation};
+use crate::model::Model;
+use crate::explain::{explain, ExplainOptions};
+use crate::models::{CasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, Value};
+use crate::verdict::CheckResult;
+use crate::view::HistoryView;
+
+/// The names of the built-in models.
+pub const MODELS: &[&str] = &["register", "cas-register", "kv", "mutex", "multi-register", "queue", "set"];
+
+/// A checked history: the verdict with its evidence, and the history described for display.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub model: String,
+    pub view: HistoryView,
+    pub result: CheckResult,
+}
+
+/// Checks `raw` with the model `model` (or the one the file names, or its format implies).
+pub fn check_raw(raw: RawHistory, model: Option<&str>, options: &Options) -> Result<Checked, FormatError> {
+    check_named(raw, model, options, None)
+}
+
+/// Checks `raw` like [`check_raw`]; when the history is not linearizable, also shrinks its first illegal
+/// partition to a minimal illegal sub-history and tells why in `result.counterexample`
+/// (`quill check --explain`; see [`crate::explain`]).
+pub fn check_raw_explained(
+    raw: RawHistory,
+    model: Option<&str>,
+    options: &Options,
+    explain: &ExplainOptions,
+) -> Result<Checked, FormatError> {
+    check_named(raw, model, options, Some(explain))
+}
+
+fn check_named(
+    raw: RawHistory,
+    model: Option<&str>,
+    options: &Options,
+    explain: Option<&ExplainOptions>,
+) -> Result<Checked, FormatError> {
+    let name = model
+        .map(str::to_string)
+        .or_else(|| raw.model.clone())
+        .or_else(|| raw.format.default_model().map(str::to_string))
+        .ok_or_else(|| FormatError::invalid(Location::File, "no model named: give --model or a \"model\" field"))?;
+    let init = raw.init.as_ref().filter(|v| !v.is_null()).map(Value::from_json);
+    match name.as_str() {
+        "register" => run(&Register::new(init), &name, raw, options, explain),
+        "cas-register" => run(&CasRegister::new(init), &name, raw, options, explain),
+        "kv" => run(&Kv, &name, raw, options, explain),
+        "mutex" if init.is_some() => {
+            Err(FormatError::invalid(Location::File, "the mutex model takes no initial value (it starts unlocked)"))
+        }
+        "mutex" => run(&Mutex, &name, raw, options, explain),
+        "multi-register" => {
+            let init = init_map(raw.init.as_ref())?;
+            run(&MultiRegister::new(init), &name, raw, options, explain)
+        }
+        "queue" => {
+            let init = init_list(raw.init.as_ref(), &name)?;
+            run(&Queue::new(init), &name, raw, options, explain)
+        }
+        "set" => {
+            let init = init_list(raw.init.as_ref(), &name)?;
+            run(&Set::new(init.into_iter().collect()), &name, raw, options, explain)
+        }
+        _ => Err(FormatError::UnknownModel { name, known: MODELS.join(", ") }),
+    }
+}
+
+/// Types every operation of `raw` for the model `M`.
+pub fn typed<M>(raw: RawHistory, model_name: &str) -> Result<History<M::Input, M::Output>, FormatError>
+where
+    M: Model,
+    M::Input: DeserializeOwned,
+    M::Output: DeserializeOwned,
+{
+    let mut operations = Vec::new();
+    for op in raw.operations {
+        operations.push(type_op::<M>(op?, model_name)?);
+    }
+    Ok(History { operations, annotations: raw.annotations })
+}
+
+fn type_op<M>(op: RawOp, model_name: &str) -> Result<Operation<M::Input, M::Output>, FormatError>
+where
+    M: Model,
+    M::Input: DeserializeOwned,
+    M::Output: DeserializeOwned,
+{
+    let input = serde_json::from_value::<M::Input>(op.input.clone()).map_err(|e| {
+        FormatError::invalid(op.at.clone(), format!("input {} is not a {model_name} operation: {e}", op.input))
+    })?;
+    let output = match op.output {
+        // A completed operation with nothing to report reads as an empty object, so that every
+        // field of the model's output takes its default.
+        Some(Json::Null) => Some(empty_output::<M>(&op.at)?),
+        Some(out) => Some(serde_json::from_value::<M::Output>(out.clone()).map_err(|e| {
+            FormatError::invalid(op.at.clone(), format!("output {out} is not a {model_name} output: {e}"))
+        })?),
+        None => None,
+    };
+    let output = if op.failed { None } else { output };
+    Ok(Operation { client: op.client, call: op.call, ret: op.ret, input, output, failed: op.failed })
+}
+
+fn empty_output<M>(at: &Location) -> Result<M::Output, FormatError>
+where
+    M: Model,
+    M::Output: DeserializeOwned,
+{
+    serde_json::from_value::<M::Output>(Json::Object(Default::default()))
+        .map_err(|e| FormatError::invalid(at.clone(), format!("output is null but this model needs one: {e}")))
+}
+
+/// A multi-register's initial values: a map of keys to values (`{"x": 0}`), or none.
+fn init_map(init: Option<&Json>) -> Result<crate::models::multi_register::MultiState, FormatError> {
+    match init {
+        None | Some(Json::Null) => Ok(Default::default()),
+        Some(Json::Object(map)) => Ok(map.iter().map(|(k, v)| (k.as_str().into(), Value::from_json(v))).collect()),
+        Some(other) => Err(FormatError::invalid(
+            Location::File,
+            format!("a multi-register's initial value must be a map of keys to values, such as {{:x 0}}, not {other}"),
+        )),
+    }
+}
+
+/// A queue's or set's initial elements: a list of values, or none.
+fn init_list(init: Option<&Json>, model: &str) -> Result<Vec<Value>, FormatError> {
+    match init {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Array(items)) => Ok(items.iter().map(Value::from_json).collect()),
+        Some(other) => Err(FormatError::invalid(
+            Location::File,
+            format!("a {model}'s initial value must be a list of elements, not {other}"),
+        )),
+    }
+}
+
+fn run<M>(
+    model: &M,
+    name: &str,
+    raw: RawHistory,
+    options: &Options,
+    explain_with: Option<&ExplainOptions>,
+) -> Result<Checked, FormatError>
+where
+    M: Model,
+    M::Input: DeserializeOwned,
+    M::Output: DeserializeOwned,
+{
+    let history = typed::<M>(raw, name)?;
+    let mut result = check(model, &history, options)
+        .map_err(|e| FormatError::invalid(Location::File, e.to_string()))?;
+    if let Some(how) = explain_with {
+        result.counterexample = explain(model, &history, &result, how);
+    }
+    Ok(Checked { model: name.to_string(), view: HistoryView::new(model, name, &history), result })
+}

@@ -1,0 +1,127 @@
+//! Porcupine's key/value lines: `{:process 3, :type :invoke, :f :append, :key "7", :value "x 3 12 y"}`.
+//!
+//! Lines are in real-time order: a line's number is its time. A get's invocation has `:value nil` and its
+//! `:ok` carries the value read; put and append carry their argument in both.
+
+use serde_json::{json, Value as Json};
+
+use super::{Complete, Format, Pairing, RawHistory};
+use crate::error::{FormatError, Location};
+
+pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
+    let mut pairing = Pairing::new();
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with(';') {
+            continue;
+        }
+        let map = parse_map(line).map_err(|m| FormatError::syntax(Location::Line(number), m))?;
+        let get = |k: &str| map.iter().find(|(key, _)| key == k).map(|(_, v)| v);
+        let missing = |k: &str| FormatError::invalid(Location::Line(number), format!("missing :{k}"));
+        let process = get("process").and_then(|p| p.as_u64()).ok_or_else(|| missing("process"))?;
+        let kind = get("type").and_then(|t| t.as_str()).ok_or_else(|| missing("type"))?;
+        let f = get("f").and_then(|t| t.as_str()).ok_or_else(|| missing("f"))?;
+        let key = get("key").ok_or_else(|| missing("key"))?;
+        let key = match key {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let value = get("value").cloned().unwrap_or(Json::Null);
+        match kind {
+            ":invoke" => {
+                let input = match f {
+                    ":get" => json!({"op": "get", "key": key}),
+                    ":put" | ":append" => {
+                        let Json::String(v) = value else {
+                            return Err(FormatError::invalid(Location::Line(number), "a put or append needs a string :value"));
+                        };
+                        json!({"op": &f[1..], "key": key, "value": v})
+                    }
+                    other => {
+                        return Err(FormatError::invalid(Location::Line(number), format!("unknown operation {other}")))
+                    }
+                };
+                pairing.call(number, process, input)?;
+            }
+            ":ok" => {
+                let is_get = pairing.outstanding(process).and_then(|i| i.get("op")).and_then(Json::as_str) == Some("get");
+                let output = if is_get {
+                    json!({"value": if value.is_null() { Json::String(String::new()) } else { value }})
+                } else {
+                    json!({})
+                };
+                pairing.complete(number, process, Complete::Ok(output))?;
+            }
+            ":fail" => pairing.complete(number, process, Complete::Failed)?,
+            ":info" => pairing.complete(number, process, Complete::Unknown)?,
+            other => return Err(FormatError::invalid(Location::Line(number), format!("unknown type {other}"))),
+        }
+    }
+    Ok(RawHistory::loaded(Format::PorcupineKv, Some("kv".to_string()), pairing.finish()))
+}
+
+/// Reads a flat EDN map of keywords to nil, integers, keywords and strings, as JSON: keywords keep their
+/// colon (`":ok"`).
+fn parse_map(line: &str) -> Result<Vec<(String, Json)>, String> {
+    let inner = line
+        .strip_prefix('{')
+        .and_then(|l| l.strip_suffix('}'))
+        .ok_or_else(|| "expected a map `{...}`".to_string())?;
+    let mut chars = inner.chars().peekable();
+    let mut out = Vec::new();
+    let mut pending_key: Option<String> = None;
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
+            chars.next();
+        }
+        let Some(&c) = chars.peek() else { break };
+        let token = if c == '"' {
+            chars.next();
+            let mut s = String::new();
+            loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        Some('n') => s.push('\n'),
+                        Some('t') => s.push('\t'),
+                        Some(other) => s.push(other),
+                        None => return Err("unterminated string".into()),
+                    },
+                    Some(ch) => s.push(ch),
+                    None => return Err("unterminated string".into()),
+                }
+            }
+            Json::String(s)
+        } else {
+            let mut word = String::new();
+            while let Some(&ch) = chars.peek() {
+                if ch.is_whitespace() || ch == ',' {
+                    break;
+                }
+                word.push(ch);
+                chars.next();
+            }
+            if word == "nil" {
+                Json::Null
+            } else if let Ok(i) = word.parse::<i64>() {
+                Json::from(i)
+            } else if word.starts_with(':') {
+                Json::String(word)
+            } else {
+                return Err(format!("unexpected `{word}`"));
+            }
+        };
+        match pending_key.take() {
+            None => match token {
+                Json::String(k) if k.starts_with(':') => pending_key = Some(k[1..].to_string()),
+                other => return Err(format!("expected a keyword key, found {other}")),
+            },
+            Some(k) => out.push((k, token)),
+        }
+    }
+    if let Some(k) = pending_key {
+        return Err(format!("key :{k} has no value"));
+    }
+    Ok(out)
+}

@@ -1,0 +1,188 @@
+//! Models: the sequential specification a history is checked against.
+//!
+//! A [`Model`] is a deterministic state machine: from a state, an input and the output the client saw, it
+//! gives the next state, or `None` when that output is impossible from that state. The output is `None`
+//! for an operation that never got a response: the model then applies the input with whatever result it
+//! would have had.
+//!
+//! A [`NondeterministicModel`] may have several next states for the same step (a queue that may lose an
+//! element, a set read that may miss concurrent adds). The checker runs it on sets of states.
+//!
+//! Both may split a history into independent partitions (P-compositionality, Herlihy and Wing 1990): when
+//! the operations of different partitions touch disjoint parts of the state, the history is linearizable
+//! iff every partition is. A key/value store partitions by key.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+
+use crate::history::Operation;
+
+/// A set of operations (indices into the history) checked together, with a label for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partition {
+    /// For display: the key, or "all" for the whole history.
+    pub label: String,
+    /// Indices into the history's operations, in history order.
+    pub operations: Vec<usize>,
+}
+
+impl Partition {
+    /// Every operation of a history of `len` operations as one partition.
+    pub fn whole(len: usize) -> Self {
+        Partition { label: "all".to_string(), operations: (0..len).collect() }
+    }
+}
+
+/// A deterministic sequential specification.
+pub trait Model: Sync {
+    type State: Clone + Eq + Hash + Send + Sync + Debug;
+    type Input: Send + Sync + Debug;
+    type Output: Send + Sync + Debug;
+
+    /// The state before any operation.
+    fn init(&self) -> Self::State;
+
+    /// The state after `input` produced `output` (`None`: unknown), or `None` if that cannot happen.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Option<Self::State>;
+
+    /// Whether this operation is a pure read: from every state, `step` gives either `None` or that same
+    /// state. The search then places it as soon as it fits instead of branching on it, which is sound only
+    /// when this holds for every state; the default, false, is always safe.
+    fn is_read_only(&self, _input: &Self::Input, _output: Option<&Self::Output>) -> bool {
+        false
+    }
+
+    /// Splits the history into independently checkable partitions. The default keeps it whole.
+    fn partition(&self, operations: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
+        vec![Partition::whole(operations.len())]
+    }
+
+    /// How an input reads on a timeline: `put(x, a)`.
+    fn describe_input(&self, input: &Self::Input) -> String {
+        format!("{input:?}")
+    }
+
+    /// How an output reads on a timeline: `a`, `ok`.
+    fn describe_output(&self, _input: &Self::Input, output: &Self::Output) -> String {
+        format!("{output:?}")
+    }
+
+    /// How a state reads in a timeline's details.
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
+}
+
+/// A sequential specification whose steps may lead to several states.
+pub trait NondeterministicModel: Sync {
+    type State: Clone + Eq + Hash + Send + Sync + Debug;
+    type Input: Send + Sync + Debug;
+    type Output: Send + Sync + Debug;
+
+    /// The possible states before any operation.
+    fn init(&self) -> Vec<Self::State>;
+
+    /// Every state the step may lead to; empty when the output is impossible.
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &Self::Input,
+        output: Option<&Self::Output>,
+    ) -> Vec<Self::State>;
+
+    fn partition(&self, operations: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
+        vec![Partition::whole(operations.len())]
+    }
+
+    fn describe_input(&self, input: &Self::Input) -> String {
+        format!("{input:?}")
+    }
+
+    fn describe_output(&self, _input: &Self::Input, output: &Self::Output) -> String {
+        format!("{output:?}")
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        format!("{state:?}")
+    }
+}
+
+/// A set of states, the state of a [`NondeterministicModel`] run deterministically (the powerset
+/// construction). Equality is set equality and the hash does not depend on the order of elements.
+#[derive(Debug, Clone)]
+pub struct StateSet<S>(pub Vec<S>);
+
+impl<S: Eq> StateSet<S> {
+    fn from_iter_dedup(items: impl IntoIterator<Item = S>) -> Self {
+        let mut out: Vec<S> = Vec::new();
+        for item in items {
+            if !out.contains(&item) {
+                out.push(item);
+            }
+        }
+        StateSet(out)
+    }
+}
+
+impl<S: Eq> PartialEq for StateSet<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().all(|s| other.0.contains(s))
+    }
+}
+
+impl<S: Eq> Eq for StateSet<S> {}
+
+impl<S: Hash> Hash for StateSet<S> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        use std::hash::BuildHasher;
+        let build = rustc_hash::FxBuildHasher;
+        let combined = self.0.iter().fold(0u64, |acc, s| acc.wrapping_add(build.hash_one(s)));
+        state.write_usize(self.0.len());
+        state.write_u64(combined);
+    }
+}
+
+/// Runs a [`NondeterministicModel`] as a [`Model`] over sets of states.
+pub struct PowerSet<'a, M>(pub &'a M);
+
+impl<M: NondeterministicModel> Model for PowerSet<'_, M> {
+    type State = StateSet<M::State>;
+    type Input = M::Input;
+    type Output = M::Output;
+
+    fn init(&self) -> Self::State {
+        StateSet::from_iter_dedup(self.0.init())
+    }
+
+    fn step(&self, state: &Self::State, input: &M::Input, output: Option<&M::Output>) -> Option<Self::State> {
+        let next = StateSet::from_iter_dedup(state.0.iter().flat_map(|s| self.0.step(s, input, output)));
+        (!next.0.is_empty()).then_some(next)
+    }
+
+    fn partition(&self, operations: &[Operation<M::Input, M::Output>]) -> Vec<Partition> {
+        self.0.partition(operations)
+    }
+
+    fn describe_input(&self, input: &M::Input) -> String {
+        self.0.describe_input(input)
+    }
+
+    fn describe_output(&self, input: &M::Input, output: &M::Output) -> String {
+        self.0.describe_output(input, output)
+    }
+
+    fn describe_state(&self, state: &Self::State) -> String {
+        match state.0.as_slice() {
+            [one] => self.0.describe_state(one),
+            many => {
+                let parts: Vec<String> = many.iter().map(|s| self.0.describe_state(s)).collect();
+                format!("one of {{{}}}", parts.join(", "))
+            }
+        }
+    }
+}

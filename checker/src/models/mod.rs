@@ -1,0 +1,29 @@
+//! The built-in models, and the table that finds one by name for histories read from files.
+//!
+//! | name | state | operations |
+//! |---|---|---|
+//! | `register` | one value, absent at first | read, write |
+//! | `cas-register` | one value, absent at first | read, write, cas |
+//! | `kv` | strings by key, `""` at first; partitioned by key | get, put, append |
+//! | `mutex` | locked or not, unlocked at first | acquire, release |
+//! | `multi-register` | values by key, absent at first; by key when no transaction spans keys | txn of reads and writes |
+//! | `queue` | a FIFO sequence, empty at first | enqueue, dequeue |
+//! | `set` | a set, empty at first | add, read (the whole set) |
+
+pub mod cas_register;
+pub mod kv;
+pub mod multi_register;
+pub mod mutex;
+pub mod queue;
+pub mod register;
+pub mod set;
+mod value;
+
+pub use cas_register::{CasInput, CasOutput, CasRegister};
+pub use kv::{Kv, KvInput, KvOutput};
+pub use multi_register::{MicroKind, MicroOp, MultiInput, MultiOutput, MultiRegister};
+pub use mutex::{Mutex, MutexInput, MutexOutput};
+pub use queue::{Queue, QueueInput, QueueOutput};
+pub use set::{Set, SetInput, SetOutput};
+pub use register::{Register, RegisterInput, RegisterOutput};
+pub use value::Value;

@@ -1,0 +1,328 @@
+//! The search for a linearization of one partition: Wing and Gong's backtracking with Lowe's just-in-time
+//! linearization and memoization (the algorithm Porcupine uses), plus bounded evidence gathering.
+//!
+//! The search walks the entry list from its head. At a call entry it tries to place that operation next:
+//! the model must accept it from the current state. If it does, and the configuration (set of placed
+//! operations, state) has not been seen before, the operation's entries are lifted out and the walk starts
+//! again from the head. At a return entry of an unplaced operation, that operation should have been placed
+//! already: the last placement is undone and the walk continues after it. The memo table makes every
+//! configuration visited at most once, which bounds the search by the number of distinct configurations.
+//!
+//! When the walk reaches the return entry of an operation with no response, every completed operation has
+//! been placed, and the rest may never have taken effect: the partition is linearizable.
+//!
+//! Three things keep the inner loop cheap and the search small:
+//! - States are interned: the search works on state numbers, and remembers the result of every (state,
+//!   operation) step it has computed, so the model (which may clone a map and build a string) runs once per
+//!   distinct step, however often the backtracking comes back to it. Memo keys are then a hash, a number and
+//!   a word or two of the placed set ([`memo`]), and a lookup allocates nothing.
+//! - Reads are forced. When an operation the model declares read-only ([`Model::is_read_only`]) can be
+//!   placed now, some linearization of the rest starts with it if any does: it changes no state, and every
+//!   operation that had to precede it already has. So the search places it without making it a choice, and
+//!   when that placement fails, so does the configuration it was made from. This removes the interleavings
+//!   of reads with everything else, which are most of the configurations of a read-heavy history.
+//! - The verdict does not depend on the thread count: a partition's search is sequential and deterministic.
+//!
+//! Evidence for an illegal partition is gathered at each backtrack: the placed operations are a linearizable
+//! prefix, and the operations called before the blocking return are the ones none of which could come next.
+//! Only the few longest prefixes are kept, so the memory it costs is bounded by `max_partials` times the
+//! partition's size, whatever the length of the search.
+
+mod bitset;
+mod entries;
+mod memo;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use rustc_hash::FxHashMap;
+
+use crate::history::Operation;
+use crate::model::Model;
+use bitset::Bitset;
+use entries::{Entries, NIL};
+use memo::Memo;
+
+/// How often (in search iterations) the deadline and the stop flag are looked at.
+const POLL_EVERY: u32 = 1 << 12;
+
+/// The transition table's mark for a step the model rejects.
+const REJECTED: u32 = u32::MAX;
+
+/// Limits and shared signals of one partition's search.
+pub(crate) struct Limits<'a> {
+    pub deadline: Option<Instant>,
+    /// Set when the check is cancelled or another partition was found illegal.
+    pub stop: &'a AtomicBool,
+    /// The user's cancel handle, when there is one.
+    pub cancel: Option<&'a AtomicBool>,
+    /// Explored-state counter shared by all partitions, for progress display.
+    pub explored: &'a AtomicU64,
+    pub max_partials: usize,
+}
+
+/// A prefix of placed operations (local indices) with the candidates that could not follow.
+pub(crate) struct RawPartial {
+    pub prefix: Vec<usize>,
+    pub stuck: Vec<usize>,
+    pub blocking: usize,
+}
+
+pub(crate) enum Outcome {
+    /// The placed operations (local indices), in order.
+    Linearizable(Vec<usize>),
+    Illegal(Vec<RawPartial>),
+    TimedOut,
+    Stopped,
+}
+
+/// One placement on the search stack.
+#[derive(Clone, Copy)]
+struct Frame {
+    op: u32,
+    /// The state before the placement.
+    before: u32,
+    /// A forced read: it has no alternatives, so undoing it undoes the placement before it as well.
+    forced: bool,
+}
+
+/// Interned model states: the search refers to a state by its number.
+struct States<S> {
+    list: Vec<S>,
+    ids: FxHashMap<S, u32>,
+}
+
+impl<S: Clone + Eq + std::hash::Hash> States<S> {
+    fn intern(&mut self, state: S) -> u32 {
+        if let Some(&id) = self.ids.get(&state) {
+            return id;
+        }
+        let id = u32::try_from(self.list.len()).expect("more than 2^32 distinct states");
+        self.list.push(state.clone());
+        self.ids.insert(state, id);
+        id
+    }
+}
+
+/// The search of one partition, resumable: [`Search::run`] goes on for a bounded number of steps, so that
+/// a scheduler can share the threads fairly among partitions and an easy illegal partition is found even
+/// while a hard one is being searched.
+pub(crate) struct Search<'h, M: Model> {
+    model: &'h M,
+    ops: Vec<&'h Operation<M::Input, M::Output>>,
+    /// Per local operation: its position in call order, which is its bit in `placed`.
+    rank: Vec<u32>,
+    /// Per local operation: the model declares it read-only.
+    read_only: Vec<bool>,
+    entries: Entries,
+    placed: Bitset,
+    memo: Memo,
+    states: States<M::State>,
+    /// (state << 32 | op) -> the state after the step, or [`REJECTED`].
+    transitions: FxHashMap<u64, u32>,
+    stack: Vec<Frame>,
+    state: u32,
+    node: u32,
+    /// The walk is at the head of a configuration it has just entered: look for a read to force first.
+    arrived: bool,
+    partials: Vec<RawPartial>,
+    pub explored: u64,
+}
+
+impl<'h, M: Model> Search<'h, M> {
+    /// A search over `ops` (the partition's operations, none of them failed).
+    pub(crate) fn new(model: &'h M, ops: Vec<&'h Operation<M::Input, M::Output>>) -> Self {
+        let spans: Vec<(i64, Option<i64>)> = ops.iter().map(|op| (op.call, op.ret)).collect();
+        let entries = Entries::new(&spans);
+        let node = entries.first();
+        let mut by_call: Vec<usize> = (0..ops.len()).collect();
+        by_call.sort_by_key(|&i| (ops[i].call, i));
+        let mut rank = vec![0u32; ops.len()];
+        for (r, &i) in by_call.iter().enumerate() {
+            rank[i] = r as u32;
+        }
+        let read_only = ops.iter().map(|op| model.is_read_only(&op.input, op.output.as_ref())).collect();
+        let mut states = States { list: Vec::new(), ids: FxHashMap::default() };
+        let state = states.intern(model.init());
+        let mut memo = Memo::default();
+        let placed = Bitset::new(ops.len());
+        memo.insert(&placed, state);
+        Search {
+            model,
+            rank,
+            read_only,
+            placed,
+            ops,
+            entries,
+            memo,
+            states,
+            transitions: FxHashMap::default(),
+            stack: Vec::new(),
+            state,
+            node,
+            arrived: true,
+            partials: Vec::new(),
+            explored: 0,
+        }
+    }
+
+    /// Searches for at most `budget` steps; `None` when the budget ran out first.
+    pub(crate) fn run(&mut self, mut budget: u64, limits: &Limits<'_>) -> Option<Outcome> {
+        let mut poll = POLL_EVERY;
+        let mut reported = self.explored;
+        let outcome = loop {
+            poll -= 1;
+            if poll == 0 {
+                poll = POLL_EVERY;
+                limits.explored.fetch_add(self.explored - reported, Ordering::Relaxed);
+                reported = self.explored;
+                let cancelled = limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+                if cancelled || limits.stop.load(Ordering::Relaxed) {
+                    break Some(Outcome::Stopped);
+                }
+                if limits.deadline.is_some_and(|d| Instant::now() >= d) {
+                    break Some(Outcome::TimedOut);
+                }
+            }
+            if budget == 0 {
+                break None;
+            }
+            budget -= 1;
+            if let Some(done) = self.step(limits.max_partials) {
+                break Some(done);
+            }
+        };
+        limits.explored.fetch_add(self.explored - reported, Ordering::Relaxed);
+        outcome
+    }
+
+    /// The state after `op` from `state`, or [`REJECTED`]; the model runs once per distinct pair.
+    fn transition(&mut self, state: u32, op: usize) -> u32 {
+        let key = (u64::from(state) << 32) | op as u64;
+        if let Some(&next) = self.transitions.get(&key) {
+            return next;
+        }
+        let operation = self.ops[op];
+        let next = match self.model.step(&self.states.list[state as usize], &operation.input, operation.output.as_ref())
+        {
+            Some(next) => self.states.intern(next),
+            None => REJECTED,
+        };
+        self.transitions.insert(key, next);
+        next
+    }
+
+    /// Places `op`, leading to `next`, if that configuration is new; false if it was entered before.
+    fn place(&mut self, op: usize, next: u32, forced: bool) -> bool {
+        let bit = self.rank[op] as usize;
+        self.placed.set(bit);
+        if !self.memo.insert(&self.placed, next) {
+            self.placed.clear(bit);
+            return false;
+        }
+        self.explored += 1;
+        self.stack.push(Frame { op: op as u32, before: self.state, forced });
+        self.state = next;
+        self.entries.lift(op);
+        self.node = self.entries.first();
+        self.arrived = true;
+        true
+    }
+
+    /// Undoes placements until one that has alternatives left, and resumes the walk after it.
+    fn backtrack(&mut self) -> Option<Outcome> {
+        loop {
+            let Some(frame) = self.stack.pop() else {
+                return Some(Outcome::Illegal(std::mem::take(&mut self.partials)));
+            };
+            let op = frame.op as usize;
+            self.state = frame.before;
+            self.placed.clear(self.rank[op] as usize);
+            self.entries.unlift(op);
+            if !frame.forced {
+                self.node = self.entries.next(self.entries.call_node(op));
+                return None;
+            }
+        }
+    }
+
+    /// One step of the walk; `Some` when the search is over.
+    fn step(&mut self, max_partials: usize) -> Option<Outcome> {
+        let node = self.node;
+        if node == NIL || (!self.entries.is_call(node) && self.entries.is_pending(self.entries.op(node))) {
+            let order = self.stack.iter().map(|f| f.op as usize).collect();
+            return Some(Outcome::Linearizable(order));
+        }
+        if std::mem::take(&mut self.arrived) {
+            // A read that can go now goes now (see the module's guide). The candidates are the calls before
+            // the first return.
+            let mut at = node;
+            while at != NIL && self.entries.is_call(at) {
+                let op = self.entries.op(at);
+                if self.read_only[op] && self.transition(self.state, op) == self.state {
+                    if self.place(op, self.state, true) {
+                        return None;
+                    }
+                    // Placing it leads to a configuration already refuted, so this one is refuted too.
+                    return self.backtrack();
+                }
+                at = self.entries.next(at);
+            }
+        }
+        let op = self.entries.op(node);
+        if self.entries.is_call(node) {
+            let next = self.transition(self.state, op);
+            if next != REJECTED && self.place(op, next, false) {
+                return None;
+            }
+            self.node = self.entries.next(node);
+            None
+        } else {
+            // The return of an unplaced operation: it had to come before this point, and cannot.
+            record_partial(&self.entries, &self.stack, node, op, max_partials, &mut self.partials);
+            self.backtrack()
+        }
+    }
+
+    /// The partition's operation with this local index.
+    pub(crate) fn op(&self, local: usize) -> &'h Operation<M::Input, M::Output> {
+        self.ops[local]
+    }
+
+    /// Frees the memo table, the states and the transitions of a finished or abandoned search.
+    pub(crate) fn release(&mut self) {
+        self.memo = Memo::default();
+        self.transitions = FxHashMap::default();
+        self.states = States { list: Vec::new(), ids: FxHashMap::default() };
+    }
+}
+
+/// Keeps the prefix on the stack if it is among the longest seen, bounded to `max` of them.
+fn record_partial(
+    entries: &Entries,
+    stack: &[Frame],
+    blocking_node: u32,
+    blocking: usize,
+    max: usize,
+    partials: &mut Vec<RawPartial>,
+) {
+    let best = partials.first().map_or(0, |p| p.prefix.len());
+    if max == 0 || stack.len() < best || (stack.len() == best && partials.len() >= max) {
+        return;
+    }
+    let prefix: Vec<usize> = stack.iter().map(|f| f.op as usize).collect();
+    if stack.len() > best {
+        partials.clear();
+    } else if partials.iter().any(|p| p.prefix == prefix) {
+        return;
+    }
+    let mut stuck = Vec::new();
+    let mut node = entries.first();
+    while node != NIL && node != blocking_node {
+        if entries.is_call(node) {
+            stuck.push(entries.op(node));
+        }
+        node = entries.next(node);
+    }
+    partials.push(RawPartial { prefix, stuck, blocking });
+}

@@ -1,0 +1,33 @@
+//! Subcommands of `quill`. Each lives in its own file; `run` dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod check;
+mod test;
+
+/// Exit status for bad input or usage (shared by every subcommand).
+pub const EXIT_USAGE: u8 = 3;
+
+#[derive(Debug, Parser)]
+#[command(name = "quill", version, about = "Linearizability checking and deterministic simulation of distributed systems")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check histories for linearizability.
+    Check(check::CheckArgs),
+    /// Run the simulated lab test catalog (raft, kvsrv, kvraft) over many seeds.
+    Test(test::TestArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Test(args) => test::run(args),
+    }
+}

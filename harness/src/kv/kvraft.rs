@@ -1,0 +1,1 @@
+//! kvraft (4A/4B) under the simulator: in progress.

@@ -1,0 +1,125 @@
+//! [`RaftHost`]: a [`raft::Raft`] node as a simulator [`Process`].
+
+use raft::{ApplyMsg, Config, Message, Mutation, Output, Raft};
+
+use crate::sim::{Boot, CallId, Ctx, HostId, Process};
+
+/// Runs one Raft peer on a simulator host: requests become labrpc calls, the reply Raft emits for a
+/// request answers that call, `Persist` goes to the host's persister before anything is sent, and
+/// applied messages are reported as notes for the tester's applier.
+pub struct RaftHost {
+    raft: Raft,
+    out: Vec<Output>,
+}
+
+impl RaftHost {
+    /// Builds peer `boot.id` of an `n`-node cluster from what its persister holds.
+    pub fn boot(boot: Boot<'_>, n: usize, mutation: Option<Mutation>) -> RaftHost {
+        let p = boot.persister;
+        let config = Config {
+            mutation,
+            ..Config::new(boot.id, n)
+        };
+        let raft = Raft::restore(
+            config,
+            boot.now,
+            Box::new(boot.rng),
+            p.raft_state(),
+            p.snapshot(),
+        )
+        .unwrap_or_else(|e| panic!("host {} cannot restore its persisted state: {e}", boot.id));
+        RaftHost {
+            raft,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    pub fn raft_mut(&mut self) -> &mut Raft {
+        &mut self.raft
+    }
+
+    /// `rf.Start(command)`.
+    pub fn start(
+        &mut self,
+        ctx: &mut Ctx<'_, Message, ApplyMsg>,
+        command: Vec<u8>,
+    ) -> (u64, u64, bool) {
+        let r = self.raft.start(ctx.now(), command, &mut self.out);
+        self.flush(ctx, None);
+        r
+    }
+
+    /// `rf.Snapshot(index, data)`.
+    pub fn snapshot(&mut self, ctx: &mut Ctx<'_, Message, ApplyMsg>, index: u64, data: Vec<u8>) {
+        self.raft.snapshot(ctx.now(), index, data, &mut self.out);
+        self.flush(ctx, None);
+    }
+
+    fn flush(&mut self, ctx: &mut Ctx<'_, Message, ApplyMsg>, request: Option<(HostId, CallId)>) {
+        for output in self.out.drain(..) {
+            match output {
+                // Durable at once, hence before the sends that follow it.
+                Output::Persist { state, snapshot } => ctx.persister().save(state, snapshot),
+                Output::Send { to, msg } if msg.is_request() => {
+                    ctx.call(to, msg);
+                }
+                Output::Send { to, msg } => match request {
+                    Some((from, call)) if from == to => ctx.reply(call, msg),
+                    _ => {
+                        panic!("raft emitted a reply {msg:?} to {to} outside of a request from it")
+                    }
+                },
+                Output::Apply(m) => ctx.note(m),
+            }
+        }
+        ctx.set_timer(self.raft.next_deadline());
+    }
+}
+
+impl Process for RaftHost {
+    type Msg = Message;
+    type Note = ApplyMsg;
+
+    fn on_start(&mut self, ctx: &mut Ctx<'_, Message, ApplyMsg>) {
+        ctx.set_timer(self.raft.next_deadline());
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Message, ApplyMsg>) {
+        self.raft.step(ctx.now(), raft::Input::Tick, &mut self.out);
+        self.flush(ctx, None);
+    }
+
+    fn on_request(
+        &mut self,
+        ctx: &mut Ctx<'_, Message, ApplyMsg>,
+        from: HostId,
+        call: CallId,
+        req: Message,
+    ) {
+        self.raft.step(
+            ctx.now(),
+            raft::Input::Recv { from, msg: req },
+            &mut self.out,
+        );
+        self.flush(ctx, Some((from, call)));
+    }
+
+    fn on_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, Message, ApplyMsg>,
+        from: HostId,
+        _call: CallId,
+        reply: Option<Message>,
+    ) {
+        // A failed call needs no action: Raft retries on its own timers.
+        if let Some(msg) = reply {
+            self.raft
+                .step(ctx.now(), raft::Input::Recv { from, msg }, &mut self.out);
+            self.flush(ctx, None);
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Histories with known verdicts, checked by the real checker with its key/value model.
+
+use std::time::Duration;
+
+use checker::models::kv::{Kv, KvInput, KvOutput};
+use checker::{
+    Annotation, CancelHandle, CheckResult, Counterexample, History, HistoryView, Operation,
+    Options, Verdict,
+};
+
+type KvOp = Operation<KvInput, KvOutput>;
+
+fn get(client: u64, call: i64, ret: i64, key: &str, seen: &str) -> KvOp {
+    Operation::new(
+        client,
+        call,
+        ret,
+        KvInput::Get { key: key.into() },
+        KvOutput {
+            value: Some(seen.into()),
+        },
+    )
+}
+
+fn put(client: u64, call: i64, ret: i64, key: &str, value: &str) -> KvOp {
+    Operation::new(
+        client,
+        call,
+        ret,
+        KvInput::Put {
+            key: key.into(),
+            value: value.into(),
+        },
+        KvOutput::default(),
+    )
+}
+
+fn append_pending(client: u64, call: i64, key: &str, value: &str) -> KvOp {
+    Operation::pending(
+        client,
+        call,
+        KvInput::Append {
+            key: key.into(),
+            value: value.into(),
+        },
+    )
+}
+
+/// A history, its verdict and its description.
+pub struct Checked {
+    pub view: HistoryView,
+    pub result: CheckResult,
+}
+
+fn checked(history: History<KvInput, KvOutput>, options: &Options) -> Checked {
+    let result = checker::check(&Kv, &history, options).expect("fixture histories are well formed");
+    Checked {
+        view: HistoryView::new(&Kv, "kv", &history),
+        result,
+    }
+}
+
+/// Two keys, three clients, one operation that never returned and one that failed: linearizable.
+pub fn linearizable() -> Checked {
+    let mut failed = put(1, 32, 35, "x", "c");
+    failed.failed = true;
+    let history = History::new(vec![
+        put(1, 0, 10, "x", "a"),
+        put(1, 12, 16, "y", "1"),
+        get(2, 2, 14, "x", "a"),
+        get(3, 5, 8, "x", ""),
+        get(2, 18, 24, "y", "1"),
+        put(3, 20, 30, "x", "b"),
+        get(2, 26, 40, "x", "b"),
+        append_pending(3, 31, "y", "2"),
+        failed,
+    ]);
+    checked(history, &Options::default())
+}
+
+/// Key `x` has a stale read: client 3 reads `""` after `put(x, a)` returned and `get(x) -> "a"` was seen.
+/// Key `y` is fine. There is a network partition and a crash on the timeline, and a counterexample.
+pub fn illegal() -> Checked {
+    let mut failed = put(1, 32, 35, "x", "b");
+    failed.failed = true;
+    let mut history = History::new(vec![
+        put(1, 0, 10, "x", "a"),
+        put(1, 2, 8, "y", "1"),
+        get(2, 12, 20, "x", "a"),
+        get(2, 22, 24, "y", "1"),
+        get(3, 25, 30, "x", ""),
+        append_pending(3, 31, "y", "2"),
+        failed,
+    ]);
+    history.annotations = vec![
+        Annotation {
+            client: None,
+            tag: Some("nemesis".into()),
+            start: 11,
+            end: 28,
+            text: "partition {n1} {n2 n3}".into(),
+        },
+        Annotation {
+            client: Some(3),
+            tag: Some("crash".into()),
+            start: 30,
+            end: 31,
+            text: "restart".into(),
+        },
+    ];
+    let mut c = checked(history, &Options::default());
+    assert_eq!(c.result.verdict, Verdict::Illegal);
+    // `quill check --explain` fills this in; here it is written by hand, as the checker left it empty.
+    c.result.counterexample = Some(Counterexample {
+        partition: "x".into(),
+        operations: vec![0, 4],
+        story: vec![
+            "#0 put(x, a) by client 1 returned at 10.".into(),
+            "  #4 get(x) -> \"\" by client 3 was called at 25, after that.".into(),
+            "No order works: the get must come after the put, and then it would read \"a\".".into(),
+        ],
+    });
+    c
+}
+
+/// Many keys, checked with a check that is already cancelled: every partition undecided.
+pub fn unknown() -> Checked {
+    let cancel = CancelHandle::new();
+    cancel.cancel();
+    let options = Options {
+        cancel: Some(cancel),
+        ..Options::default()
+    };
+    checked(generated(200, 8, 10, 7), &options)
+}
+
+/// Like [`unknown`], but with a time limit of zero. The search looks at the clock only every few
+/// thousand steps, so the small keys are decided before it does, and the one hot key (half of 12,000
+/// operations) is not: some partitions decided, one timed out.
+pub fn timed_out() -> Checked {
+    let options = Options {
+        timeout: Some(Duration::ZERO),
+        all_partitions: true,
+        ..Options::default()
+    };
+    let c = checked(generated_with(12_000, 8, 10, 11, 50), &options);
+    let timed_out = c
+        .result
+        .partitions
+        .iter()
+        .filter(|p| p.undecided == Some(checker::Undecided::Timeout))
+        .count();
+    assert!(
+        timed_out >= 1 && c.result.decided() >= 1,
+        "wanted a mix of decided and timed-out partitions"
+    );
+    c
+}
+
+/// A linearizable history of `n` operations by `clients` clients over `keys` keys, from `seed`.
+///
+/// Each client runs one operation at a time; an operation takes effect at a point inside its interval,
+/// and reads return what the effects before them wrote, so the history is linearizable by
+/// construction. Intervals of different clients overlap.
+pub fn generated(n: usize, clients: u64, keys: usize, seed: u64) -> History<KvInput, KvOutput> {
+    generated_with(n, clients, keys, seed, 0)
+}
+
+/// [`generated`], with `hot_percent` of the operations on key `k0`.
+pub fn generated_with(
+    n: usize,
+    clients: u64,
+    keys: usize,
+    seed: u64,
+    hot_percent: u64,
+) -> History<KvInput, KvOutput> {
+    let mut rng = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move |bound: u64| {
+        // A 64-bit LCG; the high bits are good enough to vary a test history.
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (rng >> 33) % bound
+    };
+    let mut clock = vec![0i64; clients as usize];
+    // (effect time, client, call, return, key, Some(value) for a put)
+    let mut planned: Vec<(i64, u64, i64, i64, usize, Option<usize>)> = Vec::with_capacity(n);
+    for i in 0..n {
+        let client = next(clients);
+        let c = client as usize;
+        let call = clock[c] + next(4) as i64;
+        let effect = call + 1 + next(6) as i64;
+        let ret = effect + 1 + next(6) as i64;
+        clock[c] = ret;
+        let key = if next(100) < hot_percent {
+            0
+        } else {
+            next(keys as u64) as usize
+        };
+        let value = (next(3) == 0).then_some(i);
+        planned.push((effect, client, call, ret, key, value));
+    }
+    planned.sort_by_key(|p| (p.0, p.1));
+    let mut state = vec![String::new(); keys];
+    let mut ops: Vec<KvOp> = planned
+        .into_iter()
+        .map(|(_, client, call, ret, key, value)| {
+            let k = format!("k{key}");
+            match value {
+                Some(v) => {
+                    state[key] = format!("v{v}");
+                    put(client, call, ret, &k, &state[key])
+                }
+                None => get(client, call, ret, &k, &state[key]),
+            }
+        })
+        .collect();
+    ops.sort_by_key(|op| (op.call, op.client));
+    History::new(ops)
+}
