@@ -53,10 +53,16 @@ impl Model for Account {
     fn step(&self, balance: &u64, input: &Input, output: Option<&Output>) -> Option<u64> {
         match (input, output) {
             (Input::Deposit(amount), _) => Some(balance + amount),
-            (Input::Withdraw(amount), Some(Output::Withdrawn(false))) => (balance < amount).then_some(*balance),
-            (Input::Withdraw(amount), Some(Output::Withdrawn(true))) => balance.checked_sub(*amount),
+            (Input::Withdraw(amount), Some(Output::Withdrawn(false))) => {
+                (balance < amount).then_some(*balance)
+            }
+            (Input::Withdraw(amount), Some(Output::Withdrawn(true))) => {
+                balance.checked_sub(*amount)
+            }
             // No response: it went through if it could.
-            (Input::Withdraw(amount), None) => Some(balance.checked_sub(*amount).unwrap_or(*balance)),
+            (Input::Withdraw(amount), None) => {
+                Some(balance.checked_sub(*amount).unwrap_or(*balance))
+            }
             (Input::Balance, Some(Output::Balance(seen))) => (seen == balance).then_some(*balance),
             (Input::Balance, None) => Some(*balance),
             // An output of the wrong kind for its input never happens.
@@ -87,7 +93,13 @@ fn history(withdraw_call: i64) -> History<Input, Output> {
     History::new(vec![
         // Operation::new(client, call time, return time, input, output)
         Operation::new(1, 0, 10, Input::Deposit(50), Output::Done),
-        Operation::new(2, withdraw_call, withdraw_call + 5, Input::Withdraw(120), Output::Withdrawn(true)),
+        Operation::new(
+            2,
+            withdraw_call,
+            withdraw_call + 5,
+            Input::Withdraw(120),
+            Output::Withdrawn(true),
+        ),
         Operation::new(1, 20, 25, Input::Balance, Output::Balance(30)),
         // A withdrawal that never got an answer: it may or may not have happened.
         Operation::pending(3, 21, Input::Withdraw(1000)),
@@ -100,12 +112,19 @@ fn report(name: &str, model: &Account, history: &History<Input, Output>, result:
         // A linearizable history comes with its linearization: the order, and the state after each step.
         for step in &partition.linearization {
             let op = &history.operations[step.op];
-            println!("  {} -> balance {}", model.describe_input(&op.input), step.state);
+            println!(
+                "  {} -> balance {}",
+                model.describe_input(&op.input),
+                step.state
+            );
         }
         // An illegal one with its longest linearizable prefixes and the operation that could not follow.
         if let Some(partial) = partition.partial.first() {
-            let placed: Vec<String> =
-                partial.steps.iter().map(|s| model.describe_input(&history.operations[s.op].input)).collect();
+            let placed: Vec<String> = partial
+                .steps
+                .iter()
+                .map(|s| model.describe_input(&history.operations[s.op].input))
+                .collect();
             println!(
                 "  longest linearizable prefix: [{}]; then op #{} cannot be placed",
                 placed.join(", "),
@@ -131,11 +150,17 @@ fn main() {
     assert_eq!(result.verdict, Verdict::Illegal);
 
     // The smallest part of it that is already wrong, and why.
-    let counterexample =
-        explain(&model, &bad, &result, &ExplainOptions::default()).expect("an illegal history has an explanation");
+    let counterexample = explain(&model, &bad, &result, &ExplainOptions::default())
+        .expect("an illegal history has an explanation");
     for line in &counterexample.story {
         println!("  {line}");
     }
     // The withdrawal of 120 from 100, before anything was deposited, is wrong on its own.
     assert_eq!(counterexample.operations, vec![1]);
+}
+
+// `cargo test` runs the example too (`test = true` in Cargo.toml), so its assertions keep it honest.
+#[test]
+fn the_example_gives_its_verdicts() {
+    main();
 }

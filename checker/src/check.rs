@@ -16,7 +16,9 @@ use crate::error::HistoryError;
 use crate::history::History;
 use crate::model::{Model, NondeterministicModel, Partition, PowerSet};
 use crate::search::{Limits, Outcome, Search};
-use crate::verdict::{CheckResult, PartialLinearization, PartitionResult, Step, Undecided, Verdict};
+use crate::verdict::{
+    CheckResult, PartialLinearization, PartitionResult, Step, Undecided, Verdict,
+};
 
 /// A handle that cancels a running check from another thread; the check then returns `Unknown`.
 #[derive(Debug, Clone, Default)]
@@ -86,7 +88,9 @@ pub fn check<M: Model>(
     let stop = AtomicBool::new(false);
     let local_progress = Arc::new(Progress::default());
     let progress = options.progress.as_ref().unwrap_or(&local_progress);
-    progress.partitions_total.store(partitions.len(), Ordering::Relaxed);
+    progress
+        .partitions_total
+        .store(partitions.len(), Ordering::Relaxed);
     let limits = Limits {
         deadline: options.timeout.map(|t| started + t),
         stop: &stop,
@@ -95,32 +99,45 @@ pub fn check<M: Model>(
         max_partials: options.max_partials,
     };
 
-    let mut jobs: Vec<Job<'_, M>> = partitions.iter().map(|p| Job::new(model, history, p)).collect();
+    let mut jobs: Vec<Job<'_, M>> = partitions
+        .iter()
+        .map(|p| Job::new(model, history, p))
+        .collect();
     // Large partitions first within a round, so the longest searches start early on the pool.
     jobs.sort_by_key(|job| std::cmp::Reverse(job.global.len()));
     // Rounds of growing step budgets: every partition gets its turn, so an illegal partition that is quick
     // to refute is found while a hard one is still being searched, and stops it.
     let mut budget = FIRST_BUDGET;
     loop {
-        let active: Vec<&mut Job<'_, M>> = jobs.iter_mut().filter(|job| job.result.is_none()).collect();
+        let active: Vec<&mut Job<'_, M>> =
+            jobs.iter_mut().filter(|job| job.result.is_none()).collect();
         if active.is_empty() {
             break;
         }
         active.into_par_iter().for_each(|job| {
             job.advance(budget, &limits);
             match job.result.as_ref().map(|r| r.verdict) {
-                Some(Verdict::Illegal) if !options.all_partitions => stop.store(true, Ordering::Relaxed),
+                Some(Verdict::Illegal) if !options.all_partitions => {
+                    stop.store(true, Ordering::Relaxed)
+                }
                 _ => {}
             }
-            if job.result.as_ref().is_some_and(|r| r.verdict != Verdict::Unknown) {
+            if job
+                .result
+                .as_ref()
+                .is_some_and(|r| r.verdict != Verdict::Unknown)
+            {
                 progress.partitions_decided.fetch_add(1, Ordering::Relaxed);
             }
         });
         budget = budget.saturating_mul(4);
     }
     let mut results: Vec<PartitionResult> = jobs.into_iter().filter_map(|job| job.result).collect();
-    let order: std::collections::HashMap<&str, usize> =
-        partitions.iter().enumerate().map(|(i, p)| (p.label.as_str(), i)).collect();
+    let order: std::collections::HashMap<&str, usize> = partitions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.label.as_str(), i))
+        .collect();
     results.sort_by_key(|r| order.get(r.label.as_str()).copied().unwrap_or(usize::MAX));
     Ok(CheckResult {
         verdict: Verdict::combine(results.iter().map(|p| p.verdict)),
@@ -145,12 +162,27 @@ struct Job<'h, M: Model> {
 }
 
 impl<'h, M: Model> Job<'h, M> {
-    fn new(model: &'h M, history: &'h History<M::Input, M::Output>, partition: &'h Partition) -> Self {
+    fn new(
+        model: &'h M,
+        history: &'h History<M::Input, M::Output>,
+        partition: &'h Partition,
+    ) -> Self {
         // Failed operations had no effect: they take no part in the search.
-        let global: Vec<usize> =
-            partition.operations.iter().copied().filter(|&i| !history.operations[i].failed).collect();
+        let global: Vec<usize> = partition
+            .operations
+            .iter()
+            .copied()
+            .filter(|&i| !history.operations[i].failed)
+            .collect();
         let ops = global.iter().map(|&i| &history.operations[i]).collect();
-        Job { model, partition, search: Search::new(model, ops), global, micros: 0, result: None }
+        Job {
+            model,
+            partition,
+            search: Search::new(model, ops),
+            global,
+            micros: 0,
+            result: None,
+        }
     }
 
     /// Runs the search for up to `budget` steps and records the result if it ended.
@@ -207,7 +239,10 @@ impl<'h, M: Model> Job<'h, M> {
                 if let Some(next) = self.model.step(&state, &op.input, op.output.as_ref()) {
                     state = next;
                 }
-                Step { op: self.global[local], state: self.model.describe_state(&state) }
+                Step {
+                    op: self.global[local],
+                    state: self.model.describe_state(&state),
+                }
             })
             .collect()
     }

@@ -8,16 +8,24 @@ use serde_json::Value as Json;
 
 use crate::check::{check, Options};
 use crate::error::{FormatError, Location};
+use crate::explain::{explain, ExplainOptions};
 use crate::formats::{RawHistory, RawOp};
 use crate::history::{History, Operation};
 use crate::model::Model;
-use crate::explain::{explain, ExplainOptions};
 use crate::models::{CasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, Value};
 use crate::verdict::CheckResult;
 use crate::view::HistoryView;
 
 /// The names of the built-in models.
-pub const MODELS: &[&str] = &["register", "cas-register", "kv", "mutex", "multi-register", "queue", "set"];
+pub const MODELS: &[&str] = &[
+    "register",
+    "cas-register",
+    "kv",
+    "mutex",
+    "multi-register",
+    "queue",
+    "set",
+];
 
 /// A checked history: the verdict with its evidence, and the history described for display.
 #[derive(Debug, Clone)]
@@ -28,7 +36,11 @@ pub struct Checked {
 }
 
 /// Checks `raw` with the model `model` (or the one the file names, or its format implies).
-pub fn check_raw(raw: RawHistory, model: Option<&str>, options: &Options) -> Result<Checked, FormatError> {
+pub fn check_raw(
+    raw: RawHistory,
+    model: Option<&str>,
+    options: &Options,
+) -> Result<Checked, FormatError> {
     check_named(raw, model, options, None)
 }
 
@@ -54,15 +66,25 @@ fn check_named(
         .map(str::to_string)
         .or_else(|| raw.model.clone())
         .or_else(|| raw.format.default_model().map(str::to_string))
-        .ok_or_else(|| FormatError::invalid(Location::File, "no model named: give --model or a \"model\" field"))?;
-    let init = raw.init.as_ref().filter(|v| !v.is_null()).map(Value::from_json);
+        .ok_or_else(|| {
+            FormatError::invalid(
+                Location::File,
+                "no model named: give --model or a \"model\" field",
+            )
+        })?;
+    let init = raw
+        .init
+        .as_ref()
+        .filter(|v| !v.is_null())
+        .map(Value::from_json);
     match name.as_str() {
         "register" => run(&Register::new(init), &name, raw, options, explain),
         "cas-register" => run(&CasRegister::new(init), &name, raw, options, explain),
         "kv" => run(&Kv, &name, raw, options, explain),
-        "mutex" if init.is_some() => {
-            Err(FormatError::invalid(Location::File, "the mutex model takes no initial value (it starts unlocked)"))
-        }
+        "mutex" if init.is_some() => Err(FormatError::invalid(
+            Location::File,
+            "the mutex model takes no initial value (it starts unlocked)",
+        )),
         "mutex" => run(&Mutex, &name, raw, options, explain),
         "multi-register" => {
             let init = init_map(raw.init.as_ref())?;
@@ -74,14 +96,26 @@ fn check_named(
         }
         "set" => {
             let init = init_list(raw.init.as_ref(), &name)?;
-            run(&Set::new(init.into_iter().collect()), &name, raw, options, explain)
+            run(
+                &Set::new(init.into_iter().collect()),
+                &name,
+                raw,
+                options,
+                explain,
+            )
         }
-        _ => Err(FormatError::UnknownModel { name, known: MODELS.join(", ") }),
+        _ => Err(FormatError::UnknownModel {
+            name,
+            known: MODELS.join(", "),
+        }),
     }
 }
 
 /// Types every operation of `raw` for the model `M`.
-pub fn typed<M>(raw: RawHistory, model_name: &str) -> Result<History<M::Input, M::Output>, FormatError>
+pub fn typed<M>(
+    raw: RawHistory,
+    model_name: &str,
+) -> Result<History<M::Input, M::Output>, FormatError>
 where
     M: Model,
     M::Input: DeserializeOwned,
@@ -91,7 +125,10 @@ where
     for op in raw.operations {
         operations.push(type_op::<M>(op?, model_name)?);
     }
-    Ok(History { operations, annotations: raw.annotations })
+    Ok(History {
+        operations,
+        annotations: raw.annotations,
+    })
 }
 
 fn type_op<M>(op: RawOp, model_name: &str) -> Result<Operation<M::Input, M::Output>, FormatError>
@@ -101,19 +138,34 @@ where
     M::Output: DeserializeOwned,
 {
     let input = serde_json::from_value::<M::Input>(op.input.clone()).map_err(|e| {
-        FormatError::invalid(op.at.clone(), format!("input {} is not a {model_name} operation: {e}", op.input))
+        FormatError::invalid(
+            op.at.clone(),
+            format!("input {} is not a {model_name} operation: {e}", op.input),
+        )
     })?;
     let output = match op.output {
         // A completed operation with nothing to report reads as an empty object, so that every
         // field of the model's output takes its default.
         Some(Json::Null) => Some(empty_output::<M>(&op.at)?),
-        Some(out) => Some(serde_json::from_value::<M::Output>(out.clone()).map_err(|e| {
-            FormatError::invalid(op.at.clone(), format!("output {out} is not a {model_name} output: {e}"))
-        })?),
+        Some(out) => Some(
+            serde_json::from_value::<M::Output>(out.clone()).map_err(|e| {
+                FormatError::invalid(
+                    op.at.clone(),
+                    format!("output {out} is not a {model_name} output: {e}"),
+                )
+            })?,
+        ),
         None => None,
     };
     let output = if op.failed { None } else { output };
-    Ok(Operation { client: op.client, call: op.call, ret: op.ret, input, output, failed: op.failed })
+    Ok(Operation {
+        client: op.client,
+        call: op.call,
+        ret: op.ret,
+        input,
+        output,
+        failed: op.failed,
+    })
 }
 
 fn empty_output<M>(at: &Location) -> Result<M::Output, FormatError>
@@ -121,8 +173,12 @@ where
     M: Model,
     M::Output: DeserializeOwned,
 {
-    serde_json::from_value::<M::Output>(Json::Object(Default::default()))
-        .map_err(|e| FormatError::invalid(at.clone(), format!("output is null but this model needs one: {e}")))
+    serde_json::from_value::<M::Output>(Json::Object(Default::default())).map_err(|e| {
+        FormatError::invalid(
+            at.clone(),
+            format!("output is null but this model needs one: {e}"),
+        )
+    })
 }
 
 /// A multi-register's initial values: a map of keys to values (`{"x": 0}`), or none.
@@ -167,5 +223,9 @@ where
     if let Some(how) = explain_with {
         result.counterexample = explain(model, &history, &result, how);
     }
-    Ok(Checked { model: name.to_string(), view: HistoryView::new(model, name, &history), result })
+    Ok(Checked {
+        model: name.to_string(),
+        view: HistoryView::new(model, name, &history),
+        result,
+    })
 }

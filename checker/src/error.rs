@@ -7,7 +7,9 @@ use thiserror::Error;
 pub enum HistoryError {
     #[error("operation {index}: returns at {ret}, before its call at {call}")]
     ReturnBeforeCall { index: usize, call: i64, ret: i64 },
-    #[error("operation {index}: has a return time but no output (use \"return\": null for no response)")]
+    #[error(
+        "operation {index}: has a return time but no output (use \"return\": null for no response)"
+    )]
     MissingOutput { index: usize },
     #[error("event {event}: a second call with id {id}")]
     DuplicateCall { event: usize, id: usize },
@@ -16,7 +18,11 @@ pub enum HistoryError {
     #[error("event {event}: a second return for id {id}")]
     DuplicateReturn { event: usize, id: usize },
     #[error("event {event}: client {client} calls while its operation {outstanding} is still outstanding")]
-    ClientBusy { event: usize, client: u64, outstanding: usize },
+    ClientBusy {
+        event: usize,
+        client: u64,
+        outstanding: usize,
+    },
 }
 
 /// Where in an input file something went wrong.
@@ -65,9 +71,15 @@ pub enum FormatError {
 
 impl FormatError {
     pub fn invalid(at: Location, message: impl Into<String>) -> Self {
-        FormatError::Invalid { at, message: message.into() }
+        FormatError::Invalid {
+            at,
+            message: message.into(),
+        }
     }
     pub fn syntax(at: Location, message: impl Into<String>) -> Self {
-        FormatError::Syntax { at, message: message.into() }
+        FormatError::Syntax {
+            at,
+            message: message.into(),
+        }
     }
 }

@@ -36,7 +36,10 @@ pub struct ExplainOptions {
 
 impl Default for ExplainOptions {
     fn default() -> Self {
-        ExplainOptions { per_check: Duration::from_millis(200), budget: Duration::from_secs(10) }
+        ExplainOptions {
+            per_check: Duration::from_millis(200),
+            budget: Duration::from_secs(10),
+        }
     }
 }
 
@@ -50,28 +53,55 @@ pub fn explain<M: Model>(
 ) -> Option<Counterexample> {
     let partition = result.illegal().next()?;
     // Failed operations had no effect and take no part in the check.
-    let start: Vec<usize> =
-        partition.operations.iter().copied().filter(|&i| !history.operations[i].failed).collect();
+    let start: Vec<usize> = partition
+        .operations
+        .iter()
+        .copied()
+        .filter(|&i| !history.operations[i].failed)
+        .collect();
     let mut shrinker = Shrinker::new(model, history, options);
     let mut ops = start.clone();
     // Cheap first cuts: without the operations that never returned, and without everything called after
     // the search got stuck (the blocking operation's return).
-    let complete: Vec<usize> = ops.iter().copied().filter(|&i| history.operations[i].ret.is_some()).collect();
+    let complete: Vec<usize> = ops
+        .iter()
+        .copied()
+        .filter(|&i| history.operations[i].ret.is_some())
+        .collect();
     if complete.len() < ops.len() && shrinker.illegal(&complete) {
         ops = complete;
     }
     for partial in &partition.partial {
-        if let Some(cut) = history.operations.get(partial.blocking).and_then(|op| op.ret) {
-            let prefix: Vec<usize> = ops.iter().copied().filter(|&i| history.operations[i].call <= cut).collect();
+        if let Some(cut) = history
+            .operations
+            .get(partial.blocking)
+            .and_then(|op| op.ret)
+        {
+            let prefix: Vec<usize> = ops
+                .iter()
+                .copied()
+                .filter(|&i| history.operations[i].call <= cut)
+                .collect();
             if prefix.len() < ops.len() && shrinker.illegal(&prefix) {
                 ops = prefix;
             }
         }
     }
-    let ops = shrinker.ddmin(ops);
+    // Keep the operation the search got stuck on: the shrinking then explains the failure the check found,
+    // not another one that removing operations creates (a read of 1 alone is illegal once every write of 1
+    // is gone, whether or not it was the problem).
+    let pinned = partition
+        .partial
+        .first()
+        .map(|p| p.blocking)
+        .filter(|b| ops.contains(b));
+    let ops = shrinker.ddmin(ops, pinned);
     // Verify 1-minimality (the last round of delta debugging made these checks; they are cached).
-    let undecided: Vec<usize> =
-        ops.iter().filter(|&&i| shrinker.verdict(&without(&ops, i)) == Verdict::Unknown).copied().collect();
+    let undecided: Vec<usize> = ops
+        .iter()
+        .filter(|&&i| shrinker.verdict(&without(&ops, i)) == Verdict::Unknown)
+        .copied()
+        .collect();
     let teller = Story::new(model, history, &ops);
     let (mut story, stuck) = teller.tell(&partition.label, start.len());
     if let Some(stuck) = stuck {
@@ -90,7 +120,11 @@ pub fn explain<M: Model>(
             options.per_check.as_millis()
         ));
     }
-    Some(Counterexample { partition: partition.label.clone(), operations: ops, story })
+    Some(Counterexample {
+        partition: partition.label.clone(),
+        operations: ops,
+        story,
+    })
 }
 
 /// The history without operation `op`.
@@ -107,8 +141,17 @@ struct Shrinker<'a, M: Model> {
 }
 
 impl<'a, M: Model> Shrinker<'a, M> {
-    fn new(model: &'a M, history: &'a History<M::Input, M::Output>, options: &'a ExplainOptions) -> Self {
-        Shrinker { sub: Sub { model, history }, options, started: Instant::now(), cache: HashMap::new() }
+    fn new(
+        model: &'a M,
+        history: &'a History<M::Input, M::Output>,
+        options: &'a ExplainOptions,
+    ) -> Self {
+        Shrinker {
+            sub: Sub { model, history },
+            options,
+            started: Instant::now(),
+            cache: HashMap::new(),
+        }
     }
 
     fn out_of_time(&self) -> bool {
@@ -135,7 +178,11 @@ impl<'a, M: Model> Shrinker<'a, M> {
             ops.iter()
                 .map(|&i| {
                     let op = &self.sub.history.operations[i];
-                    let (call, ret) = if Some(i) == free { (i64::MIN, Some(i64::MAX)) } else { (op.call, op.ret) };
+                    let (call, ret) = if Some(i) == free {
+                        (i64::MIN, Some(i64::MAX))
+                    } else {
+                        (op.call, op.ret)
+                    };
                     Operation {
                         client: op.client,
                         call,
@@ -161,11 +208,24 @@ impl<'a, M: Model> Shrinker<'a, M> {
     }
 
     /// Delta debugging: the smallest illegal sub-history of `ops` it finds, 1-minimal unless time ran out.
-    fn ddmin(&mut self, mut ops: Vec<usize>) -> Vec<usize> {
+    /// Operation `pinned`, when given, is kept throughout, and dropped at the end only if the rest is still
+    /// illegal without it.
+    fn ddmin(&mut self, ops: Vec<usize>, pinned: Option<usize>) -> Vec<usize> {
+        let with_pin = |mut ops: Vec<usize>| {
+            if let Some(p) = pinned {
+                ops.push(p);
+                ops.sort_unstable();
+            }
+            ops
+        };
+        let mut ops: Vec<usize> = ops.into_iter().filter(|&i| Some(i) != pinned).collect();
+        if pinned.is_some() && self.illegal(&with_pin(Vec::new())) {
+            ops.clear();
+        }
         let mut n = 2;
         while ops.len() >= 2 && !self.out_of_time() {
             let chunks = split(&ops, n);
-            if let Some(chunk) = chunks.iter().find(|c| self.illegal(c)) {
+            if let Some(chunk) = chunks.iter().find(|c| self.illegal(&with_pin(c.to_vec()))) {
                 ops = chunk.clone();
                 n = 2;
                 continue;
@@ -173,9 +233,13 @@ impl<'a, M: Model> Shrinker<'a, M> {
             // With two chunks, each complement is the other chunk, already tried.
             if n > 2 {
                 let complement = (0..chunks.len()).find_map(|skip| {
-                    let rest: Vec<usize> =
-                        chunks.iter().enumerate().filter(|(i, _)| *i != skip).flat_map(|(_, c)| c.iter().copied()).collect();
-                    self.illegal(&rest).then_some(rest)
+                    let rest: Vec<usize> = chunks
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != skip)
+                        .flat_map(|(_, c)| c.iter().copied())
+                        .collect();
+                    self.illegal(&with_pin(rest.clone())).then_some(rest)
                 });
                 if let Some(rest) = complement {
                     ops = rest;
@@ -188,14 +252,20 @@ impl<'a, M: Model> Shrinker<'a, M> {
             }
             n = (n * 2).min(ops.len());
         }
-        ops
+        // A pinned operation stays only if it is needed.
+        if pinned.is_some() && self.illegal(&ops) {
+            return self.ddmin(ops, None);
+        }
+        with_pin(ops)
     }
 }
 
 /// `ops` in `n` chunks of nearly equal length.
 fn split(ops: &[usize], n: usize) -> Vec<Vec<usize>> {
     let n = n.min(ops.len()).max(1);
-    (0..n).map(|k| ops[k * ops.len() / n..(k + 1) * ops.len() / n].to_vec()).collect()
+    (0..n)
+        .map(|k| ops[k * ops.len() / n..(k + 1) * ops.len() / n].to_vec())
+        .collect()
 }
 
 /// A model over a sub-history whose inputs are the indices of the original operations, so that candidate
@@ -216,7 +286,8 @@ impl<M: Model> Model for Sub<'_, M> {
 
     fn step(&self, state: &M::State, input: &usize, output: Option<&()>) -> Option<M::State> {
         let op = &self.history.operations[*input];
-        self.model.step(state, &op.input, output.and(op.output.as_ref()))
+        self.model
+            .step(state, &op.input, output.and(op.output.as_ref()))
     }
 }
 
@@ -251,7 +322,11 @@ impl<'a, M: Model> Story<'a, M> {
     fn new(model: &'a M, history: &'a History<M::Input, M::Output>, ops: &[usize]) -> Self {
         let mut ops = ops.to_vec();
         ops.sort_by_key(|&i| (history.operations[i].call, i));
-        Story { model, history, ops }
+        Story {
+            model,
+            history,
+            ops,
+        }
     }
 
     fn op(&self, k: usize) -> &Operation<M::Input, M::Output> {
@@ -294,9 +369,16 @@ impl<'a, M: Model> Story<'a, M> {
         if walk.truncated {
             return walk;
         }
-        let preds: Vec<u64> =
-            (0..n).map(|b| (0..n).filter(|&a| self.before(a, b)).fold(0u64, |m, a| m | 1 << a)).collect();
-        let required: u64 = (0..n).filter(|&k| self.op(k).ret.is_some()).fold(0, |m, k| m | 1 << k);
+        let preds: Vec<u64> = (0..n)
+            .map(|b| {
+                (0..n)
+                    .filter(|&a| self.before(a, b))
+                    .fold(0u64, |m, a| m | 1 << a)
+            })
+            .collect();
+        let required: u64 = (0..n)
+            .filter(|&k| self.op(k).ret.is_some())
+            .fold(0, |m, k| m | 1 << k);
         let mut seen: HashSet<(u64, M::State)> = HashSet::new();
         let mut stack: Vec<(u64, M::State, Vec<usize>)> = vec![(0, self.model.init(), Vec::new())];
         while let Some((placed, state, order)) = stack.pop() {
@@ -314,8 +396,8 @@ impl<'a, M: Model> Story<'a, M> {
                 walk.longest = order.clone();
                 walk.longest_state = Some(state.clone());
             }
-            for k in 0..n {
-                if placed & 1 << k != 0 || preds[k] & !placed != 0 {
+            for (k, &before_k) in preds.iter().enumerate() {
+                if placed & 1 << k != 0 || before_k & !placed != 0 {
                     continue;
                 }
                 let op = self.op(k);
@@ -338,7 +420,10 @@ impl<'a, M: Model> Story<'a, M> {
     }
 
     fn states(&self, states: &[M::State]) -> String {
-        let mut names: Vec<String> = states.iter().map(|s| self.model.describe_state(s)).collect();
+        let mut names: Vec<String> = states
+            .iter()
+            .map(|s| self.model.describe_state(s))
+            .collect();
         names.sort();
         names.dedup();
         match names.len() {
@@ -349,13 +434,20 @@ impl<'a, M: Model> Story<'a, M> {
     }
 
     fn list(&self, ks: &[usize]) -> String {
-        ks.iter().map(|&k| self.describe(k)).collect::<Vec<_>>().join("; ")
+        ks.iter()
+            .map(|&k| self.describe(k))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// The story, and the operation (history index) that fits no order, if there is one.
     fn tell(&self, label: &str, of: usize) -> (Vec<String>, Option<usize>) {
         let n = self.ops.len();
-        let whole = if label == "all" { "the history".to_string() } else { format!("partition {label}") };
+        let whole = if label == "all" {
+            "the history".to_string()
+        } else {
+            format!("partition {label}")
+        };
         let mut story = vec![match n {
             1 => format!("This operation alone (of the {of} of {whole}) is not linearizable:"),
             _ => format!(
@@ -380,7 +472,10 @@ impl<'a, M: Model> Story<'a, M> {
                 let earlier: Vec<usize> = (0..n).filter(|&a| self.before(a, k)).collect();
                 let later: Vec<usize> = (0..n).filter(|&b| self.before(k, b)).collect();
                 if !earlier.is_empty() {
-                    story.push(format!("  It must come after (they returned before it was called): {}.", self.list(&earlier)));
+                    story.push(format!(
+                        "  It must come after (they returned before it was called): {}.",
+                        self.list(&earlier)
+                    ));
                 }
                 if !later.is_empty() {
                     story.push(format!(
@@ -391,8 +486,16 @@ impl<'a, M: Model> Story<'a, M> {
                 return (story, Some(self.ops[k]));
             }
             None => {
-                let placed: Vec<String> = walk.longest.iter().map(|&k| format!("#{}", self.ops[k])).collect();
-                let state = walk.longest_state.as_ref().map(|s| self.model.describe_state(s)).unwrap_or_default();
+                let placed: Vec<String> = walk
+                    .longest
+                    .iter()
+                    .map(|&k| format!("#{}", self.ops[k]))
+                    .collect();
+                let state = walk
+                    .longest_state
+                    .as_ref()
+                    .map(|s| self.model.describe_state(s))
+                    .unwrap_or_default();
                 story.push(format!(
                     "Each operation fits some order that real time allows, but none fits them all. The longest orders \
                      place {} ({}), reaching state {state}; then:",
@@ -400,13 +503,24 @@ impl<'a, M: Model> Story<'a, M> {
                     placed.join(", ")
                 ));
                 for k in (0..n).filter(|k| !walk.longest.contains(k) && self.op(*k).ret.is_some()) {
-                    let waiting: Vec<usize> =
-                        (0..n).filter(|&a| self.before(a, k) && !walk.longest.contains(&a)).collect();
+                    let waiting: Vec<usize> = (0..n)
+                        .filter(|&a| self.before(a, k) && !walk.longest.contains(&a))
+                        .collect();
                     if waiting.is_empty() {
-                        story.push(format!("  {} does not fit state {state};", self.describe(k)));
+                        story.push(format!(
+                            "  {} does not fit state {state};",
+                            self.describe(k)
+                        ));
                     } else {
-                        let names: Vec<String> = waiting.iter().map(|&a| format!("#{}", self.ops[a])).collect();
-                        story.push(format!("  {} must wait for {};", self.describe(k), names.join(", ")));
+                        let names: Vec<String> = waiting
+                            .iter()
+                            .map(|&a| format!("#{}", self.ops[a]))
+                            .collect();
+                        story.push(format!(
+                            "  {} must wait for {};",
+                            self.describe(k),
+                            names.join(", ")
+                        ));
                     }
                 }
             }
@@ -422,7 +536,12 @@ impl<'a, M: Model> Story<'a, M> {
     /// Context from the whole partition for the operation `stuck` that fits no order of the minimal
     /// sub-history: which operations could have given it its result if real time allowed (tried by freeing
     /// each one from real time), and what stands in the way of each.
-    fn context(&self, shrinker: &mut Shrinker<'_, M>, stuck: usize, partition: &[usize]) -> Vec<String> {
+    fn context(
+        &self,
+        shrinker: &mut Shrinker<'_, M>,
+        stuck: usize,
+        partition: &[usize],
+    ) -> Vec<String> {
         const SHOWN: usize = 3;
         const MAX_CHECKS: usize = 2_000;
         let mut checks = 0;
@@ -431,29 +550,41 @@ impl<'a, M: Model> Story<'a, M> {
             ops.sort_unstable();
             ops
         };
+        let k = &self.history.operations[stuck];
+        // The operations nearest in time to the stuck one come first: they are the likeliest explanation.
+        let mut nearest: Vec<usize> = partition
+            .iter()
+            .copied()
+            .filter(|o| !self.ops.contains(o))
+            .collect();
+        nearest.sort_by_key(|&o| (self.history.operations[o].call.abs_diff(k.call), o));
         let mut helpers = Vec::new();
-        for &o in partition {
-            if self.ops.contains(&o) || helpers.len() >= SHOWN || checks >= MAX_CHECKS {
-                continue;
+        for o in nearest {
+            if helpers.len() >= SHOWN || checks >= MAX_CHECKS {
+                break;
             }
             checks += 1;
             if shrinker.verdict_freeing(&with(&[o]), Some(o)) == Verdict::Ok {
                 helpers.push(o);
             }
         }
-        let k = &self.history.operations[stuck];
+        helpers.sort_unstable();
         if helpers.is_empty() {
             return vec![format!(
-                "  No other operation of the history could lead to a state in which #{stuck} fits, in any order."
+                "  No single other operation of the history could give #{stuck} that result, even ignoring real time."
             )];
         }
-        let mut lines = vec![format!("  Operations that could give #{stuck} that result, and why they do not:")];
+        let mut lines = vec![format!(
+            "  Operations that could give #{stuck} that result, and why they do not:"
+        )];
         for o in helpers {
             let op = &self.history.operations[o];
             let who = self.describe_any(o);
             if shrinker.verdict(&with(&[o])) == Verdict::Illegal {
                 let after = match (k.ret, op.call) {
-                    (Some(ret), call) if call > ret => format!("it was called after #{stuck} returned"),
+                    (Some(ret), call) if call > ret => {
+                        format!("it was called after #{stuck} returned")
+                    }
                     _ => "real time does not let it come before it".to_string(),
                 };
                 lines.push(format!("    {who}: {after}."));
@@ -482,7 +613,9 @@ impl<'a, M: Model> Story<'a, M> {
                 }
             }
             if blockers.is_empty() {
-                lines.push(format!("    {who}: the other operations leave no order in which it does."));
+                lines.push(format!(
+                    "    {who}: the other operations leave no order in which it does."
+                ));
             } else {
                 let names: Vec<String> = blockers.iter().map(|&p| self.describe_any(p)).collect();
                 lines.push(format!(

@@ -39,12 +39,26 @@ pub struct Operation<I, O> {
 impl<I, O> Operation<I, O> {
     /// A completed operation.
     pub fn new(client: ClientId, call: i64, ret: i64, input: I, output: O) -> Self {
-        Operation { client, call, ret: Some(ret), input, output: Some(output), failed: false }
+        Operation {
+            client,
+            call,
+            ret: Some(ret),
+            input,
+            output: Some(output),
+            failed: false,
+        }
     }
 
     /// An operation that never got a response.
     pub fn pending(client: ClientId, call: i64, input: I) -> Self {
-        Operation { client, call, ret: None, input, output: None, failed: false }
+        Operation {
+            client,
+            call,
+            ret: None,
+            input,
+            output: None,
+            failed: false,
+        }
     }
 
     /// True when the operation got a response and its output is checked.
@@ -77,13 +91,19 @@ pub struct History<I, O> {
 
 impl<I, O> Default for History<I, O> {
     fn default() -> Self {
-        History { operations: Vec::new(), annotations: Vec::new() }
+        History {
+            operations: Vec::new(),
+            annotations: Vec::new(),
+        }
     }
 }
 
 impl<I, O> History<I, O> {
     pub fn new(operations: Vec<Operation<I, O>>) -> Self {
-        History { operations, annotations: Vec::new() }
+        History {
+            operations,
+            annotations: Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -100,7 +120,11 @@ impl<I, O> History<I, O> {
         for (index, op) in self.operations.iter().enumerate() {
             if let Some(ret) = op.ret {
                 if ret < op.call {
-                    return Err(HistoryError::ReturnBeforeCall { index, call: op.call, ret });
+                    return Err(HistoryError::ReturnBeforeCall {
+                        index,
+                        call: op.call,
+                        ret,
+                    });
                 }
             }
             if op.ret.is_some() && op.output.is_none() && !op.failed {
@@ -134,7 +158,12 @@ impl<I, O> History<I, O> {
                 } else {
                     EventKind::Return(op.output.clone())
                 };
-                Event { id, client: op.client, kind, failed: op.failed }
+                Event {
+                    id,
+                    client: op.client,
+                    kind,
+                    failed: op.failed,
+                }
             })
             .collect()
     }
@@ -150,7 +179,10 @@ impl<I, O> History<I, O> {
             match event.kind {
                 EventKind::Call(input) => {
                     if by_id.contains_key(&event.id) {
-                        return Err(HistoryError::DuplicateCall { event: position, id: event.id });
+                        return Err(HistoryError::DuplicateCall {
+                            event: position,
+                            id: event.id,
+                        });
                     }
                     if let Some(&other) = outstanding.get(&event.client) {
                         return Err(HistoryError::ClientBusy {
@@ -172,11 +204,17 @@ impl<I, O> History<I, O> {
                 }
                 EventKind::Return(output) => {
                     let Some(&index) = by_id.get(&event.id) else {
-                        return Err(HistoryError::ReturnWithoutCall { event: position, id: event.id });
+                        return Err(HistoryError::ReturnWithoutCall {
+                            event: position,
+                            id: event.id,
+                        });
                     };
                     let op = &mut operations[index];
                     if op.ret.is_some() {
-                        return Err(HistoryError::DuplicateReturn { event: position, id: event.id });
+                        return Err(HistoryError::DuplicateReturn {
+                            event: position,
+                            id: event.id,
+                        });
                     }
                     op.ret = Some(time);
                     op.failed |= event.failed;
@@ -185,7 +223,10 @@ impl<I, O> History<I, O> {
                 }
             }
         }
-        Ok(History { operations, annotations: Vec::new() })
+        Ok(History {
+            operations,
+            annotations: Vec::new(),
+        })
     }
 }
 

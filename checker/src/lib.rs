@@ -27,9 +27,11 @@
 //! assert_eq!(evidence.blocking, 1); // the get could not be placed after the put
 //! ```
 //!
-//! Histories in files (JSON, JSON Lines, Jepsen and Porcupine logs) are read by [`formats`] and checked
+//! Histories in files (JSON, JSON Lines, Jepsen's EDN and logs, Porcupine's logs) are read by [`formats`] and checked
 //! against a model named at run time by [`dynamic`]. A model of one's own implements [`Model`] (or
-//! [`NondeterministicModel`]); see `checker/examples/` for a complete one.
+//! [`NondeterministicModel`]); `checker/examples/bank_account.rs` is a complete, documented one
+//! (`cargo run -p checker --example bank_account`): a model, a history, its verdicts, its evidence, and a
+//! minimal counterexample from [`explain`](mod@explain).
 //!
 //! ## Map
 //! - [`history`]: operations, events, annotations; closed intervals.
@@ -39,11 +41,13 @@
 //! - [`check`](mod@check): partitions in parallel on rayon, time limit, cancellation, evidence.
 //! - [`verdict`] and [`view`]: results and described histories, serializable, for display.
 //! - [`formats`] and [`dynamic`]: reading files and checking with a model chosen by name.
+//! - [`explain`](mod@explain): shrinking an illegal history to a minimal illegal sub-history, with a story.
 pub mod check;
 pub mod dynamic;
 pub mod error;
 pub mod explain;
 pub mod formats;
+pub mod gen;
 pub mod history;
 pub mod model;
 pub mod models;
@@ -55,5 +59,7 @@ pub use check::{check, check_nondeterministic, CancelHandle, Options, Progress};
 pub use error::{FormatError, HistoryError, Location};
 pub use history::{Annotation, ClientId, Event, EventKind, History, Operation};
 pub use model::{Model, NondeterministicModel, Partition, PowerSet, StateSet};
-pub use verdict::{CheckResult, Counterexample, PartialLinearization, PartitionResult, Step, Undecided, Verdict};
+pub use verdict::{
+    CheckResult, Counterexample, PartialLinearization, PartitionResult, Step, Undecided, Verdict,
+};
 pub use view::{HistoryView, OpView};

@@ -29,7 +29,10 @@ pub struct Partition {
 impl Partition {
     /// Every operation of a history of `len` operations as one partition.
     pub fn whole(len: usize) -> Self {
-        Partition { label: "all".to_string(), operations: (0..len).collect() }
+        Partition {
+            label: "all".to_string(),
+            operations: (0..len).collect(),
+        }
     }
 }
 
@@ -141,7 +144,10 @@ impl<S: Hash> Hash for StateSet<S> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         use std::hash::BuildHasher;
         let build = rustc_hash::FxBuildHasher;
-        let combined = self.0.iter().fold(0u64, |acc, s| acc.wrapping_add(build.hash_one(s)));
+        let combined = self
+            .0
+            .iter()
+            .fold(0u64, |acc, s| acc.wrapping_add(build.hash_one(s)));
         state.write_usize(self.0.len());
         state.write_u64(combined);
     }
@@ -159,8 +165,14 @@ impl<M: NondeterministicModel> Model for PowerSet<'_, M> {
         StateSet::from_iter_dedup(self.0.init())
     }
 
-    fn step(&self, state: &Self::State, input: &M::Input, output: Option<&M::Output>) -> Option<Self::State> {
-        let next = StateSet::from_iter_dedup(state.0.iter().flat_map(|s| self.0.step(s, input, output)));
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &M::Input,
+        output: Option<&M::Output>,
+    ) -> Option<Self::State> {
+        let next =
+            StateSet::from_iter_dedup(state.0.iter().flat_map(|s| self.0.step(s, input, output)));
         (!next.0.is_empty()).then_some(next)
     }
 

@@ -130,11 +130,16 @@ impl CheckResult {
 
     /// Partitions decided (Ok or Illegal).
     pub fn decided(&self) -> usize {
-        self.partitions.iter().filter(|p| p.verdict != Verdict::Unknown).count()
+        self.partitions
+            .iter()
+            .filter(|p| p.verdict != Verdict::Unknown)
+            .count()
     }
 
     /// The illegal partitions.
     pub fn illegal(&self) -> impl Iterator<Item = &PartitionResult> {
-        self.partitions.iter().filter(|p| p.verdict == Verdict::Illegal)
+        self.partitions
+            .iter()
+            .filter(|p| p.verdict == Verdict::Illegal)
     }
 }

@@ -54,10 +54,17 @@ impl HistoryView {
                 call: op.call,
                 ret: op.ret,
                 input: model.describe_input(&op.input),
-                output: op.output.as_ref().map(|o| model.describe_output(&op.input, o)),
+                output: op
+                    .output
+                    .as_ref()
+                    .map(|o| model.describe_output(&op.input, o)),
                 failed: op.failed,
             })
             .collect();
-        HistoryView { model: name.to_string(), operations, annotations: history.annotations.clone() }
+        HistoryView {
+            model: name.to_string(),
+            operations,
+            annotations: history.annotations.clone(),
+        }
     }
 }

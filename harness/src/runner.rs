@@ -81,7 +81,11 @@ pub struct Catalog {
 
 /// Every registered catalog.
 pub fn catalogs() -> Vec<Catalog> {
-    vec![crate::raft::catalog(), crate::kv::kvsrv::catalog()]
+    vec![
+        crate::raft::catalog(),
+        crate::kv::kvsrv::catalog(),
+        crate::kv::kvraft::catalog(),
+    ]
 }
 
 /// The catalog of `system`, if registered.

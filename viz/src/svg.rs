@@ -280,7 +280,11 @@ pub(crate) fn render(view: &HistoryView, result: &CheckResult) -> Result<String,
         .max(legend_width)
         .max(LEFT + (title.len().max(focus.caption.len()) as f64 * 8.0) as i32);
     let state_line = prefix_state(focus.partition);
-    let lanes_top = if state_line.is_some() { TOP_WITH_STATE } else { TOP };
+    let lanes_top = if state_line.is_some() {
+        TOP_WITH_STATE
+    } else {
+        TOP
+    };
     let height = lanes_top + LANE * lanes.names.len().max(1) as i32 + BOTTOM;
     let px = |x: f64| LEFT + x.round() as i32;
     let lane_top = |lane: usize| lanes_top + LANE * lane as i32;
@@ -348,7 +352,10 @@ pub(crate) fn render(view: &HistoryView, result: &CheckResult) -> Result<String,
             .map_err(draw_err)?;
         }
         root.draw(&PathElement::new(
-            vec![(LEFT - 8, lanes_top), (LEFT - 8, lane_top(lanes.names.len()))],
+            vec![
+                (LEFT - 8, lanes_top),
+                (LEFT - 8, lane_top(lanes.names.len())),
+            ],
             MUTED.stroke_width(1),
         ))
         .map_err(draw_err)?;

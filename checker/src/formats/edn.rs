@@ -137,7 +137,8 @@ impl Edn {
             Edn::Nil => Json::Null,
             Edn::Bool(b) => Json::Bool(*b),
             Edn::Int(i) => Json::from(*i),
-            Edn::Float(f) => serde_json::Number::from_f64(*f).map_or_else(|| Json::String(f.to_string()), Json::Number),
+            Edn::Float(f) => serde_json::Number::from_f64(*f)
+                .map_or_else(|| Json::String(f.to_string()), Json::Number),
             Edn::Str(s) => Json::String(s.clone()),
             Edn::Char(c) => Json::String(c.to_string()),
             Edn::Keyword(k) => Json::String(format!(":{k}")),
@@ -145,9 +146,12 @@ impl Edn {
             Edn::List(items) | Edn::Vector(items) | Edn::Set(items) => {
                 Json::Array(items.iter().map(|f| f.value.to_json()).collect())
             }
-            Edn::Map(entries) => {
-                Json::Object(entries.iter().map(|(k, v)| (k.value.key_name(), v.value.to_json())).collect::<Map<_, _>>())
-            }
+            Edn::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.value.key_name(), v.value.to_json()))
+                    .collect::<Map<_, _>>(),
+            ),
             Edn::Tagged(_, inner) => inner.value.to_json(),
         }
     }
@@ -205,7 +209,12 @@ impl fmt::Display for Edn {
 
 /// Reads every top-level form of `text`.
 pub fn read(text: &str) -> Result<Vec<Form>, FormatError> {
-    let mut reader = Reader { text: text.as_bytes(), pos: 0, line: 1, column: 1 };
+    let mut reader = Reader {
+        text: text.as_bytes(),
+        pos: 0,
+        line: 1,
+        column: 1,
+    };
     let mut forms = Vec::new();
     while let Some(form) = reader.next_form()? {
         forms.push(form);
@@ -217,7 +226,10 @@ pub fn read(text: &str) -> Result<Vec<Form>, FormatError> {
 pub fn value_to_json(text: &str) -> Result<Json, FormatError> {
     match read(text)?.as_slice() {
         [one] => Ok(one.value.to_json()),
-        [] => Err(FormatError::syntax(Location::LineColumn(1, 1), "expected a value, found nothing")),
+        [] => Err(FormatError::syntax(
+            Location::LineColumn(1, 1),
+            "expected a value, found nothing",
+        )),
         [_, second, ..] => Err(FormatError::syntax(
             Location::LineColumn(second.line, second.column),
             "expected one value, found more",
@@ -233,7 +245,11 @@ struct Reader<'t> {
 }
 
 fn is_delimiter(b: u8) -> bool {
-    b.is_ascii_whitespace() || matches!(b, b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';')
+    b.is_ascii_whitespace()
+        || matches!(
+            b,
+            b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';'
+        )
 }
 
 impl Reader<'_> {
@@ -282,9 +298,11 @@ impl Reader<'_> {
         }
         match self.peek() {
             None => Ok(None),
-            Some(b @ (b')' | b']' | b'}')) => {
-                Err(self.error(self.line, self.column, format!("unexpected `{}` with nothing open", b as char)))
-            }
+            Some(b @ (b')' | b']' | b'}')) => Err(self.error(
+                self.line,
+                self.column,
+                format!("unexpected `{}` with nothing open", b as char),
+            )),
             Some(_) => self.form().map(Some),
         }
     }
@@ -325,11 +343,20 @@ impl Reader<'_> {
             }
             _ => self.atom(line, column)?,
         };
-        Ok(Form { value, line, column })
+        Ok(Form {
+            value,
+            line,
+            column,
+        })
     }
 
     /// Forms up to `close`, which was opened at (`line`, `column`).
-    fn sequence(&mut self, close: u8, line: usize, column: usize) -> Result<Vec<Form>, FormatError> {
+    fn sequence(
+        &mut self,
+        close: u8,
+        line: usize,
+        column: usize,
+    ) -> Result<Vec<Form>, FormatError> {
         let mut items = Vec::new();
         loop {
             self.skip_blank();
@@ -338,7 +365,11 @@ impl Reader<'_> {
                     return Err(self.error(
                         line,
                         column,
-                        format!("`{}` is never closed (expected `{}`)", opener(close), close as char),
+                        format!(
+                            "`{}` is never closed (expected `{}`)",
+                            opener(close),
+                            close as char
+                        ),
                     ))
                 }
                 Some(b) if b == close => {
@@ -368,7 +399,14 @@ impl Reader<'_> {
         let items = self.sequence(b'}', line, column)?;
         if items.len() % 2 == 1 {
             let last = &items[items.len() - 1];
-            return Err(self.error(last.line, last.column, format!("the map opened at line {line}, column {column} has a key ({}) with no value", last.value)));
+            return Err(self.error(
+                last.line,
+                last.column,
+                format!(
+                    "the map opened at line {line}, column {column} has a key ({}) with no value",
+                    last.value
+                ),
+            ));
         }
         let mut entries = Vec::with_capacity(items.len() / 2);
         let mut items = items.into_iter();
@@ -412,7 +450,9 @@ impl Reader<'_> {
                     "Inf" => Ok(Edn::Float(f64::INFINITY)),
                     "-Inf" => Ok(Edn::Float(f64::NEG_INFINITY)),
                     "NaN" => Ok(Edn::Float(f64::NAN)),
-                    _ => Err(self.error(line, column, format!("unknown symbolic value `##{word}`"))),
+                    _ => {
+                        Err(self.error(line, column, format!("unknown symbolic value `##{word}`")))
+                    }
                 }
             }
             Some(b'"') => {
@@ -429,7 +469,11 @@ impl Reader<'_> {
                 let inner = self.form()?;
                 Ok(Edn::Tagged(tag, Box::new(inner)))
             }
-            _ => Err(self.error(line, column, "`#` must start a set `#{`, a tag `#inst`, or a discard `#_`")),
+            _ => Err(self.error(
+                line,
+                column,
+                "`#` must start a set `#{`, a tag `#inst`, or a discard `#_`",
+            )),
         }
     }
 
@@ -458,27 +502,46 @@ impl Reader<'_> {
                     Some(b'0') => bytes.push(0),
                     Some(b @ (b'"' | b'\\' | b'\'')) => bytes.push(b),
                     Some(b'u') => {
-                        let hex: String = (0..4).filter_map(|_| self.bump().map(char::from)).collect();
-                        let c = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).ok_or_else(|| {
-                            self.error(esc_line, esc_column, format!("bad escape `\\u{hex}`: expected four hex digits"))
-                        })?;
+                        let hex: String =
+                            (0..4).filter_map(|_| self.bump().map(char::from)).collect();
+                        let c = u32::from_str_radix(&hex, 16)
+                            .ok()
+                            .and_then(char::from_u32)
+                            .ok_or_else(|| {
+                                self.error(
+                                    esc_line,
+                                    esc_column,
+                                    format!("bad escape `\\u{hex}`: expected four hex digits"),
+                                )
+                            })?;
                         let mut buf = [0u8; 4];
                         bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                     }
                     Some(other) => {
-                        return Err(self.error(esc_line, esc_column, format!("unknown escape `\\{}`", other as char)))
+                        return Err(self.error(
+                            esc_line,
+                            esc_column,
+                            format!("unknown escape `\\{}`", other as char),
+                        ))
                     }
                     None => return Err(self.error(line, column, "this string is never closed")),
                 },
                 Some(b) => bytes.push(b),
             }
         }
-        String::from_utf8(bytes).map_err(|_| self.error(line, column, "this string is not valid UTF-8"))
+        String::from_utf8(bytes)
+            .map_err(|_| self.error(line, column, "this string is not valid UTF-8"))
     }
 
     fn character(&mut self, line: usize, column: usize) -> Result<Edn, FormatError> {
         // The first character is taken even when it is a delimiter (`\(`, `\ `).
-        let first = self.bump().ok_or_else(|| self.error(line, column, "a `\\` character literal with nothing after it"))?;
+        let first = self.bump().ok_or_else(|| {
+            self.error(
+                line,
+                column,
+                "a `\\` character literal with nothing after it",
+            )
+        })?;
         let mut word = vec![first];
         while self.peek().is_some_and(|b| !is_delimiter(b)) {
             word.push(self.bump().unwrap_or_default());
@@ -512,7 +575,8 @@ impl Reader<'_> {
         let numeric = bytes[0].is_ascii_digit()
             || (matches!(bytes[0], b'+' | b'-') && bytes.get(1).is_some_and(u8::is_ascii_digit));
         if numeric {
-            return number(&word).ok_or_else(|| self.error(line, column, format!("`{word}` is not a number")));
+            return number(&word)
+                .ok_or_else(|| self.error(line, column, format!("`{word}` is not a number")));
         }
         Ok(match word.as_str() {
             "nil" => Edn::Nil,
@@ -541,7 +605,11 @@ fn opener(close: u8) -> char {
 /// An integer (`42`, `-7`, `42N`), a float (`1.5`, `1e3`, `2.5M`) or a ratio (`1/2`, read as a float).
 fn number(word: &str) -> Option<Edn> {
     if let Some(int) = word.strip_suffix('N') {
-        return Some(int.parse::<i64>().map(Edn::Int).unwrap_or_else(|_| Edn::Float(int.parse().unwrap_or(f64::NAN))));
+        return Some(
+            int.parse::<i64>()
+                .map(Edn::Int)
+                .unwrap_or_else(|_| Edn::Float(int.parse().unwrap_or(f64::NAN))),
+        );
     }
     if let Some(dec) = word.strip_suffix('M') {
         return dec.parse::<f64>().ok().map(Edn::Float);
@@ -559,10 +627,15 @@ fn number(word: &str) -> Option<Edn> {
 /// The operations of a history file: the elements of its one vector or list, or its top-level maps.
 fn operation_forms(forms: Vec<Form>) -> Vec<Form> {
     match forms.as_slice() {
-        [one] if matches!(one.value, Edn::Vector(_) | Edn::List(_)) => match forms.into_iter().next() {
-            Some(Form { value: Edn::Vector(items) | Edn::List(items), .. }) => items,
-            _ => Vec::new(),
-        },
+        [one] if matches!(one.value, Edn::Vector(_) | Edn::List(_)) => {
+            match forms.into_iter().next() {
+                Some(Form {
+                    value: Edn::Vector(items) | Edn::List(items),
+                    ..
+                }) => items,
+                _ => Vec::new(),
+            }
+        }
         _ => forms,
     }
 }
@@ -607,10 +680,20 @@ fn event(form: &Form) -> Result<Event<'_>, FormatError> {
     let field = |name: &str| map.get(name).map(Form::untagged);
     let process = match field("process") {
         Some(Edn::Int(p)) if *p >= 0 => Process::Client(*p as ClientId),
-        Some(Edn::Int(p)) => return Err(FormatError::invalid(at, format!(":process must not be negative, found {p}"))),
-        Some(Edn::Keyword(name) | Edn::Symbol(name) | Edn::Str(name)) => Process::Other(name.clone()),
+        Some(Edn::Int(p)) => {
+            return Err(FormatError::invalid(
+                at,
+                format!(":process must not be negative, found {p}"),
+            ))
+        }
+        Some(Edn::Keyword(name) | Edn::Symbol(name) | Edn::Str(name)) => {
+            Process::Other(name.clone())
+        }
         Some(other) => {
-            return Err(FormatError::invalid(at, format!(":process must be an integer or :nemesis, found {other}")))
+            return Err(FormatError::invalid(
+                at,
+                format!(":process must be an integer or :nemesis, found {other}"),
+            ))
         }
         None => return Err(FormatError::invalid(at, "missing :process")),
     };
@@ -627,19 +710,36 @@ fn event(form: &Form) -> Result<Event<'_>, FormatError> {
                 ))
             }
         },
-        Some(other) => return Err(FormatError::invalid(at, format!(":type must be a keyword such as :ok, found {other}"))),
+        Some(other) => {
+            return Err(FormatError::invalid(
+                at,
+                format!(":type must be a keyword such as :ok, found {other}"),
+            ))
+        }
         None => return Err(FormatError::invalid(at, "missing :type")),
     };
     let f = match field("f") {
         Some(Edn::Keyword(f) | Edn::Symbol(f) | Edn::Str(f)) => f.clone(),
-        Some(other) => return Err(FormatError::invalid(at, format!(":f must be a keyword such as :read, found {other}"))),
+        Some(other) => {
+            return Err(FormatError::invalid(
+                at,
+                format!(":f must be a keyword such as :read, found {other}"),
+            ))
+        }
         None => return Err(FormatError::invalid(at, "missing :f")),
     };
     let index = match field("index") {
         Some(Edn::Int(i)) => Some(*i),
         _ => None,
     };
-    Ok(Event { line: form.line, process, kind, f, value: field("value").unwrap_or(&NIL), index })
+    Ok(Event {
+        line: form.line,
+        process,
+        kind,
+        f,
+        value: field("value").unwrap_or(&NIL),
+        index,
+    })
 }
 
 /// An operation waiting for its completion.
@@ -683,17 +783,33 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
                 match faults.remove(name) {
                     Some(started) if started.f == event.f && event.kind != Kind::Invoke => {
                         // The completion usually says what was done; the invocation, what was asked.
-                        let text = if matches!(event.value, Edn::Nil) { started.text } else { text };
+                        let text = if matches!(event.value, Edn::Nil) {
+                            started.text
+                        } else {
+                            text
+                        };
                         annotations.push(fault(name, started.time, time, text));
                         continue;
                     }
-                    Some(unfinished) => annotations.push(fault(name, unfinished.time, unfinished.time, unfinished.text)),
+                    Some(unfinished) => annotations.push(fault(
+                        name,
+                        unfinished.time,
+                        unfinished.time,
+                        unfinished.text,
+                    )),
                     None => {}
                 }
                 // Older Jepsen logs a nemesis's invocation as `:info` too, so an `:info` with nothing open
                 // starts an interval that the next event with the same `:f` ends.
                 if matches!(event.kind, Kind::Invoke | Kind::Info) {
-                    faults.insert(name.clone(), OpenFault { time, f: event.f.clone(), text });
+                    faults.insert(
+                        name.clone(),
+                        OpenFault {
+                            time,
+                            f: event.f.clone(),
+                            text,
+                        },
+                    );
                 } else {
                     annotations.push(fault(name, time, time, text));
                 }
@@ -720,8 +836,23 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
                 }
                 let input = input_json(&event.f, event.value, &at)?;
                 fs.insert(event.f.clone());
-                open.insert(client, Open { op: ops.len(), f: event.f.clone(), value: event.value });
-                ops.push(RawOp { at, client, call: time, ret: None, input, output: None, failed: false });
+                open.insert(
+                    client,
+                    Open {
+                        op: ops.len(),
+                        f: event.f.clone(),
+                        value: event.value,
+                    },
+                );
+                ops.push(RawOp {
+                    at,
+                    client,
+                    call: time,
+                    ret: None,
+                    input,
+                    output: None,
+                    failed: false,
+                });
             }
             Kind::Ok | Kind::Fail | Kind::Info => {
                 let Some(pending) = open.remove(&client) else {
@@ -738,7 +869,10 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
                     }
                     return Err(FormatError::invalid(
                         at,
-                        format!("process {client} completes an operation (:{}) it never invoked", event.f),
+                        format!(
+                            "process {client} completes an operation (:{}) it never invoked",
+                            event.f
+                        ),
                     ));
                 };
                 if pending.f != event.f {
@@ -780,7 +914,13 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
 }
 
 fn fault(process: &str, start: i64, end: i64, text: String) -> Annotation {
-    Annotation { client: None, tag: Some(process.to_string()), start, end, text }
+    Annotation {
+        client: None,
+        tag: Some(process.to_string()),
+        start,
+        end,
+        text,
+    }
 }
 
 fn describe_event(f: &str, value: &Edn) -> String {
@@ -801,7 +941,8 @@ fn infer_model(fs: &HashSet<String>) -> Option<&'static str> {
     MODELS
         .iter()
         .find(|(_, words)| {
-            fs.iter().any(|f| words.contains(&f.as_str()) && f != "read")
+            fs.iter()
+                .any(|f| words.contains(&f.as_str()) && f != "read")
                 && fs.iter().all(|f| words.contains(&f.as_str()))
         })
         .map(|(name, _)| *name)
@@ -812,8 +953,15 @@ fn input_json(f: &str, value: &Edn, at: &Location) -> Result<Json, FormatError> 
         "read" => json!({"op": "read"}),
         "write" => json!({"op": "write", "value": value.to_json()}),
         "cas" => match value.elements() {
-            Some([from, to]) => json!({"op": "cas", "from": from.value.to_json(), "to": to.value.to_json()}),
-            _ => return Err(FormatError::invalid(at.clone(), format!("a :cas needs [old new], found {value}"))),
+            Some([from, to]) => {
+                json!({"op": "cas", "from": from.value.to_json(), "to": to.value.to_json()})
+            }
+            _ => {
+                return Err(FormatError::invalid(
+                    at.clone(),
+                    format!("a :cas needs [old new], found {value}"),
+                ))
+            }
         },
         "acquire" | "release" | "dequeue" => json!({"op": f}),
         "txn" => json!({"op": "txn", "ops": micro_ops(value, at)?}),
@@ -829,7 +977,11 @@ fn output_json(f: &str, value: &Edn, invoked: &Edn, at: &Location) -> Result<Jso
         "cas" => json!({"ok": true}),
         "write" | "acquire" | "release" | "enqueue" | "add" => json!({}),
         "txn" => {
-            let done = if matches!(value, Edn::Nil) { invoked } else { value };
+            let done = if matches!(value, Edn::Nil) {
+                invoked
+            } else {
+                value
+            };
             json!({"ops": micro_ops(done, at)?})
         }
         _ => json!({"value": value.to_json()}),
@@ -840,19 +992,30 @@ fn output_json(f: &str, value: &Edn, invoked: &Edn, at: &Location) -> Result<Jso
 fn micro_ops(value: &Edn, at: &Location) -> Result<Json, FormatError> {
     let bad = |what: String| FormatError::invalid(at.clone(), what);
     let Some(items) = value.elements() else {
-        return Err(bad(format!("a :txn needs a vector of [f key value] micro-ops, found {value}")));
+        return Err(bad(format!(
+            "a :txn needs a vector of [f key value] micro-ops, found {value}"
+        )));
     };
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let (f, key, v) = match item.untagged().elements() {
             Some([f, key, v]) => (f, key, v.value.to_json()),
             Some([f, key]) => (f, key, Json::Null),
-            _ => return Err(bad(format!("a micro-op must be [f key value], found {}", item.value))),
+            _ => {
+                return Err(bad(format!(
+                    "a micro-op must be [f key value], found {}",
+                    item.value
+                )))
+            }
         };
         let f = match f.untagged().key_name().as_str() {
             "read" | "r" => "read",
             "write" | "w" => "write",
-            other => return Err(bad(format!("a micro-op must be :read or :write, found :{other}"))),
+            other => {
+                return Err(bad(format!(
+                    "a micro-op must be :read or :write, found :{other}"
+                )))
+            }
         };
         out.push(json!({"f": f, "key": key.untagged().key_name(), "value": v}));
     }
@@ -877,7 +1040,10 @@ mod tests {
         assert_eq!(one(r#""a\"b\n\u0041""#), Edn::Str("a\"b\nA".into()));
         assert_eq!(one(r"\space"), Edn::Char(' '));
         assert_eq!(one("#{1 2}").to_json(), json!([1, 2]));
-        assert_eq!(one("{:x 0, \"y\" [1 (2)]}").to_json(), json!({"x": 0, "y": [1, [2]]}));
+        assert_eq!(
+            one("{:x 0, \"y\" [1 (2)]}").to_json(),
+            json!({"x": 0, "y": [1, [2]]})
+        );
         assert_eq!(one("#inst \"2020\"").to_json(), json!("2020"));
         assert_eq!(one("[1 #_ 2 3]").to_json(), json!([1, 3]));
     }
@@ -885,10 +1051,16 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         let err = read("[1 2\n  {:a 1 :b}]").unwrap_err().to_string();
-        assert!(err.starts_with("line 2, column 10:"), "{err}");
+        assert!(err.starts_with("line 2, column 9:"), "{err}");
         let err = read("(1 2]").unwrap_err().to_string();
-        assert!(err.contains("line 1, column 5") && err.contains("does not close"), "{err}");
+        assert!(
+            err.contains("line 1, column 5") && err.contains("does not close"),
+            "{err}"
+        );
         let err = read("\n\n  \"abc").unwrap_err().to_string();
-        assert!(err.starts_with("line 3, column 3:") && err.contains("never closed"), "{err}");
+        assert!(
+            err.starts_with("line 3, column 3:") && err.contains("never closed"),
+            "{err}"
+        );
     }
 }

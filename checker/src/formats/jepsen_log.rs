@@ -32,16 +32,24 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
             None => continue,
         };
         let mut words = record.split_whitespace();
-        let (Some(process), Some(kind), Some(f)) = (words.next(), words.next(), words.next()) else {
-            return Err(FormatError::syntax(Location::Line(number), "expected `<process> <type> <f> <value>`"));
+        let (Some(process), Some(kind), Some(f)) = (words.next(), words.next(), words.next())
+        else {
+            return Err(FormatError::syntax(
+                Location::Line(number),
+                "expected `<process> <type> <f> <value>`",
+            ));
         };
         let value_text: String = words.collect::<Vec<_>>().join(" ");
         let Ok(process) = process.parse::<u64>() else {
             // Nemesis records (`:nemesis :info :start ...`) are not client operations.
             continue;
         };
-        let value = parse_value(&value_text)
-            .ok_or_else(|| FormatError::syntax(Location::Line(number), format!("cannot read value `{value_text}`")))?;
+        let value = parse_value(&value_text).ok_or_else(|| {
+            FormatError::syntax(
+                Location::Line(number),
+                format!("cannot read value `{value_text}`"),
+            )
+        })?;
         match kind {
             ":invoke" => {
                 let input = match (f, &value) {
@@ -57,7 +65,10 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
                         ))
                     }
                     (other, _) => {
-                        return Err(FormatError::invalid(Location::Line(number), format!("unknown operation {other}")))
+                        return Err(FormatError::invalid(
+                            Location::Line(number),
+                            format!("unknown operation {other}"),
+                        ))
                     }
                 };
                 pairing.call(number, process, input)?;
@@ -80,18 +91,30 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
             }
             ":info" => pairing.complete(number, process, Complete::Unknown)?,
             other => {
-                return Err(FormatError::invalid(Location::Line(number), format!("unknown type {other}")))
+                return Err(FormatError::invalid(
+                    Location::Line(number),
+                    format!("unknown type {other}"),
+                ))
             }
         }
     }
-    Ok(RawHistory::loaded(Format::JepsenLog, Some("cas-register".to_string()), pairing.finish()))
+    Ok(RawHistory::loaded(
+        Format::JepsenLog,
+        Some("cas-register".to_string()),
+        pairing.finish(),
+    ))
 }
 
 /// `nil`, an integer, a keyword, a string, or a vector of those.
 fn parse_value(text: &str) -> Option<Json> {
     let text = text.trim();
     if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
-        return inner.split([' ', ',']).filter(|w| !w.is_empty()).map(parse_value).collect::<Option<Vec<_>>>().map(Json::Array);
+        return inner
+            .split([' ', ','])
+            .filter(|w| !w.is_empty())
+            .map(parse_value)
+            .collect::<Option<Vec<_>>>()
+            .map(Json::Array);
     }
     match text {
         "nil" | "" => Some(Json::Null),

@@ -76,7 +76,10 @@ impl RawHistory {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(History { operations, annotations: self.annotations })
+        Ok(History {
+            operations,
+            annotations: self.annotations,
+        })
     }
 }
 
@@ -96,7 +99,8 @@ pub enum Format {
 }
 
 impl Format {
-    pub const NAMES: &'static [&'static str] = &["json", "jsonl", "jepsen-log", "porcupine-kv", "edn"];
+    pub const NAMES: &'static [&'static str] =
+        &["json", "jsonl", "jepsen-log", "porcupine-kv", "edn"];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -127,7 +131,10 @@ impl std::str::FromStr for Format {
             "jepsen-log" => Ok(Format::JepsenLog),
             "porcupine-kv" => Ok(Format::PorcupineKv),
             "edn" => Ok(Format::Edn),
-            _ => Err(FormatError::UnknownFormat { name: name.to_string(), known: Format::NAMES.join(", ") }),
+            _ => Err(FormatError::UnknownFormat {
+                name: name.to_string(),
+                known: Format::NAMES.join(", "),
+            }),
         }
     }
 }
@@ -141,11 +148,16 @@ pub fn detect(head: &str) -> Option<Format> {
     if first.starts_with("{:") && first.contains(":process") && first.contains(":key") {
         return Some(Format::PorcupineKv);
     }
-    if first.starts_with(['[', '(', ';']) || first.starts_with("{:") || first.starts_with("#jepsen") {
+    if first.starts_with(['[', '(', ';']) || first.starts_with("{:") || first.starts_with("#jepsen")
+    {
         // EDN. Comments may come first, so look at the first form for Porcupine's key/value lines, which
         // are EDN maps too but have a reader of their own.
-        let form = head.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with(';'));
-        if form.is_some_and(|l| l.starts_with("{:") && l.contains(":process") && l.contains(":key")) {
+        let form = head
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with(';'));
+        if form.is_some_and(|l| l.starts_with("{:") && l.contains(":process") && l.contains(":key"))
+        {
             return Some(Format::PorcupineKv);
         }
         return Some(Format::Edn);
@@ -153,7 +165,9 @@ pub fn detect(head: &str) -> Option<Format> {
     if first.starts_with('{') {
         // A first line that is a whole object holding an operation (or a bare header) is JSON Lines.
         return match serde_json::from_str::<Json>(first) {
-            Ok(Json::Object(map)) if !map.contains_key("operations") && !map.contains_key("events") => {
+            Ok(Json::Object(map))
+                if !map.contains_key("operations") && !map.contains_key("events") =>
+            {
                 Some(Format::Jsonl)
             }
             _ => Some(Format::Json),
@@ -170,7 +184,9 @@ pub fn parse(text: &str, format: Option<Format>) -> Result<RawHistory, FormatErr
     };
     match format {
         Format::Json => json::parse(text),
-        Format::Jsonl => jsonl::read(BufReader::new(std::io::Cursor::new(text.as_bytes().to_vec()))),
+        Format::Jsonl => jsonl::read(BufReader::new(std::io::Cursor::new(
+            text.as_bytes().to_vec(),
+        ))),
         Format::JepsenLog => jepsen_log::parse(text),
         Format::PorcupineKv => porcupine_kv::parse(text),
         Format::Edn => edn::parse(text),
@@ -217,10 +233,18 @@ pub(crate) enum Complete {
 
 impl Pairing {
     pub(crate) fn new() -> Self {
-        Pairing { open: Default::default(), ops: Vec::new() }
+        Pairing {
+            open: Default::default(),
+            ops: Vec::new(),
+        }
     }
 
-    pub(crate) fn call(&mut self, line: usize, client: ClientId, input: Json) -> Result<(), FormatError> {
+    pub(crate) fn call(
+        &mut self,
+        line: usize,
+        client: ClientId,
+        input: Json,
+    ) -> Result<(), FormatError> {
         if let Some(&other) = self.open.get(&client) {
             let since = match self.ops[other].at {
                 Location::Line(l) => format!("line {l}"),
@@ -249,7 +273,12 @@ impl Pairing {
         self.open.get(&client).map(|&i| &self.ops[i].input)
     }
 
-    pub(crate) fn complete(&mut self, line: usize, client: ClientId, how: Complete) -> Result<(), FormatError> {
+    pub(crate) fn complete(
+        &mut self,
+        line: usize,
+        client: ClientId,
+        how: Complete,
+    ) -> Result<(), FormatError> {
         let Some(index) = self.open.remove(&client) else {
             return Err(FormatError::invalid(
                 Location::Line(line),

@@ -18,10 +18,17 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
         }
         let map = parse_map(line).map_err(|m| FormatError::syntax(Location::Line(number), m))?;
         let get = |k: &str| map.iter().find(|(key, _)| key == k).map(|(_, v)| v);
-        let missing = |k: &str| FormatError::invalid(Location::Line(number), format!("missing :{k}"));
-        let process = get("process").and_then(|p| p.as_u64()).ok_or_else(|| missing("process"))?;
-        let kind = get("type").and_then(|t| t.as_str()).ok_or_else(|| missing("type"))?;
-        let f = get("f").and_then(|t| t.as_str()).ok_or_else(|| missing("f"))?;
+        let missing =
+            |k: &str| FormatError::invalid(Location::Line(number), format!("missing :{k}"));
+        let process = get("process")
+            .and_then(|p| p.as_u64())
+            .ok_or_else(|| missing("process"))?;
+        let kind = get("type")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| missing("type"))?;
+        let f = get("f")
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| missing("f"))?;
         let key = get("key").ok_or_else(|| missing("key"))?;
         let key = match key {
             Json::String(s) => s.clone(),
@@ -34,18 +41,28 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
                     ":get" => json!({"op": "get", "key": key}),
                     ":put" | ":append" => {
                         let Json::String(v) = value else {
-                            return Err(FormatError::invalid(Location::Line(number), "a put or append needs a string :value"));
+                            return Err(FormatError::invalid(
+                                Location::Line(number),
+                                "a put or append needs a string :value",
+                            ));
                         };
                         json!({"op": &f[1..], "key": key, "value": v})
                     }
                     other => {
-                        return Err(FormatError::invalid(Location::Line(number), format!("unknown operation {other}")))
+                        return Err(FormatError::invalid(
+                            Location::Line(number),
+                            format!("unknown operation {other}"),
+                        ))
                     }
                 };
                 pairing.call(number, process, input)?;
             }
             ":ok" => {
-                let is_get = pairing.outstanding(process).and_then(|i| i.get("op")).and_then(Json::as_str) == Some("get");
+                let is_get = pairing
+                    .outstanding(process)
+                    .and_then(|i| i.get("op"))
+                    .and_then(Json::as_str)
+                    == Some("get");
                 let output = if is_get {
                     json!({"value": if value.is_null() { Json::String(String::new()) } else { value }})
                 } else {
@@ -55,10 +72,19 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
             }
             ":fail" => pairing.complete(number, process, Complete::Failed)?,
             ":info" => pairing.complete(number, process, Complete::Unknown)?,
-            other => return Err(FormatError::invalid(Location::Line(number), format!("unknown type {other}"))),
+            other => {
+                return Err(FormatError::invalid(
+                    Location::Line(number),
+                    format!("unknown type {other}"),
+                ))
+            }
         }
     }
-    Ok(RawHistory::loaded(Format::PorcupineKv, Some("kv".to_string()), pairing.finish()))
+    Ok(RawHistory::loaded(
+        Format::PorcupineKv,
+        Some("kv".to_string()),
+        pairing.finish(),
+    ))
 }
 
 /// Reads a flat EDN map of keywords to nil, integers, keywords and strings, as JSON: keywords keep their

@@ -14,8 +14,13 @@ use crate::model::Model;
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum CasInput {
     Read,
-    Write { value: Option<Value> },
-    Cas { from: Option<Value>, to: Option<Value> },
+    Write {
+        value: Option<Value>,
+    },
+    Cas {
+        from: Option<Value>,
+        to: Option<Value>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,7 +54,12 @@ impl Model for CasRegister {
         self.init.clone()
     }
 
-    fn step(&self, state: &Self::State, input: &CasInput, output: Option<&CasOutput>) -> Option<Self::State> {
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &CasInput,
+        output: Option<&CasOutput>,
+    ) -> Option<Self::State> {
         match input {
             CasInput::Write { value } => Some(value.clone()),
             CasInput::Read => match output {

@@ -39,27 +39,101 @@ pub struct KvOutput {
 }
 
 /// The state: every key with a non-empty value (a missing key reads as `""`).
-pub type KvState = BTreeMap<Arc<str>, Arc<str>>;
+///
+/// The search clones, hashes and compares states at nearly every step, and a value built by appends can be
+/// long, so the map is shared (a clone is a reference count) and its hash is computed once, when a step
+/// makes a new state: the sum of its entries' hashes, which a step updates for the one key it changes.
+#[derive(Clone, Default)]
+pub struct KvState {
+    /// (key, value) sorted by key: one allocation per state, and the states of a partition hold one key.
+    entries: Arc<[(Arc<str>, Arc<str>)]>,
+    hash: u64,
+}
+
+impl KvState {
+    /// The value of `key`, `None` when it is `""` (never written, or emptied).
+    pub fn get(&self, key: &str) -> Option<&Arc<str>> {
+        let at = self
+            .entries
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .ok()?;
+        Some(&self.entries[at].1)
+    }
+
+    /// The value of `key`, `""` when it was never written.
+    pub fn value(&self, key: &str) -> &str {
+        self.get(key).map_or("", |v| v)
+    }
+
+    /// The keys with a non-empty value, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Arc<str>)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The state with `key` set to `value`.
+    fn with(&self, key: &Arc<str>, value: Arc<str>) -> KvState {
+        // The states of a partition by key hold that one key: they need no vector.
+        if value.is_empty() && self.entries.is_empty() {
+            return self.clone();
+        }
+        if !value.is_empty()
+            && (self.entries.is_empty() || (self.entries.len() == 1 && self.entries[0].0 == *key))
+        {
+            let hash = entry_hash(key, &value);
+            let entries: Arc<[(Arc<str>, Arc<str>)]> = Arc::new([(key.clone(), value)]);
+            return KvState { entries, hash };
+        }
+        let mut entries: Vec<(Arc<str>, Arc<str>)> = self.entries.to_vec();
+        let mut hash = self.hash;
+        if let Ok(at) = entries.binary_search_by(|(k, _)| (**k).cmp(&**key)) {
+            hash = hash.wrapping_sub(entry_hash(key, &entries[at].1));
+            entries.remove(at);
+        }
+        // A key holding "" is indistinguishable from an absent one: keep one representation so that the
+        // memo table sees them as one state.
+        if !value.is_empty() {
+            hash = hash.wrapping_add(entry_hash(key, &value));
+            let at = entries
+                .binary_search_by(|(k, _)| (**k).cmp(&**key))
+                .unwrap_or_else(|at| at);
+            entries.insert(at, (key.clone(), value));
+        }
+        KvState {
+            entries: entries.into(),
+            hash,
+        }
+    }
+}
+
+fn entry_hash(key: &str, value: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one((key, value))
+}
+
+impl PartialEq for KvState {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && (Arc::ptr_eq(&self.entries, &other.entries) || self.entries == other.entries)
+    }
+}
+
+impl Eq for KvState {}
+
+impl std::hash::Hash for KvState {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl std::fmt::Debug for KvState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
 
 /// The key/value model.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Kv;
-
-fn current<'a>(state: &'a KvState, key: &str) -> &'a str {
-    state.get(key).map_or("", |v| v)
-}
-
-fn set(state: &KvState, key: &Arc<str>, value: Arc<str>) -> KvState {
-    let mut next = state.clone();
-    if value.is_empty() {
-        // A key holding "" is indistinguishable from an absent one: keep one representation so that the
-        // memo table sees them as one state.
-        next.remove(key);
-    } else {
-        next.insert(key.clone(), value);
-    }
-    next
-}
 
 impl Model for Kv {
     type State = KvState;
@@ -67,24 +141,27 @@ impl Model for Kv {
     type Output = KvOutput;
 
     fn init(&self) -> KvState {
-        KvState::new()
+        KvState::default()
     }
 
     fn step(&self, state: &KvState, input: &KvInput, output: Option<&KvOutput>) -> Option<KvState> {
         match input {
             KvInput::Get { key } => match output.and_then(|o| o.value.as_deref()) {
-                Some(seen) if seen != current(state, key) => None,
+                Some(seen) if seen != state.value(key) => None,
                 _ => Some(state.clone()),
             },
-            KvInput::Put { key, value } => Some(set(state, key, value.clone())),
+            KvInput::Put { key, value } => Some(state.with(key, value.clone())),
             KvInput::Append { key, value } => {
-                let old = current(state, key);
+                let old = state.value(key);
                 if let Some(seen) = output.and_then(|o| o.value.as_deref()) {
                     if seen != old {
                         return None;
                     }
                 }
-                Some(set(state, key, format!("{old}{value}").into()))
+                let mut next = String::with_capacity(old.len() + value.len());
+                next.push_str(old);
+                next.push_str(value);
+                Some(state.with(key, next.into()))
             }
         }
     }
@@ -100,7 +177,10 @@ impl Model for Kv {
         }
         by_key
             .into_iter()
-            .map(|(key, operations)| Partition { label: key.to_string(), operations })
+            .map(|(key, operations)| Partition {
+                label: key.to_string(),
+                operations,
+            })
             .collect()
     }
 

@@ -24,6 +24,6 @@ pub use kv::{Kv, KvInput, KvOutput};
 pub use multi_register::{MicroKind, MicroOp, MultiInput, MultiOutput, MultiRegister};
 pub use mutex::{Mutex, MutexInput, MutexOutput};
 pub use queue::{Queue, QueueInput, QueueOutput};
-pub use set::{Set, SetInput, SetOutput};
 pub use register::{Register, RegisterInput, RegisterOutput};
+pub use set::{Set, SetInput, SetOutput};
 pub use value::Value;

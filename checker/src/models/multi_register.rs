@@ -101,7 +101,12 @@ impl Model for MultiRegister {
         self.init.clone()
     }
 
-    fn step(&self, state: &MultiState, input: &MultiInput, output: Option<&MultiOutput>) -> Option<MultiState> {
+    fn step(
+        &self,
+        state: &MultiState,
+        input: &MultiInput,
+        output: Option<&MultiOutput>,
+    ) -> Option<MultiState> {
         let ops = output.and_then(|o| o.ops.as_deref()).unwrap_or(input.ops());
         // Without a response, what the reads saw is unknown: only the writes count.
         let check_reads = output.is_some();
@@ -128,7 +133,11 @@ impl Model for MultiRegister {
     fn partition(&self, operations: &[Operation<MultiInput, MultiOutput>]) -> Vec<Partition> {
         let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, op) in operations.iter().enumerate() {
-            let ops = op.output.as_ref().and_then(|o| o.ops.as_deref()).unwrap_or(op.input.ops());
+            let ops = op
+                .output
+                .as_ref()
+                .and_then(|o| o.ops.as_deref())
+                .unwrap_or(op.input.ops());
             let mut keys = op.input.ops().iter().chain(ops).map(|m| &*m.key);
             let Some(first) = keys.next() else {
                 return vec![Partition::whole(operations.len())];
@@ -138,7 +147,13 @@ impl Model for MultiRegister {
             }
             by_key.entry(first).or_default().push(i);
         }
-        by_key.into_iter().map(|(key, operations)| Partition { label: key.to_string(), operations }).collect()
+        by_key
+            .into_iter()
+            .map(|(key, operations)| Partition {
+                label: key.to_string(),
+                operations,
+            })
+            .collect()
     }
 
     fn describe_input(&self, input: &MultiInput) -> String {

@@ -32,7 +32,12 @@ impl Model for Mutex {
         false
     }
 
-    fn step(&self, locked: &bool, input: &MutexInput, _output: Option<&MutexOutput>) -> Option<bool> {
+    fn step(
+        &self,
+        locked: &bool,
+        input: &MutexInput,
+        _output: Option<&MutexOutput>,
+    ) -> Option<bool> {
         match (input, locked) {
             (MutexInput::Acquire, false) => Some(true),
             (MutexInput::Release, true) => Some(false),

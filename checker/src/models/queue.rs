@@ -45,7 +45,12 @@ impl Model for Queue {
         self.init.clone()
     }
 
-    fn step(&self, state: &Vec<Value>, input: &QueueInput, output: Option<&QueueOutput>) -> Option<Vec<Value>> {
+    fn step(
+        &self,
+        state: &Vec<Value>,
+        input: &QueueInput,
+        output: Option<&QueueOutput>,
+    ) -> Option<Vec<Value>> {
         match input {
             QueueInput::Enqueue { value } => {
                 let mut next = state.clone();

@@ -43,7 +43,12 @@ impl Model for Register {
         self.init.clone()
     }
 
-    fn step(&self, state: &Self::State, input: &RegisterInput, output: Option<&RegisterOutput>) -> Option<Self::State> {
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &RegisterInput,
+        output: Option<&RegisterOutput>,
+    ) -> Option<Self::State> {
         match input {
             RegisterInput::Write { value } => Some(value.clone()),
             RegisterInput::Read => match output {

@@ -51,7 +51,12 @@ impl Model for Set {
         self.init.clone()
     }
 
-    fn step(&self, state: &Self::State, input: &SetInput, output: Option<&SetOutput>) -> Option<Self::State> {
+    fn step(
+        &self,
+        state: &Self::State,
+        input: &SetInput,
+        output: Option<&SetOutput>,
+    ) -> Option<Self::State> {
         match input {
             SetInput::Add { value } => {
                 let mut next = state.clone();

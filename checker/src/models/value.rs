@@ -60,7 +60,9 @@ impl Serialize for Value {
 
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Value::from_json(&serde_json::Value::deserialize(deserializer)?))
+        Ok(Value::from_json(&serde_json::Value::deserialize(
+            deserializer,
+        )?))
     }
 }
 

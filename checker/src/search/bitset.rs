@@ -31,7 +31,12 @@ fn code(i: usize) -> u64 {
 
 impl Bitset {
     pub(crate) fn new(len: usize) -> Self {
-        Bitset { words: vec![0; len.div_ceil(64).max(1)].into_boxed_slice(), hash: 0, lo: 0, hi: 0 }
+        Bitset {
+            words: vec![0; len.div_ceil(64).max(1)].into_boxed_slice(),
+            hash: 0,
+            lo: 0,
+            hi: 0,
+        }
     }
 
     pub(crate) fn set(&mut self, i: usize) {

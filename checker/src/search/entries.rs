@@ -137,7 +137,14 @@ mod tests {
         let e = Entries::new(&[(0, Some(5)), (5, Some(9)), (1, None)]);
         assert_eq!(
             walk(&e),
-            vec![(0, true), (2, true), (1, true), (0, false), (1, false), (2, false)]
+            vec![
+                (0, true),
+                (2, true),
+                (1, true),
+                (0, false),
+                (1, false),
+                (2, false)
+            ]
         );
     }
 

@@ -28,7 +28,10 @@ pub(crate) struct Memo {
 }
 
 fn key(placed: &Bitset, state: u32) -> u64 {
-    placed.hash() ^ u64::from(state).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29)
+    placed.hash()
+        ^ u64::from(state)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29)
 }
 
 impl Memo {
@@ -50,7 +53,13 @@ impl Memo {
         let start = u32::try_from(self.pool.len()).expect("memo pool beyond 2^32 words");
         self.pool.extend_from_slice(tail);
         let index = u32::try_from(self.entries.len()).expect("memo beyond 2^32 configurations");
-        self.entries.push(Entry { state, lo, start, len: tail.len() as u32, next: head });
+        self.entries.push(Entry {
+            state,
+            lo,
+            start,
+            len: tail.len() as u32,
+            next: head,
+        });
         self.heads.insert(key, index);
         true
     }

@@ -11,17 +11,20 @@
 //! When the walk reaches the return entry of an operation with no response, every completed operation has
 //! been placed, and the rest may never have taken effect: the partition is linearizable.
 //!
-//! Three things keep the inner loop cheap and the search small:
+//! What keeps the inner loop cheap and the search small:
 //! - States are interned: the search works on state numbers, and remembers the result of every (state,
 //!   operation) step it has computed, so the model (which may clone a map and build a string) runs once per
-//!   distinct step, however often the backtracking comes back to it. Memo keys are then a hash, a number and
-//!   a word or two of the placed set ([`memo`]), and a lookup allocates nothing.
+//!   distinct step, however often the backtracking comes back to it. A search whose steps nearly always
+//!   lead to new states (appends to a growing value) stops keeping that table, which would cost more than
+//!   it saves. Memo keys are a hash, a state number and a word or two of the placed set ([`memo`]), and a
+//!   lookup allocates nothing.
 //! - Reads are forced. When an operation the model declares read-only ([`Model::is_read_only`]) can be
 //!   placed now, some linearization of the rest starts with it if any does: it changes no state, and every
 //!   operation that had to precede it already has. So the search places it without making it a choice, and
 //!   when that placement fails, so does the configuration it was made from. This removes the interleavings
 //!   of reads with everything else, which are most of the configurations of a read-heavy history.
-//! - The verdict does not depend on the thread count: a partition's search is sequential and deterministic.
+//!
+//! The verdict does not depend on the thread count: a partition's search is sequential and deterministic.
 //!
 //! Evidence for an illegal partition is gathered at each backtrack: the placed operations are a linearizable
 //! prefix, and the operations called before the blocking return are the ones none of which could come next.
@@ -82,8 +85,15 @@ struct Frame {
     op: u32,
     /// The state before the placement.
     before: u32,
+    kind: Kind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Tried in list order: undoing it resumes the walk after it.
+    Choice,
     /// A forced read: it has no alternatives, so undoing it undoes the placement before it as well.
-    forced: bool,
+    Forced,
 }
 
 /// Interned model states: the search refers to a state by its number.
@@ -120,6 +130,11 @@ pub(crate) struct Search<'h, M: Model> {
     states: States<M::State>,
     /// (state << 32 | op) -> the state after the step, or [`REJECTED`].
     transitions: FxHashMap<u64, u32>,
+    /// Whether `transitions` is still kept: a search whose steps nearly always reach new states (appends
+    /// to a growing value) gains nothing from it and stops paying for it.
+    caching: bool,
+    misses: u64,
+    hits: u64,
     stack: Vec<Frame>,
     state: u32,
     node: u32,
@@ -141,8 +156,14 @@ impl<'h, M: Model> Search<'h, M> {
         for (r, &i) in by_call.iter().enumerate() {
             rank[i] = r as u32;
         }
-        let read_only = ops.iter().map(|op| model.is_read_only(&op.input, op.output.as_ref())).collect();
-        let mut states = States { list: Vec::new(), ids: FxHashMap::default() };
+        let read_only = ops
+            .iter()
+            .map(|op| model.is_read_only(&op.input, op.output.as_ref()))
+            .collect();
+        let mut states = States {
+            list: Vec::new(),
+            ids: FxHashMap::default(),
+        };
         let state = states.intern(model.init());
         let mut memo = Memo::default();
         let placed = Bitset::new(ops.len());
@@ -157,6 +178,9 @@ impl<'h, M: Model> Search<'h, M> {
             memo,
             states,
             transitions: FxHashMap::default(),
+            caching: true,
+            misses: 0,
+            hits: 0,
             stack: Vec::new(),
             state,
             node,
@@ -174,7 +198,9 @@ impl<'h, M: Model> Search<'h, M> {
             poll -= 1;
             if poll == 0 {
                 poll = POLL_EVERY;
-                limits.explored.fetch_add(self.explored - reported, Ordering::Relaxed);
+                limits
+                    .explored
+                    .fetch_add(self.explored - reported, Ordering::Relaxed);
                 reported = self.explored;
                 let cancelled = limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
                 if cancelled || limits.stop.load(Ordering::Relaxed) {
@@ -192,28 +218,54 @@ impl<'h, M: Model> Search<'h, M> {
                 break Some(done);
             }
         };
-        limits.explored.fetch_add(self.explored - reported, Ordering::Relaxed);
+        limits
+            .explored
+            .fetch_add(self.explored - reported, Ordering::Relaxed);
         outcome
     }
 
     /// The state after `op` from `state`, or [`REJECTED`]; the model runs once per distinct pair.
     fn transition(&mut self, state: u32, op: usize) -> u32 {
         let key = (u64::from(state) << 32) | op as u64;
-        if let Some(&next) = self.transitions.get(&key) {
-            return next;
+        if self.caching {
+            if let Some(&next) = self.transitions.get(&key) {
+                self.hits += 1;
+                return next;
+            }
+            self.misses += 1;
+            // Every few thousand misses: give the table up if fewer than one lookup in nine found it.
+            if self.misses & 4095 == 0 && self.hits * 8 < self.misses {
+                self.caching = false;
+                self.transitions = FxHashMap::default();
+            }
         }
         let operation = self.ops[op];
-        let next = match self.model.step(&self.states.list[state as usize], &operation.input, operation.output.as_ref())
-        {
+        let next = match self.model.step(
+            &self.states.list[state as usize],
+            &operation.input,
+            operation.output.as_ref(),
+        ) {
             Some(next) => self.states.intern(next),
             None => REJECTED,
         };
-        self.transitions.insert(key, next);
+        if self.caching {
+            self.transitions.insert(key, next);
+        }
         next
     }
 
+    /// Whether the read-only `op` fits the current state. A read leaves the state as it is, so it needs
+    /// neither the transition table nor the interner: the model's answer is only compared.
+    fn fits(&self, op: usize) -> bool {
+        let operation = self.ops[op];
+        let state = &self.states.list[self.state as usize];
+        self.model
+            .step(state, &operation.input, operation.output.as_ref())
+            .is_some_and(|next| next == *state)
+    }
+
     /// Places `op`, leading to `next`, if that configuration is new; false if it was entered before.
-    fn place(&mut self, op: usize, next: u32, forced: bool) -> bool {
+    fn place(&mut self, op: usize, next: u32, kind: Kind) -> bool {
         let bit = self.rank[op] as usize;
         self.placed.set(bit);
         if !self.memo.insert(&self.placed, next) {
@@ -221,7 +273,11 @@ impl<'h, M: Model> Search<'h, M> {
             return false;
         }
         self.explored += 1;
-        self.stack.push(Frame { op: op as u32, before: self.state, forced });
+        self.stack.push(Frame {
+            op: op as u32,
+            before: self.state,
+            kind,
+        });
         self.state = next;
         self.entries.lift(op);
         self.node = self.entries.first();
@@ -239,9 +295,12 @@ impl<'h, M: Model> Search<'h, M> {
             self.state = frame.before;
             self.placed.clear(self.rank[op] as usize);
             self.entries.unlift(op);
-            if !frame.forced {
-                self.node = self.entries.next(self.entries.call_node(op));
-                return None;
+            match frame.kind {
+                Kind::Choice => {
+                    self.node = self.entries.next(self.entries.call_node(op));
+                    return None;
+                }
+                Kind::Forced => {}
             }
         }
     }
@@ -249,7 +308,9 @@ impl<'h, M: Model> Search<'h, M> {
     /// One step of the walk; `Some` when the search is over.
     fn step(&mut self, max_partials: usize) -> Option<Outcome> {
         let node = self.node;
-        if node == NIL || (!self.entries.is_call(node) && self.entries.is_pending(self.entries.op(node))) {
+        if node == NIL
+            || (!self.entries.is_call(node) && self.entries.is_pending(self.entries.op(node)))
+        {
             let order = self.stack.iter().map(|f| f.op as usize).collect();
             return Some(Outcome::Linearizable(order));
         }
@@ -259,8 +320,8 @@ impl<'h, M: Model> Search<'h, M> {
             let mut at = node;
             while at != NIL && self.entries.is_call(at) {
                 let op = self.entries.op(at);
-                if self.read_only[op] && self.transition(self.state, op) == self.state {
-                    if self.place(op, self.state, true) {
+                if self.read_only[op] && self.fits(op) {
+                    if self.place(op, self.state, Kind::Forced) {
                         return None;
                     }
                     // Placing it leads to a configuration already refuted, so this one is refuted too.
@@ -271,15 +332,27 @@ impl<'h, M: Model> Search<'h, M> {
         }
         let op = self.entries.op(node);
         if self.entries.is_call(node) {
+            // A read that fitted would have been forced on arrival at this configuration.
+            if self.read_only[op] {
+                self.node = self.entries.next(node);
+                return None;
+            }
             let next = self.transition(self.state, op);
-            if next != REJECTED && self.place(op, next, false) {
+            if next != REJECTED && self.place(op, next, Kind::Choice) {
                 return None;
             }
             self.node = self.entries.next(node);
             None
         } else {
             // The return of an unplaced operation: it had to come before this point, and cannot.
-            record_partial(&self.entries, &self.stack, node, op, max_partials, &mut self.partials);
+            record_partial(
+                &self.entries,
+                &self.stack,
+                node,
+                op,
+                max_partials,
+                &mut self.partials,
+            );
             self.backtrack()
         }
     }
@@ -293,7 +366,10 @@ impl<'h, M: Model> Search<'h, M> {
     pub(crate) fn release(&mut self) {
         self.memo = Memo::default();
         self.transitions = FxHashMap::default();
-        self.states = States { list: Vec::new(), ids: FxHashMap::default() };
+        self.states = States {
+            list: Vec::new(),
+            ids: FxHashMap::default(),
+        };
     }
 }
 
@@ -324,5 +400,9 @@ fn record_partial(
         }
         node = entries.next(node);
     }
-    partials.push(RawPartial { prefix, stuck, blocking });
+    partials.push(RawPartial {
+        prefix,
+        stuck,
+        blocking,
+    });
 }

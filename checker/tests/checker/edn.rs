@@ -60,7 +60,10 @@ fn comments_commas_keyword_order_and_tagged_records_are_tolerated() {
  {:type :invoke, :process 1, :f :read}
  {:type :ok, :process 1, :f :read, :value 2, :note "a \"quoted\" word\n"}]"#;
     assert_eq!(verdict(text), Verdict::Ok);
-    assert_eq!(verdict(&text.replace(":value 2, :note", ":value 1, :note")), Verdict::Illegal);
+    assert_eq!(
+        verdict(&text.replace(":value 2, :note", ":value 1, :note")),
+        Verdict::Illegal
+    );
 }
 
 #[test]
@@ -70,14 +73,26 @@ fn time_order_is_file_order_even_with_several_maps_on_a_line() {
                 {:process 0 :type :invoke :f :write :value 1} {:process 0 :type :ok :f :write :value 1}]";
     assert_eq!(verdict(text), Verdict::Illegal);
     let checked = checked(text, None);
-    assert_eq!((checked.view.operations[0].call, checked.view.operations[0].ret), (0, Some(1)));
+    assert_eq!(
+        (
+            checked.view.operations[0].call,
+            checked.view.operations[0].ret
+        ),
+        (0, Some(1))
+    );
 }
 
 #[test]
 fn indices_become_times_when_every_map_has_one() {
     let text = "{:index 10 :process 0 :type :invoke :f :write :value 1}\n{:index 14 :process 0 :type :ok :f :write :value 1}";
     let checked = checked(text, None);
-    assert_eq!((checked.view.operations[0].call, checked.view.operations[0].ret), (10, Some(14)));
+    assert_eq!(
+        (
+            checked.view.operations[0].call,
+            checked.view.operations[0].ret
+        ),
+        (10, Some(14))
+    );
 }
 
 #[test]
@@ -147,7 +162,10 @@ fn a_process_that_invokes_after_info_is_malformed() {
 {:process 0, :type :invoke, :f :write, :value 4}
 "#;
     let e = error(text);
-    assert!(e.starts_with("line 4:") && e.contains("after its operation ended :info at line 3"), "{e}");
+    assert!(
+        e.starts_with("line 4:") && e.contains("after its operation ended :info at line 3"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -161,7 +179,13 @@ fn a_nil_read_is_always_legal_in_edn_but_absent_in_the_etcd_log() {
     assert_eq!(verdict(edn), Verdict::Ok);
     let log = "0 :invoke :write 1\n0 :ok :write 1\n1 :invoke :read nil\n1 :ok :read nil\n";
     let raw = parse(log, Some(Format::JepsenLog)).unwrap();
-    assert_eq!(check_raw(raw, None, &Options::default()).unwrap().result.verdict, Verdict::Illegal);
+    assert_eq!(
+        check_raw(raw, None, &Options::default())
+            .unwrap()
+            .result
+            .verdict,
+        Verdict::Illegal
+    );
 }
 
 #[test]
@@ -179,6 +203,9 @@ fn cas_follows_knossos() {
     assert_eq!(verdict(&text.replace("[nil 1]", "[7 1]")), Verdict::Illegal);
 }
 
+/// An annotation's tag, client, start, end and text.
+type Note<'a> = (Option<&'a str>, Option<u64>, i64, i64, &'a str);
+
 #[test]
 fn nemesis_events_become_annotations() {
     let text = r#"[
@@ -193,7 +220,7 @@ fn nemesis_events_become_annotations() {
     let checked = checked(text, None);
     assert_eq!(checked.result.verdict, Verdict::Ok);
     assert_eq!(checked.view.operations.len(), 1);
-    let notes: Vec<(Option<&str>, Option<u64>, i64, i64, &str)> = checked
+    let notes: Vec<Note<'_>> = checked
         .view
         .annotations
         .iter()
@@ -202,7 +229,13 @@ fn nemesis_events_become_annotations() {
     assert_eq!(
         notes,
         vec![
-            (Some("nemesis"), None, 0, 2, r#"start [:isolated {"n1" #{"n2"}}]"#),
+            (
+                Some("nemesis"),
+                None,
+                0,
+                2,
+                r#"start [:isolated {"n1" #{"n2"}}]"#
+            ),
             (Some("nemesis"), None, 4, 5, "stop :network-healed"),
             (None, Some(2), 6, 6, "kill"),
         ]
@@ -220,7 +253,10 @@ fn nemesis_invocations_pair_with_their_completions() {
     let checked = checked(text, None);
     let a = &checked.view.annotations;
     assert_eq!(a.len(), 1);
-    assert_eq!((a[0].start, a[0].end, a[0].text.as_str()), (0, 2, r#"kill ["n1"]"#));
+    assert_eq!(
+        (a[0].start, a[0].end, a[0].text.as_str()),
+        (0, 2, r#"kill ["n1"]"#)
+    );
 }
 
 #[test]
@@ -232,7 +268,8 @@ fn the_operations_choose_the_model() {
     assert_eq!(checked(mutex, None).model, "mutex");
     let queue = "{:process 0 :type :invoke :f :enqueue :value 1}\n{:process 0 :type :ok :f :enqueue :value 1}";
     assert_eq!(checked(queue, None).model, "queue");
-    let set = "{:process 0 :type :invoke :f :add :value 1}\n{:process 0 :type :ok :f :add :value 1}";
+    let set =
+        "{:process 0 :type :invoke :f :add :value 1}\n{:process 0 :type :ok :f :add :value 1}";
     assert_eq!(checked(set, None).model, "set");
     // --model wins.
     assert_eq!(checked(STALE, Some("register")).model, "register");
@@ -240,54 +277,110 @@ fn the_operations_choose_the_model() {
 
 #[test]
 fn detection() {
-    assert_eq!(detect("[{:process 0, :type :invoke, :f :read, :value nil}"), Some(Format::Edn));
-    assert_eq!(detect("({:process 0 :type :invoke :f :read})"), Some(Format::Edn));
-    assert_eq!(detect("{:process 0, :type :invoke, :f :read, :value nil}\n"), Some(Format::Edn));
-    assert_eq!(detect("; Jepsen history\n{:process 0, :type :invoke}"), Some(Format::Edn));
+    assert_eq!(
+        detect("[{:process 0, :type :invoke, :f :read, :value nil}"),
+        Some(Format::Edn)
+    );
+    assert_eq!(
+        detect("({:process 0 :type :invoke :f :read})"),
+        Some(Format::Edn)
+    );
+    assert_eq!(
+        detect("{:process 0, :type :invoke, :f :read, :value nil}\n"),
+        Some(Format::Edn)
+    );
+    assert_eq!(
+        detect("; Jepsen history\n{:process 0, :type :invoke}"),
+        Some(Format::Edn)
+    );
     assert_eq!(detect("#jepsen.history.Op{:index 0}"), Some(Format::Edn));
     // Porcupine's key/value lines stay theirs, even after a comment.
     let kv = r#"{:process 0, :type :invoke, :f :get, :key "1", :value nil}"#;
     assert_eq!(detect(kv), Some(Format::PorcupineKv));
-    assert_eq!(detect(&format!(";; comment\n{kv}")), Some(Format::PorcupineKv));
+    assert_eq!(
+        detect(&format!(";; comment\n{kv}")),
+        Some(Format::PorcupineKv)
+    );
     // JSON is still JSON.
     assert_eq!(detect(r#"{"operations": []}"#), Some(Format::Json));
 }
 
 #[test]
 fn syntax_errors_name_line_and_column() {
-    let e = error("[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok, :f :read, :value \"abc}]");
-    assert!(e.starts_with("line 2, column 42:") && e.contains("never closed"), "{e}");
+    let e = error(
+        "[{:process 0, :type :invoke, :f :read}\n {:process 0, :type :ok, :f :read, :value \"abc}]",
+    );
+    assert!(
+        e.starts_with("line 2, column 43:") && e.contains("never closed"),
+        "{e}"
+    );
     let e = error("[{:process 0, :type :invoke, :f :read}\n\n {:process 0 :type}]");
-    assert!(e.starts_with("line 3, column 14:") && e.contains("no value"), "{e}");
+    assert!(
+        e.starts_with("line 3, column 14:") && e.contains("no value"),
+        "{e}"
+    );
     let e = error("[{:process 0, :type :invoke, :f :read}\n {:process 0 :type :ok :f :read))");
-    assert!(e.starts_with("line 2, column 32:") && e.contains("does not close"), "{e}");
+    assert!(
+        e.starts_with("line 2, column 32:") && e.contains("does not close"),
+        "{e}"
+    );
     let e = error("[{:process 0, :type :invoke, :f :read}");
-    assert!(e.starts_with("line 1, column 1:") && e.contains("never closed"), "{e}");
+    assert!(
+        e.starts_with("line 1, column 1:") && e.contains("never closed"),
+        "{e}"
+    );
     let e = error("{:process 0 :value \"bad \\q escape\"}");
-    assert!(e.starts_with("line 1, column 25:") && e.contains("unknown escape"), "{e}");
+    assert!(
+        e.starts_with("line 1, column 25:") && e.contains("unknown escape"),
+        "{e}"
+    );
 }
 
 #[test]
 fn malformed_operations_name_their_line() {
     let cases: &[(&str, &str)] = &[
-        ("{:process 0 :type :invoke :f :read}\n{:type :ok :f :read}", "line 2: missing :process"),
-        ("{:process 0 :type :invoke :f :read}\n{:process 0 :type :done :f :read}", "line 2: :type must be"),
+        (
+            "{:process 0 :type :invoke :f :read}\n{:type :ok :f :read}",
+            "line 2: missing :process",
+        ),
+        (
+            "{:process 0 :type :invoke :f :read}\n{:process 0 :type :done :f :read}",
+            "line 2: :type must be",
+        ),
         ("{:process 0 :type :invoke}", "line 1: missing :f"),
         ("[1 2]", "line 1: expected an operation map"),
-        ("{:process 0 :type :ok :f :read :value 1}", "line 1: process 0 completes an operation (:read) it never invoked"),
+        (
+            "{:process 0 :type :ok :f :read :value 1}",
+            "line 1: process 0 completes an operation (:read) it never invoked",
+        ),
         (
             "{:process 0 :type :invoke :f :read}\n\n{:process 0 :type :invoke :f :read}",
             "line 3: process 0 invokes while its operation from line 1 is still pending",
         ),
-        ("{:process 0 :type :invoke :f :read}\n{:process 0 :type :ok :f :write}", "line 2: process 0 completes :write"),
-        ("{:process 0 :type :invoke :f :cas :value 3}", "line 1: a :cas needs [old new]"),
-        ("{:process 0 :type :invoke :f :txn :value [[:delete :x 1]]}", "line 1: a micro-op must be :read or :write"),
+        (
+            "{:process 0 :type :invoke :f :read}\n{:process 0 :type :ok :f :write}",
+            "line 2: process 0 completes :write",
+        ),
+        (
+            "{:process 0 :type :invoke :f :cas :value 3}",
+            "line 1: a :cas needs [old new]",
+        ),
+        (
+            "{:process 0 :type :invoke :f :txn :value [[:delete :x 1]]}",
+            "line 1: a micro-op must be :read or :write",
+        ),
     ];
     for (text, expected) in cases {
         let e = error(text);
-        assert!(e.starts_with(expected), "{text:?}: got {e:?}, expected {expected:?}");
+        assert!(
+            e.starts_with(expected),
+            "{text:?}: got {e:?}, expected {expected:?}"
+        );
     }
     // An operation the model does not know names its line too.
     let e = error("\n{:process 0 :type :invoke :f :frobnicate :value 1}");
-    assert!(e.starts_with("line 2: input") && e.contains("not a cas-register operation"), "{e}");
+    assert!(
+        e.starts_with("line 2: input") && e.contains("not a cas-register operation"),
+        "{e}"
+    );
 }

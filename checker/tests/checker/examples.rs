@@ -8,9 +8,14 @@ use checker::formats::read_path;
 use checker::{Options, Verdict};
 
 fn check(name: &str) -> Verdict {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name);
     let raw = read_path(&path, None).unwrap_or_else(|e| panic!("{name}: {e}"));
-    check_raw(raw, None, &Options::default()).unwrap_or_else(|e| panic!("{name}: {e}")).result.verdict
+    check_raw(raw, None, &Options::default())
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .result
+        .verdict
 }
 
 #[test]

@@ -28,7 +28,10 @@ const JSONL: &str = r#"{"model": "kv"}
 "#;
 
 fn verdict(text: &str) -> Verdict {
-    check_raw(parse(text, None).unwrap(), None, &Options::default()).unwrap().result.verdict
+    check_raw(parse(text, None).unwrap(), None, &Options::default())
+        .unwrap()
+        .result
+        .verdict
 }
 
 fn error(text: &str) -> String {
@@ -43,8 +46,14 @@ fn formats_are_detected() {
     assert_eq!(detect(OPS), Some(Format::Json));
     assert_eq!(detect(EVENTS), Some(Format::Json));
     assert_eq!(detect(JSONL), Some(Format::Jsonl));
-    assert_eq!(detect("INFO  jepsen.util - 0\t:invoke\t:read\tnil\n"), Some(Format::JepsenLog));
-    assert_eq!(detect("{:process 3, :type :invoke, :f :get, :key \"1\", :value nil}\n"), Some(Format::PorcupineKv));
+    assert_eq!(
+        detect("INFO  jepsen.util - 0\t:invoke\t:read\tnil\n"),
+        Some(Format::JepsenLog)
+    );
+    assert_eq!(
+        detect("{:process 3, :type :invoke, :f :get, :key \"1\", :value nil}\n"),
+        Some(Format::PorcupineKv)
+    );
     assert_eq!(detect("hello"), None);
 }
 
@@ -60,7 +69,10 @@ fn operations_events_and_lines_read_the_same() {
     let events = parse(EVENTS, None).unwrap().into_history().unwrap();
     assert_eq!(events.operations.len(), 3);
     assert_eq!(events.operations[2].ret, None);
-    assert!(events.operations[0].call < events.operations[1].call && events.operations[1].ret > events.operations[0].ret);
+    assert!(
+        events.operations[0].call < events.operations[1].call
+            && events.operations[1].ret > events.operations[0].ret
+    );
 }
 
 #[test]
@@ -92,24 +104,44 @@ fn a_stale_read_is_found_in_every_form() {
 
 #[test]
 fn errors_name_the_place() {
-    let e = error(&OPS.replace(r#""call": 1300, "return": 1500"#, r#""call": 1300, "return": 1000"#));
+    let e = error(&OPS.replace(
+        r#""call": 1300, "return": 1500"#,
+        r#""call": 1300, "return": 1000"#,
+    ));
     assert_eq!(e, "operation 1: returns at 1000, before its call at 1300");
     let e = error(&OPS.replace(r#""op": "get""#, r#""op": "frobnicate""#));
-    assert!(e.starts_with("operation 1: input {") && e.contains("not a kv operation"), "{e}");
+    assert!(
+        e.starts_with("operation 1: input {") && e.contains("not a kv operation"),
+        "{e}"
+    );
     let e = error(&OPS.replace(r#""client": 1, "#, ""));
     assert_eq!(e, "operation 1: missing field \"client\"");
-    let e = error(&JSONL.replace(r#""key": "x"}, "output": {"value""#, r#""key": "x"}, "output": {"value"#));
+    let e = error(&JSONL.replace(
+        r#""key": "x"}, "output": {"value""#,
+        r#""key": "x"}, "output": {"value"#,
+    ));
     assert!(e.starts_with("line 3, column"), "{e}");
     let e = error(&JSONL.replace(r#""op": "get""#, r#""op": "got""#));
     assert!(e.starts_with("line 3: input"), "{e}");
     let e = error(&EVENTS.replace(r#""id": 1, "client": 1"#, r#""id": 1, "client": 0"#));
-    assert_eq!(e, "event 1: client 0 calls while its operation with id 0 is still outstanding");
+    assert_eq!(
+        e,
+        "event 1: client 0 calls while its operation with id 0 is still outstanding"
+    );
     let e = error(&OPS[..OPS.len() - 10]);
     assert!(e.starts_with("line "), "{e}");
-    let e = error("INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:invoke\t:write\t3\n");
-    assert_eq!(e, "line 2: process 0 invokes while its operation from line 1 is still outstanding");
+    let e = error(
+        "INFO  jepsen.util - 0\t:invoke\t:read\tnil\nINFO  jepsen.util - 0\t:invoke\t:write\t3\n",
+    );
+    assert_eq!(
+        e,
+        "line 2: process 0 invokes while its operation from line 1 is still outstanding"
+    );
     let e = error("{:process 3, :type :ok, :f :get, :key \"1\", :value \"a\"}\n");
-    assert_eq!(e, "line 1: process 3 completes an operation it never invoked");
+    assert_eq!(
+        e,
+        "line 1: process 3 completes an operation it never invoked"
+    );
     let e = error(r#"{"model": "nope", "operations": []}"#);
     assert!(e.starts_with("unknown model `nope`"), "{e}");
 }

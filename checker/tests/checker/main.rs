@@ -1,7 +1,11 @@
 //! Integration tests of the checker: hand-made histories, the corpus, the formats, and a brute-force oracle.
 
 mod corpus;
+mod edn;
 mod examples;
+mod explain;
 mod formats;
+mod gen;
+mod models;
 mod oracle;
 mod search;

@@ -6,14 +6,26 @@
 //! operation takes effect at a random instant inside its interval and returns the true output), then half
 //! of them get one output corrupted, which makes many of them non-linearizable; the oracle decides which.
 
-use checker::models::{CasInput, CasOutput, CasRegister, Kv, KvInput, KvOutput, Register, RegisterInput, RegisterOutput, Value};
+use checker::models::{
+    CasInput, CasOutput, CasRegister, Kv, KvInput, KvOutput, Register, RegisterInput,
+    RegisterOutput, Value,
+};
 use checker::{check, History, Model, Operation, Options, Verdict};
 use proptest::prelude::*;
 
 fn oracle<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> bool {
     let ops: Vec<&Operation<M::Input, M::Output>> = ops.iter().filter(|o| !o.failed).collect();
-    fn dfs<M: Model>(model: &M, ops: &[&Operation<M::Input, M::Output>], state: &M::State, placed: u32) -> bool {
-        if ops.iter().enumerate().all(|(i, o)| o.ret.is_none() || placed & (1 << i) != 0) {
+    fn dfs<M: Model>(
+        model: &M,
+        ops: &[&Operation<M::Input, M::Output>],
+        state: &M::State,
+        placed: u32,
+    ) -> bool {
+        if ops
+            .iter()
+            .enumerate()
+            .all(|(i, o)| o.ret.is_none() || placed & (1 << i) != 0)
+        {
             return true;
         }
         for (i, op) in ops.iter().enumerate() {
@@ -21,7 +33,10 @@ fn oracle<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> bool {
                 continue;
             }
             // Everything that returned before this call must already be placed.
-            let ready = ops.iter().enumerate().all(|(j, o)| placed & (1 << j) != 0 || o.ret.is_none_or(|r| r >= op.call));
+            let ready = ops
+                .iter()
+                .enumerate()
+                .all(|(j, o)| placed & (1 << j) != 0 || o.ret.is_none_or(|r| r >= op.call));
             if !ready {
                 continue;
             }
@@ -40,8 +55,20 @@ fn oracle<M: Model>(model: &M, ops: &[Operation<M::Input, M::Output>]) -> bool {
 type Shape = (u64, i64, i64, bool, u8, u8);
 
 fn shapes() -> impl Strategy<Value = (Vec<Shape>, bool, usize, u8)> {
-    let shape = (0..4u64, 0..24i64, 0..10i64, prop::bool::weighted(0.15), any::<u8>(), 0..3u8);
-    (prop::collection::vec(shape, 0..8), any::<bool>(), any::<usize>(), 0..3u8)
+    let shape = (
+        0..4u64,
+        0..24i64,
+        0..10i64,
+        prop::bool::weighted(0.15),
+        any::<u8>(),
+        0..3u8,
+    );
+    (
+        prop::collection::vec(shape, 0..8),
+        any::<bool>(),
+        any::<usize>(),
+        0..3u8,
+    )
 }
 
 /// Builds a linearizable history: each operation takes effect at a point inside its interval (its call time
@@ -54,25 +81,45 @@ fn truthful<M: Model>(
 ) -> Vec<Operation<M::Input, M::Output>> {
     let mut order: Vec<usize> = (0..shapes.len()).collect();
     order.sort_by_key(|&i| (shapes[i].1 * 2 + shapes[i].2, i));
-    let mut ops: Vec<Option<Operation<M::Input, M::Output>>> = (0..shapes.len()).map(|_| None).collect();
+    let mut ops: Vec<Option<Operation<M::Input, M::Output>>> =
+        (0..shapes.len()).map(|_| None).collect();
     let mut state = model.init();
     for i in order {
         let (client, call, duration, pending, a, b) = shapes[i];
         let inp = input(a, b);
         let out = output(&state, &inp);
-        state = model.step(&state, &inp, Some(&out)).expect("the true output is accepted");
+        state = model
+            .step(&state, &inp, Some(&out))
+            .expect("the true output is accepted");
         // The point of effect is call + duration / 2 (doubled above to stay in integers), inside [call, ret].
-        let op = if pending { Operation::pending(client, call, inp) } else { Operation::new(client, call, call + duration, inp, out) };
+        let op = if pending {
+            Operation::pending(client, call, inp)
+        } else {
+            Operation::new(client, call, call + duration, inp, out)
+        };
         ops[i] = Some(op);
     }
     ops.into_iter().map(Option::unwrap).collect()
 }
 
-fn compare<M: Model>(model: &M, ops: Vec<Operation<M::Input, M::Output>>, options: &Options) -> Result<(), TestCaseError> {
+fn compare<M: Model>(
+    model: &M,
+    ops: Vec<Operation<M::Input, M::Output>>,
+    options: &Options,
+) -> Result<(), TestCaseError> {
     let expected = oracle(model, &ops);
     let history = History::new(ops);
     let got = check(model, &history, options).unwrap().verdict;
-    prop_assert_eq!(got, if expected { Verdict::Ok } else { Verdict::Illegal }, "history: {:?}", history.operations);
+    prop_assert_eq!(
+        got,
+        if expected {
+            Verdict::Ok
+        } else {
+            Verdict::Illegal
+        },
+        "history: {:?}",
+        history.operations
+    );
     Ok(())
 }
 
@@ -170,16 +217,35 @@ fn corrupted_histories_are_often_illegal() {
     let (mut illegal, mut total) = (0, 0);
     for _ in 0..500 {
         let (shapes, _, which, bad) = shapes().new_tree(&mut runner).unwrap().current();
-        let mut ops = truthful(&model, &shapes,
-            |a, b| if a % 2 == 0 { RegisterInput::Read } else { RegisterInput::Write { value: value(b) } },
-            |s, i| match i { RegisterInput::Read => RegisterOutput { value: s.clone() }, _ => RegisterOutput::default() });
-        if ops.is_empty() { continue; }
+        let mut ops = truthful(
+            &model,
+            &shapes,
+            |a, b| {
+                if a % 2 == 0 {
+                    RegisterInput::Read
+                } else {
+                    RegisterInput::Write { value: value(b) }
+                }
+            },
+            |s, i| match i {
+                RegisterInput::Read => RegisterOutput { value: s.clone() },
+                _ => RegisterOutput::default(),
+            },
+        );
+        if ops.is_empty() {
+            continue;
+        }
         let i = which % ops.len();
         if matches!(ops[i].input, RegisterInput::Read) && ops[i].output.is_some() {
             ops[i].output = Some(RegisterOutput { value: value(bad) });
         }
         total += 1;
-        if !oracle(&model, &ops) { illegal += 1; }
+        if !oracle(&model, &ops) {
+            illegal += 1;
+        }
     }
-    assert!(illegal * 5 > total, "only {illegal} of {total} corrupted histories are illegal");
+    assert!(
+        illegal * 5 > total,
+        "only {illegal} of {total} corrupted histories are illegal"
+    );
 }

@@ -1,14 +1,21 @@
 //! The search on small hand-made histories whose verdicts are known.
 
-use checker::models::{CasInput, CasOutput, CasRegister, Kv, KvInput, KvOutput, Register, RegisterInput, RegisterOutput, Value};
+use checker::models::{
+    CasInput, CasOutput, CasRegister, Kv, KvInput, KvOutput, Register, RegisterInput,
+    RegisterOutput, Value,
+};
 use checker::{check, History, Operation, Options, Undecided, Verdict};
 
 fn write(v: i64) -> RegisterInput {
-    RegisterInput::Write { value: Some(Value::int(v)) }
+    RegisterInput::Write {
+        value: Some(Value::int(v)),
+    }
 }
 
 fn read(v: Option<i64>) -> RegisterOutput {
-    RegisterOutput { value: v.map(Value::int) }
+    RegisterOutput {
+        value: v.map(Value::int),
+    }
 }
 
 fn none() -> RegisterOutput {
@@ -16,19 +23,33 @@ fn none() -> RegisterOutput {
 }
 
 fn verdict_of(ops: Vec<Operation<RegisterInput, RegisterOutput>>) -> Verdict {
-    check(&Register::default(), &History::new(ops), &Options::default()).unwrap().verdict
+    check(
+        &Register::default(),
+        &History::new(ops),
+        &Options::default(),
+    )
+    .unwrap()
+    .verdict
 }
 
 #[test]
 fn empty_history_is_linearizable() {
-    let result = check(&Register::default(), &History::new(vec![]), &Options::default()).unwrap();
+    let result = check(
+        &Register::default(),
+        &History::new(vec![]),
+        &Options::default(),
+    )
+    .unwrap();
     assert_eq!(result.verdict, Verdict::Ok);
     assert!(result.partitions.iter().all(|p| p.linearization.is_empty()));
 }
 
 #[test]
 fn sequential_read_of_the_last_write_is_linearizable() {
-    let ops = vec![Operation::new(0, 0, 10, write(1), none()), Operation::new(1, 20, 30, RegisterInput::Read, read(Some(1)))];
+    let ops = vec![
+        Operation::new(0, 0, 10, write(1), none()),
+        Operation::new(1, 20, 30, RegisterInput::Read, read(Some(1))),
+    ];
     assert_eq!(verdict_of(ops), Verdict::Ok);
 }
 
@@ -46,7 +67,10 @@ fn stale_read_after_a_later_write_is_illegal() {
 fn equal_timestamps_are_concurrent() {
     // The read is called at the instant the write returns: the intervals touch, so either order is allowed,
     // and a read of the initial (absent) value is fine.
-    let ops = vec![Operation::new(0, 0, 10, write(1), none()), Operation::new(1, 10, 20, RegisterInput::Read, read(None))];
+    let ops = vec![
+        Operation::new(0, 0, 10, write(1), none()),
+        Operation::new(1, 10, 20, RegisterInput::Read, read(None)),
+    ];
     assert_eq!(verdict_of(ops.clone()), Verdict::Ok);
     // One tick later they no longer overlap, and the same read is stale.
     let mut later = ops;
@@ -61,9 +85,18 @@ fn a_pending_operation_may_take_effect() {
         Operation::pending(0, 0, write(7)),
         Operation::new(1, 50, 60, RegisterInput::Read, read(Some(7))),
     ];
-    let result = check(&Register::default(), &History::new(ops), &Options::default()).unwrap();
+    let result = check(
+        &Register::default(),
+        &History::new(ops),
+        &Options::default(),
+    )
+    .unwrap();
     assert_eq!(result.verdict, Verdict::Ok);
-    let order: Vec<usize> = result.partitions[0].linearization.iter().map(|s| s.op).collect();
+    let order: Vec<usize> = result.partitions[0]
+        .linearization
+        .iter()
+        .map(|s| s.op)
+        .collect();
     assert_eq!(order, vec![0, 1]);
 }
 
@@ -75,9 +108,18 @@ fn a_pending_operation_may_never_take_effect() {
         Operation::pending(0, 0, write(7)),
         Operation::new(1, 50, 60, RegisterInput::Read, read(None)),
     ];
-    let result = check(&Register::default(), &History::new(ops), &Options::default()).unwrap();
+    let result = check(
+        &Register::default(),
+        &History::new(ops),
+        &Options::default(),
+    )
+    .unwrap();
     assert_eq!(result.verdict, Verdict::Ok);
-    let order: Vec<usize> = result.partitions[0].linearization.iter().map(|s| s.op).collect();
+    let order: Vec<usize> = result.partitions[0]
+        .linearization
+        .iter()
+        .map(|s| s.op)
+        .collect();
     assert_eq!(order[0], 1, "the read comes first: {order:?}");
 }
 
@@ -94,46 +136,98 @@ fn a_pending_operation_cannot_take_effect_before_its_call() {
 fn failed_operations_are_ignored() {
     let mut w = Operation::new(0, 0, 10, write(5), none());
     w.failed = true;
-    let ops = vec![w, Operation::new(1, 20, 30, RegisterInput::Read, read(None))];
+    let ops = vec![
+        w,
+        Operation::new(1, 20, 30, RegisterInput::Read, read(None)),
+    ];
     assert_eq!(verdict_of(ops), Verdict::Ok);
 }
 
 fn cas(from: i64, to: i64) -> CasInput {
-    CasInput::Cas { from: Some(Value::int(from)), to: Some(Value::int(to)) }
+    CasInput::Cas {
+        from: Some(Value::int(from)),
+        to: Some(Value::int(to)),
+    }
 }
 
 fn cas_out(ok: bool) -> CasOutput {
-    CasOutput { value: None, ok: Some(ok) }
+    CasOutput {
+        value: None,
+        ok: Some(ok),
+    }
 }
 
 #[test]
 fn a_failed_cas_constrains_the_state() {
     let model = CasRegister::new(Some(Value::int(1)));
-    let wr = |v| CasInput::Write { value: Some(Value::int(v)) };
+    let wr = |v| CasInput::Write {
+        value: Some(Value::int(v)),
+    };
     // cas(1, 2) returned false although the register held 1 throughout: illegal.
     let ops = vec![Operation::new(0, 0, 10, cas(1, 2), cas_out(false))];
-    assert_eq!(check(&model, &History::new(ops), &Options::default()).unwrap().verdict, Verdict::Illegal);
+    assert_eq!(
+        check(&model, &History::new(ops), &Options::default())
+            .unwrap()
+            .verdict,
+        Verdict::Illegal
+    );
     // With a concurrent write of 3, the cas may have come after it and failed.
     let ops = vec![
         Operation::new(0, 0, 10, cas(1, 2), cas_out(false)),
         Operation::new(1, 5, 15, wr(3), CasOutput::default()),
     ];
-    assert_eq!(check(&model, &History::new(ops), &Options::default()).unwrap().verdict, Verdict::Ok);
+    assert_eq!(
+        check(&model, &History::new(ops), &Options::default())
+            .unwrap()
+            .verdict,
+        Verdict::Ok
+    );
     // A successful cas then a read of the new value.
     let ops = vec![
         Operation::new(0, 0, 10, cas(1, 2), cas_out(true)),
-        Operation::new(1, 20, 30, CasInput::Read, CasOutput { value: Some(Value::int(2)), ok: None }),
+        Operation::new(
+            1,
+            20,
+            30,
+            CasInput::Read,
+            CasOutput {
+                value: Some(Value::int(2)),
+                ok: None,
+            },
+        ),
     ];
-    assert_eq!(check(&model, &History::new(ops), &Options::default()).unwrap().verdict, Verdict::Ok);
+    assert_eq!(
+        check(&model, &History::new(ops), &Options::default())
+            .unwrap()
+            .verdict,
+        Verdict::Ok
+    );
 }
 
-fn kv_op(client: u64, call: i64, ret: i64, input: KvInput, out: Option<&str>) -> Operation<KvInput, KvOutput> {
-    Operation::new(client, call, ret, input, KvOutput { value: out.map(Into::into) })
+fn kv_op(
+    client: u64,
+    call: i64,
+    ret: i64,
+    input: KvInput,
+    out: Option<&str>,
+) -> Operation<KvInput, KvOutput> {
+    Operation::new(
+        client,
+        call,
+        ret,
+        input,
+        KvOutput {
+            value: out.map(Into::into),
+        },
+    )
 }
 
 #[test]
 fn kv_partitions_by_key_and_reports_the_illegal_key() {
-    let put = |k: &str, v: &str| KvInput::Put { key: k.into(), value: v.into() };
+    let put = |k: &str, v: &str| KvInput::Put {
+        key: k.into(),
+        value: v.into(),
+    };
     let get = |k: &str| KvInput::Get { key: k.into() };
     let ops = vec![
         kv_op(0, 0, 10, put("x", "a"), None),
@@ -149,17 +243,39 @@ fn kv_partitions_by_key_and_reports_the_illegal_key() {
     assert_eq!(y.verdict, Verdict::Illegal);
     // The evidence: the put was placed, and the stale get could not follow it.
     let longest = &y.partial[0];
-    assert_eq!(longest.steps.iter().map(|s| s.op).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(
+        longest.steps.iter().map(|s| s.op).collect::<Vec<_>>(),
+        vec![2]
+    );
     assert_eq!(longest.blocking, 3);
 }
 
 #[test]
 fn kv_append_checks_the_returned_previous_value() {
-    let app = |v: &str| KvInput::Append { key: "k".into(), value: v.into() };
-    let ok = vec![kv_op(0, 0, 10, app("a"), Some("")), kv_op(0, 20, 30, app("b"), Some("a"))];
-    assert_eq!(check(&Kv, &History::new(ok), &Options::default()).unwrap().verdict, Verdict::Ok);
-    let bad = vec![kv_op(0, 0, 10, app("a"), Some("")), kv_op(0, 20, 30, app("b"), Some(""))];
-    assert_eq!(check(&Kv, &History::new(bad), &Options::default()).unwrap().verdict, Verdict::Illegal);
+    let app = |v: &str| KvInput::Append {
+        key: "k".into(),
+        value: v.into(),
+    };
+    let ok = vec![
+        kv_op(0, 0, 10, app("a"), Some("")),
+        kv_op(0, 20, 30, app("b"), Some("a")),
+    ];
+    assert_eq!(
+        check(&Kv, &History::new(ok), &Options::default())
+            .unwrap()
+            .verdict,
+        Verdict::Ok
+    );
+    let bad = vec![
+        kv_op(0, 0, 10, app("a"), Some("")),
+        kv_op(0, 20, 30, app("b"), Some("")),
+    ];
+    assert_eq!(
+        check(&Kv, &History::new(bad), &Options::default())
+            .unwrap()
+            .verdict,
+        Verdict::Illegal
+    );
 }
 
 /// Many concurrent writes and reads that force a large search, for the time limit and cancellation.
@@ -169,13 +285,22 @@ fn hard_history() -> History<RegisterInput, RegisterOutput> {
         ops.push(Operation::new(c, 0, 100, write(c as i64), none()));
     }
     // A read that no write explains: the search must try every order before it can say so.
-    ops.push(Operation::new(99, 0, 100, RegisterInput::Read, read(Some(1000))));
+    ops.push(Operation::new(
+        99,
+        0,
+        100,
+        RegisterInput::Read,
+        read(Some(1000)),
+    ));
     History::new(ops)
 }
 
 #[test]
 fn a_time_limit_gives_unknown() {
-    let options = Options { timeout: Some(std::time::Duration::ZERO), ..Options::default() };
+    let options = Options {
+        timeout: Some(std::time::Duration::ZERO),
+        ..Options::default()
+    };
     let result = check(&Register::default(), &hard_history(), &options).unwrap();
     assert_eq!(result.verdict, Verdict::Unknown);
     assert_eq!(result.partitions[0].undecided, Some(Undecided::Timeout));
@@ -185,7 +310,10 @@ fn a_time_limit_gives_unknown() {
 fn cancellation_gives_unknown() {
     let cancel = checker::CancelHandle::new();
     cancel.cancel();
-    let options = Options { cancel: Some(cancel), ..Options::default() };
+    let options = Options {
+        cancel: Some(cancel),
+        ..Options::default()
+    };
     let result = check(&Register::default(), &hard_history(), &options).unwrap();
     assert_eq!(result.verdict, Verdict::Unknown);
     assert_eq!(result.partitions[0].undecided, Some(Undecided::Cancelled));
@@ -195,18 +323,35 @@ fn cancellation_gives_unknown() {
 fn return_before_call_is_an_error_naming_the_operation() {
     let mut op = Operation::new(0, 10, 20, RegisterInput::Read, none());
     op.ret = Some(5);
-    let err = check(&Register::default(), &History::new(vec![op]), &Options::default()).unwrap_err();
-    assert_eq!(err.to_string(), "operation 0: returns at 5, before its call at 10");
+    let err = check(
+        &Register::default(),
+        &History::new(vec![op]),
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operation 0: returns at 5, before its call at 10"
+    );
 }
 
 #[test]
 fn the_verdict_does_not_depend_on_the_thread_count() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/porcupine-kv/c10-bad.txt");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/porcupine-kv/c10-bad.txt"
+    );
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let raw = checker::formats::read_path(path.as_ref(), None).unwrap();
-            checker::dynamic::check_raw(raw, None, &Options::default()).unwrap().result.verdict
+            checker::dynamic::check_raw(raw, None, &Options::default())
+                .unwrap()
+                .result
+                .verdict
         })
     };
     assert_eq!(run(1), Verdict::Illegal);

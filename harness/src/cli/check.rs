@@ -4,15 +4,20 @@
 //! and none is illegal, 3 for bad input or usage. A file that cannot be read is reported and the others are
 //! still checked.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use checker::dynamic::{check_raw, check_raw_explained, Checked};
 use checker::explain::ExplainOptions;
 use checker::formats::{read_path, Format};
-use checker::{Options, Verdict};
+use checker::{Options, Progress, Verdict};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use super::EXIT_USAGE;
@@ -60,23 +65,44 @@ enum FileOutcome {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let format: Option<Format> = args.format.as_deref().map(str::parse).transpose().context("--format")?;
+    let format: Option<Format> = args
+        .format
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .context("--format")?;
     if let Some(model) = &args.model {
         if !checker::dynamic::MODELS.contains(&model.as_str()) {
-            anyhow::bail!("unknown model `{model}` (known: {})", checker::dynamic::MODELS.join(", "));
+            anyhow::bail!(
+                "unknown model `{model}` (known: {})",
+                checker::dynamic::MODELS.join(", ")
+            );
         }
     }
     let timeout = match args.timeout {
-        Some(secs) if !(secs.is_finite() && secs >= 0.0) => anyhow::bail!("--timeout must be a number of seconds"),
+        Some(secs) if !(secs.is_finite() && secs >= 0.0) => {
+            anyhow::bail!("--timeout must be a number of seconds")
+        }
         Some(secs) => Some(Duration::from_secs_f64(secs)),
         None => None,
     };
-    let options = Options { timeout, partition: !args.no_partition, ..Options::default() };
-    let extra = Extra { init: args.init.as_deref().map(parse_init).transpose()?, explain: args.explain };
+    let options = Options {
+        timeout,
+        partition: !args.no_partition,
+        ..Options::default()
+    };
+    let extra = Extra {
+        init: args.init.as_deref().map(parse_init).transpose()?,
+        explain: args.explain,
+    };
 
+    // A progress bar only for a person watching: not into a pipe or a file, and never mixed with JSON.
+    let show_progress = !args.json && std::io::stderr().is_terminal();
     let mut outcomes = Vec::with_capacity(args.files.len());
     for file in &args.files {
-        let outcome = match check_file(file, format, args.model.as_deref(), &options, &extra)
+        let check =
+            |options: &Options| check_file(file, format, args.model.as_deref(), options, &extra);
+        let outcome = match with_progress(show_progress, &options, check)
             .and_then(|checked| write_pictures(&args, file, &checked).map(|()| checked))
         {
             Ok(checked) => FileOutcome::Checked(Box::new(checked)),
@@ -96,6 +122,50 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(summary.exit_code()))
 }
 
+/// Runs `check` with the options' progress counters watched from another thread, which draws a bar on
+/// standard error (partitions decided, elapsed time, states explored) once the check has taken a second.
+fn with_progress<T>(show: bool, options: &Options, check: impl FnOnce(&Options) -> T) -> T {
+    if !show {
+        return check(options);
+    }
+    let progress = Arc::new(Progress::default());
+    let options = Options {
+        progress: Some(Arc::clone(&progress)),
+        ..options.clone()
+    };
+    let (done, finished) = mpsc::channel::<()>();
+    let watcher = std::thread::spawn(move || watch(&progress, &finished));
+    let result = check(&options);
+    // The watcher ends when the sender is dropped, whether or not the bar was ever drawn.
+    drop(done);
+    let _ = watcher.join();
+    result
+}
+
+fn watch(progress: &Progress, finished: &mpsc::Receiver<()>) {
+    // Most checks are over within a second: they get no bar at all.
+    if finished.recv_timeout(Duration::from_secs(1)) != Err(RecvTimeoutError::Timeout) {
+        return;
+    }
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} partitions decided, {msg} states explored",
+    )
+    .expect("a valid progress template");
+    let bar = ProgressBar::new(0)
+        .with_style(style)
+        .with_elapsed(Duration::from_secs(1));
+    loop {
+        bar.set_length(progress.partitions_total.load(Ordering::Relaxed) as u64);
+        bar.set_position(progress.partitions_decided.load(Ordering::Relaxed) as u64);
+        bar.set_message(progress.states_explored.load(Ordering::Relaxed).to_string());
+        bar.tick();
+        if finished.recv_timeout(Duration::from_millis(100)) != Err(RecvTimeoutError::Timeout) {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+}
+
 /// What `--init` and `--explain` add to a check.
 struct Extra {
     init: Option<serde_json::Value>,
@@ -107,7 +177,8 @@ fn parse_init(text: &str) -> anyhow::Result<serde_json::Value> {
     if let Ok(value) = serde_json::from_str(text) {
         return Ok(value);
     }
-    checker::formats::edn::value_to_json(text).with_context(|| format!("--init {text}: neither JSON nor EDN"))
+    checker::formats::edn::value_to_json(text)
+        .with_context(|| format!("--init {text}: neither JSON nor EDN"))
 }
 
 fn check_file(
@@ -136,7 +207,10 @@ fn write_pictures(args: &CheckArgs, file: &Path, checked: &Checked) -> anyhow::R
             return Ok(path.to_path_buf());
         }
         std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
-        let stem = file.file_stem().unwrap_or(file.as_os_str()).to_string_lossy();
+        let stem = file
+            .file_stem()
+            .unwrap_or(file.as_os_str())
+            .to_string_lossy();
         Ok(path.join(format!("{stem}.{extension}")))
     };
     if let Some(html) = &args.html {
@@ -158,7 +232,11 @@ fn print_line(file: &Path, outcome: &FileOutcome) {
         FileOutcome::Checked(c) => {
             let r = &c.result;
             let extra = match r.verdict {
-                Verdict::Unknown => format!(" ({} of {} partitions decided)", r.decided(), r.partitions.len()),
+                Verdict::Unknown => format!(
+                    " ({} of {} partitions decided)",
+                    r.decided(),
+                    r.partitions.len()
+                ),
                 _ => String::new(),
             };
             println!(
@@ -195,7 +273,12 @@ struct Summary {
 
 impl Summary {
     fn of(outcomes: &[FileOutcome]) -> Self {
-        let mut s = Summary { ok: 0, illegal: 0, unknown: 0, errors: 0 };
+        let mut s = Summary {
+            ok: 0,
+            illegal: 0,
+            unknown: 0,
+            errors: 0,
+        };
         for o in outcomes {
             match o {
                 FileOutcome::Checked(c) => match c.result.verdict {
@@ -236,7 +319,11 @@ impl std::fmt::Display for Summary {
     }
 }
 
-fn print_json(files: &[PathBuf], outcomes: &[FileOutcome], summary: &Summary) -> anyhow::Result<()> {
+fn print_json(
+    files: &[PathBuf],
+    outcomes: &[FileOutcome],
+    summary: &Summary,
+) -> anyhow::Result<()> {
     let results: Vec<serde_json::Value> = files
         .iter()
         .zip(outcomes)

@@ -5,13 +5,18 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod gen;
 mod test;
 
 /// Exit status for bad input or usage (shared by every subcommand).
 pub const EXIT_USAGE: u8 = 3;
 
 #[derive(Debug, Parser)]
-#[command(name = "quill", version, about = "Linearizability checking and deterministic simulation of distributed systems")]
+#[command(
+    name = "quill",
+    version,
+    about = "Linearizability checking and deterministic simulation of distributed systems"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -21,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Check histories for linearizability.
     Check(check::CheckArgs),
+    /// Write a synthetic history (reproducible by seed), optionally with an anomaly put in.
+    Gen(gen::GenArgs),
     /// Run the simulated lab test catalog (raft, kvsrv, kvraft) over many seeds.
     Test(test::TestArgs),
 }
@@ -28,6 +35,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Gen(args) => gen::run(args),
         Command::Test(args) => test::run(args),
     }
 }

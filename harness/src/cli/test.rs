@@ -37,6 +37,9 @@ pub struct TestArgs {
     /// Where failing runs write their trace and artifacts.
     #[arg(long, default_value = "quill-out")]
     pub out: PathBuf,
+    /// kv catalogs: write every run's client history (`history.json`) under DIR, passing or not.
+    #[arg(long)]
+    pub keep_histories: bool,
 }
 
 /// Failing runs beyond this many are reported but not replayed to write a trace.
@@ -112,6 +115,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     };
 
     runner::install_quiet_panic_hook();
+    harness::kv::set_keep_histories(args.keep_histories);
     let t0 = Instant::now();
     let records = runner::run_jobs(&jobs, parallel, &RunOptions::default(), &progress)?;
     let wall = t0.elapsed();
@@ -138,11 +142,21 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
                 .find(|s| s.name == r.scenario)
                 .expect("ran it");
             match write_failure(&args.out, scenario, r.seed) {
-                Ok(dir) => writeln!(out, "  trace: {}", dir.join("trace.txt").display())?,
+                Ok(dir) => {
+                    writeln!(out, "  trace: {}", dir.join("trace.txt").display())?;
+                    // The kv catalogs' evidence: history.json, timeline.html, timeline.svg.
+                    for name in ["history.json", "timeline.html", "timeline.svg"] {
+                        if dir.join(name).exists() {
+                            writeln!(out, "  {name}: {}", dir.join(name).display())?;
+                        }
+                    }
+                }
                 Err(e) => writeln!(out, "  (could not write the trace: {e:#})")?,
             }
         }
     }
+    // Back to the default hook: from here on a panic is a bug of the command itself.
+    drop(std::panic::take_hook());
     if failures.len() > MAX_TRACES {
         writeln!(
             out,
@@ -155,7 +169,11 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         // One line per test, like the lab's output: time, peers, RPCs, bytes, commands.
         for r in &records {
             let st = &r.outcome.stats;
-            let verdict = if r.outcome.passed() { "Passed" } else { "FAILED" };
+            let verdict = if r.outcome.passed() {
+                "Passed"
+            } else {
+                "FAILED"
+            };
             writeln!(
                 out,
                 "{} (seed {}) ... {verdict} -- {:4.1} {} {:4} {:7} {:4}",
@@ -172,7 +190,45 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if args.keep_histories {
+        let mut kept = 0;
+        for r in records.iter().filter(|r| r.outcome.passed()) {
+            let dir = args.out.join(r.scenario).join(format!("seed-{}", r.seed));
+            for a in &r.outcome.artifacts {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::write(dir.join(&a.name), &a.contents)
+                    .with_context(|| format!("writing {}", a.name))?;
+                kept += 1;
+            }
+        }
+        writeln!(
+            out,
+            "kept {kept} histories of passing runs under {}",
+            args.out.display()
+        )?;
+    }
     print_summary(&mut out, &records)?;
+    // A history whose check hit its time limit is neither a pass nor a failure: say so.
+    let unknown: Vec<&RunRecord> = records
+        .iter()
+        .filter(|r| {
+            r.outcome
+                .warnings
+                .iter()
+                .any(|w| w.starts_with(harness::kv::CHECK_UNKNOWN))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        writeln!(
+            out,
+            "UNKNOWN: {} runs whose linearizability check timed out (not verified):",
+            unknown.len()
+        )?;
+        for r in &unknown {
+            writeln!(out, "  {} seed {}", r.scenario, r.seed)?;
+        }
+    }
     let runs = records.len();
     writeln!(
         out,
@@ -257,7 +313,10 @@ mod tests {
         ScenarioOutcome {
             failure: Some(format!("boom at seed {seed}")),
             trace: opts.trace.then(|| "       0 | start h0\n".to_string()),
-            artifacts: vec![Artifact { name: "history.json".into(), contents: b"[]".to_vec() }],
+            artifacts: vec![Artifact {
+                name: "history.json".into(),
+                contents: b"[]".to_vec(),
+            }],
             ..ScenarioOutcome::default()
         }
     }
@@ -265,11 +324,17 @@ mod tests {
     #[test]
     fn a_failure_writes_its_trace_and_artifacts() {
         let dir = std::env::temp_dir().join(format!("quill-test-{}", std::process::id()));
-        let s = Scenario { name: "TestFake", run: failing };
+        let s = Scenario {
+            name: "TestFake",
+            run: failing,
+        };
         let written = write_failure(&dir, &s, 3053).unwrap();
         assert_eq!(written, dir.join("TestFake").join("seed-3053"));
         let trace = std::fs::read_to_string(written.join("trace.txt")).unwrap();
-        assert_eq!(trace, "       0 | start h0\n# outcome: FAILED: boom at seed 3053\n");
+        assert_eq!(
+            trace,
+            "       0 | start h0\n# outcome: FAILED: boom at seed 3053\n"
+        );
         assert_eq!(std::fs::read(written.join("history.json")).unwrap(), b"[]");
         std::fs::remove_dir_all(&dir).unwrap();
     }

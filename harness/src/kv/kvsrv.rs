@@ -17,12 +17,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use checker::models::{KvInput, KvOutput};
-use checker::Verdict;
 use kvsrv::{Clerk, Mutation, Op, Outcome, Reply, Request, Server};
 use rand::Rng;
 use serde::Serialize;
 
-use super::{append_value, arc, check_clnt_appends, check_concurrent_appends, check_history, in_history, next_value, Recorder};
+use super::{
+    append_value, arc, check_clnt_appends, check_concurrent_appends, conclude, in_history,
+    next_value, Recorder,
+};
 use crate::runner::{Catalog, RunOptions, RunStats, Scenario, ScenarioOutcome};
 use crate::sim::exec::{Executor, RunEnd};
 use crate::sim::{derive_rng, CallId, ChaCha8Rng, Ctx, HostId, NetConfig, Process, Sim, Time};
@@ -84,9 +86,17 @@ impl Process for Host {
         }
     }
 
-    fn on_reply(&mut self, ctx: &mut Ctx<'_, Msg, Done>, _from: HostId, call: CallId, reply: Option<Msg>) {
+    fn on_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, Msg, Done>,
+        _from: HostId,
+        call: CallId,
+        reply: Option<Msg>,
+    ) {
         let Host::Clerks(pool) = self else { return };
-        let Some(clerk) = pool.calls.remove(&call) else { return };
+        let Some(clerk) = pool.calls.remove(&call) else {
+            return;
+        };
         let reply = match reply {
             Some(Msg::Rep(r)) => Some(r),
             _ => None,
@@ -103,7 +113,6 @@ impl Process for Host {
 
 thread_local! {
     static MUTATION: Cell<Option<Mutation>> = const { Cell::new(None) };
-    static LAST_VERDICT: Cell<Option<Verdict>> = const { Cell::new(None) };
 }
 
 /// Test-only: runs `f` with the servers it builds carrying `mutation` (a known bug put back).
@@ -119,11 +128,6 @@ pub fn with_mutation<R>(mutation: Mutation, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// The linearizability verdict of the last kvsrv run on this thread.
-pub fn last_verdict() -> Option<Verdict> {
-    LAST_VERDICT.with(|v| v.get())
-}
-
 struct State {
     sim: Sim<Host>,
     rec: Recorder,
@@ -133,7 +137,6 @@ struct State {
     done: BTreeMap<usize, Outcome>,
     /// `World::sequence`: operations still to start, and the outcomes of those finished.
     chain: VecDeque<(usize, KvInput)>,
-    chain_out: Vec<Outcome>,
     chain_clerk: Option<usize>,
     failure: Option<String>,
     rng: ChaCha8Rng,
@@ -146,9 +149,17 @@ impl State {
         let op = self.rec.call(clerk as u64, self.sim.now(), input.clone());
         self.running.insert(clerk, op);
         let op = match input {
-            KvInput::Get { key } => Op::Get { key: key.to_string() },
-            KvInput::Put { key, value } => Op::Put { key: key.to_string(), value: value.to_string() },
-            KvInput::Append { key, value } => Op::Append { key: key.to_string(), value: value.to_string() },
+            KvInput::Get { key } => Op::Get {
+                key: key.to_string(),
+            },
+            KvInput::Put { key, value } => Op::Put {
+                key: key.to_string(),
+                value: value.to_string(),
+            },
+            KvInput::Append { key, value } => Op::Append {
+                key: key.to_string(),
+                value: value.to_string(),
+            },
         };
         let started = self.sim.with_host(CLERKS, |h, ctx| {
             if let Host::Clerks(pool) = h {
@@ -168,7 +179,11 @@ pub struct World {
 impl World {
     /// `make_config(unreliable)`: one server, the clerk host, both connected.
     pub fn new(seed: u64, unreliable: bool, trace: bool) -> Rc<World> {
-        let config = NetConfig { reliable: !unreliable, long_reordering: false, long_delays: false };
+        let config = NetConfig {
+            reliable: !unreliable,
+            long_reordering: false,
+            long_delays: false,
+        };
         let mut sim = Sim::new(seed, config);
         if trace {
             sim.enable_trace();
@@ -176,23 +191,31 @@ impl World {
         let server = sim.add_host();
         let clerks = sim.add_host();
         let mutation = MUTATION.with(|m| m.get());
-        sim.start(server, |_| Host::Server(Server::new(kvsrv::Config { mutation })));
+        sim.start(server, |_| {
+            Host::Server(Server::new(kvsrv::Config { mutation }))
+        });
         sim.start(clerks, |_| Host::Clerks(ClerkPool::default()));
         sim.set_link(clerks, server, true);
         sim.set_link(server, clerks, true);
+        let mut rec = Recorder::default();
+        if unreliable {
+            rec.fault_begin(0, "net", "unreliable network");
+        }
         let st = State {
             sim,
-            rec: Recorder::default(),
+            rec,
             running: BTreeMap::new(),
             done: BTreeMap::new(),
             chain: VecDeque::new(),
-            chain_out: Vec::new(),
             chain_clerk: None,
             failure: None,
             rng: derive_rng(seed, "scenario", 0),
             record_old: true,
         };
-        Rc::new(World { exec: Executor::new(), st: RefCell::new(st) })
+        Rc::new(World {
+            exec: Executor::new(),
+            st: RefCell::new(st),
+        })
     }
 
     pub fn now(&self) -> Time {
@@ -215,7 +238,9 @@ impl World {
     /// `randValue(n)`: `n` random letters.
     pub fn rand_value(&self, n: usize) -> String {
         let mut st = self.st.borrow_mut();
-        (0..n).map(|_| char::from(st.rng.gen_range(b'a'..=b'z'))).collect()
+        (0..n)
+            .map(|_| char::from(st.rng.gen_range(b'a'..=b'z')))
+            .collect()
     }
 
     /// `cfg.makeClient()`: a new clerk with a random 62-bit id; returns its index.
@@ -259,24 +284,40 @@ impl World {
     }
 
     pub async fn put(&self, clerk: usize, key: &str, value: Arc<str>) {
-        self.op(clerk, KvInput::Put { key: arc(key), value }).await;
+        self.op(
+            clerk,
+            KvInput::Put {
+                key: arc(key),
+                value,
+            },
+        )
+        .await;
     }
 
     /// Append; returns the old value.
     pub async fn append(&self, clerk: usize, key: &str, value: Arc<str>) -> String {
-        match self.op(clerk, KvInput::Append { key: arc(key), value }).await {
+        match self
+            .op(
+                clerk,
+                KvInput::Append {
+                    key: arc(key),
+                    value,
+                },
+            )
+            .await
+        {
             Outcome::Appended { old } => old,
             other => panic!("Append answered with {other:?}"),
         }
     }
 
     /// Runs `ops` one after another, each started in the step where the previous one returned
-    /// (a tight Go loop over clerks), and returns their outcomes.
-    pub async fn sequence(&self, ops: Vec<(usize, KvInput)>) -> Vec<Outcome> {
+    /// (a tight Go loop over clerks). The outcomes are in the history; they are not kept here,
+    /// since a thousand appends of a growing value would return 500 MB of old values.
+    pub async fn sequence(&self, ops: Vec<(usize, KvInput)>) {
         {
             let mut st = self.st.borrow_mut();
             st.chain = ops.into();
-            st.chain_out.clear();
             if let Some((clerk, input)) = st.chain.pop_front() {
                 st.chain_clerk = Some(clerk);
                 st.begin(clerk, input);
@@ -285,7 +326,6 @@ impl World {
         while self.st.borrow().chain_clerk.is_some() {
             self.sleep(POLL_MS).await;
         }
-        std::mem::take(&mut self.st.borrow_mut().chain_out)
     }
 
     /// Records Appends with no output from now on, so they are not checked. Only for
@@ -304,33 +344,49 @@ impl World {
     }
 
     /// Runs the scenario body, then checks the history, and packages the outcome.
-    pub fn run<F: Future<Output = Result<(), String>>>(self: &Rc<Self>, body: F) -> ScenarioOutcome {
+    pub fn run<F: Future<Output = Result<(), String>>>(
+        self: &Rc<Self>,
+        body: F,
+    ) -> ScenarioOutcome {
         let end = self.exec.run(&**self, body, TEST_TIME_LIMIT);
         let mut st = self.st.borrow_mut();
-        let mut failure = match end {
+        let failure = match end {
             RunEnd::Done(Ok(())) => st.failure.clone(),
             RunEnd::Done(Err(msg)) => Some(st.failure.clone().unwrap_or(msg)),
             RunEnd::Halted => Some(st.failure.clone().unwrap_or_else(|| "halted".into())),
-            RunEnd::TimedOut => Some(format!("test took longer than {} seconds", TEST_TIME_LIMIT / 1000)),
-            RunEnd::Stuck => Some("the simulation ran out of events while the test was waiting".into()),
+            RunEnd::TimedOut => Some(format!(
+                "test took longer than {} seconds",
+                TEST_TIME_LIMIT / 1000
+            )),
+            RunEnd::Stuck => {
+                Some("the simulation ran out of events while the test was waiting".into())
+            }
         };
         let now = st.sim.now();
         let ops = st.rec.len() as u64;
-        let history = std::mem::take(&mut st.rec).finish(now);
-        let checked = check_history(&history, failure.is_some());
-        LAST_VERDICT.with(|v| v.set(Some(checked.verdict)));
-        if let Some(f) = checked.failure {
-            failure = Some(match failure {
-                Some(prev) => format!("{f}; also: {prev}"),
-                None => f,
-            });
-        }
+        let (failure, warnings, artifacts) = conclude(failure, std::mem::take(&mut st.rec), now);
         if let Some(f) = &failure {
             st.sim.trace_line(|| format!("FAILED: {f}"));
         }
-        let stats = RunStats { virtual_ms: now, peers: 1, rpcs: st.sim.stats().rpcs, bytes: st.sim.stats().bytes, commands: ops };
-        let trace = if st.sim.tracing() { Some(st.sim.take_trace()) } else { None };
-        ScenarioOutcome { failure, stats, warnings: checked.warning.into_iter().collect(), trace, artifacts: checked.artifacts }
+        let stats = RunStats {
+            virtual_ms: now,
+            peers: 1,
+            rpcs: st.sim.stats().rpcs,
+            bytes: st.sim.stats().bytes,
+            commands: ops,
+        };
+        let trace = if st.sim.tracing() {
+            Some(st.sim.take_trace())
+        } else {
+            None
+        };
+        ScenarioOutcome {
+            failure,
+            stats,
+            warnings,
+            trace,
+            artifacts,
+        }
     }
 }
 
@@ -346,16 +402,22 @@ impl crate::sim::exec::World for World {
         }
         for noted in st.sim.take_notes() {
             let Done { clerk, outcome } = noted.note;
-            let op = st.running.remove(&clerk).expect("a clerk finished an operation it did not begin");
+            let op = st
+                .running
+                .remove(&clerk)
+                .expect("a clerk finished an operation it did not begin");
             let output = match &outcome {
-                Outcome::Value(v) => KvOutput { value: Some(arc(v)) },
+                Outcome::Value(v) => KvOutput {
+                    value: Some(arc(v)),
+                },
                 Outcome::Put => KvOutput { value: None },
-                Outcome::Appended { old } if st.record_old => KvOutput { value: Some(arc(old)) },
+                Outcome::Appended { old } if st.record_old => KvOutput {
+                    value: Some(arc(old)),
+                },
                 Outcome::Appended { .. } => KvOutput { value: None },
             };
             st.rec.ret(op, noted.time, output);
             if st.chain_clerk == Some(clerk) {
-                st.chain_out.push(outcome);
                 match st.chain.pop_front() {
                     Some((next, input)) => {
                         st.chain_clerk = Some(next);
@@ -402,7 +464,11 @@ async fn generic_test(w: Rc<World>, nclients: usize, randomkeys: bool) -> R {
                     w.put(myck, &cli.to_string(), arc(&last)).await;
                 }
                 while !stop.get() {
-                    let key = if randomkeys { w.rand(nclients as u64).to_string() } else { cli.to_string() };
+                    let key = if randomkeys {
+                        w.rand(nclients as u64).to_string()
+                    } else {
+                        cli.to_string()
+                    };
                     let nv = append_value(cli, j);
                     if w.rand(1000) < 500 {
                         let l = w.append(myck, &key, arc(&nv)).await;
@@ -414,7 +480,9 @@ async fn generic_test(w: Rc<World>, nclients: usize, randomkeys: bool) -> R {
                                 }
                             }
                             if in_history(&nv, &l) {
-                                return w.fail(format!("error: new value {nv} in returned values\n{l}"));
+                                return w.fail(format!(
+                                    "error: new value {nv} in returned values\n{l}"
+                                ));
                             }
                             last = next_value(&last, &nv);
                         }
@@ -425,7 +493,9 @@ async fn generic_test(w: Rc<World>, nclients: usize, randomkeys: bool) -> R {
                     } else {
                         let v = w.get(myck, &key).await;
                         if !randomkeys && v != last {
-                            return w.fail(format!("get wrong value, key {key}, wanted:\n{last}\n, got\n{v}"));
+                            return w.fail(format!(
+                                "get wrong value, key {key}, wanted:\n{last}\n, got\n{v}"
+                            ));
                         }
                     }
                 }
@@ -495,7 +565,10 @@ async fn mem_get(w: Rc<World>) -> R {
     w.put(ck0, "k", arc("0")).await;
     let m = w.server_bytes();
     if m >= MEM * MIB {
-        return Err(format!("error: server using too much memory {m} B (limit {} B)", MEM * MIB));
+        return Err(format!(
+            "error: server using too much memory {m} B (limit {} B)",
+            MEM * MIB
+        ));
     }
     Ok(())
 }
@@ -509,7 +582,10 @@ async fn mem_put(w: Rc<World>) -> R {
     w.put(ck1, "k", arc("")).await;
     let m = w.server_bytes();
     if m >= MEM * MIB {
-        return Err(format!("error: server using too much memory {m} B (limit {} B)", MEM * MIB));
+        return Err(format!(
+            "error: server using too much memory {m} B (limit {} B)",
+            MEM * MIB
+        ));
     }
     Ok(())
 }
@@ -524,7 +600,10 @@ async fn mem_append(w: Rc<World>) -> R {
     w.append(ck1, "k", rd).await;
     let m = w.server_bytes() / MIB;
     if m > 3 * MEM {
-        return Err(format!("error: server using too much memory {m} MiB (limit {} MiB)", 3 * MEM));
+        return Err(format!(
+            "error: server using too much memory {m} MiB (limit {} MiB)",
+            3 * MEM
+        ));
     }
     Ok(())
 }
@@ -538,11 +617,26 @@ async fn mem_put_many(w: Rc<World>) -> R {
     w.sleep(1000).await;
     let m0 = w.server_bytes();
     let key = arc("k");
-    w.sequence(cks.iter().map(|&ck| (ck, KvInput::Put { key: key.clone(), value: v.clone() })).collect()).await;
+    w.sequence(
+        cks.iter()
+            .map(|&ck| {
+                (
+                    ck,
+                    KvInput::Put {
+                        key: key.clone(),
+                        value: v.clone(),
+                    },
+                )
+            })
+            .collect(),
+    )
+    .await;
     let m1 = w.server_bytes();
     if m1 > m0 + NCLIENT * 200 {
         let f = (m1 as f64 - m0 as f64) / NCLIENT as f64;
-        return Err(format!("error: server using too much memory {m0} {m1} ({f:.2} per client)"));
+        return Err(format!(
+            "error: server using too much memory {m0} {m1} ({f:.2} per client)"
+        ));
     }
     Ok(())
 }
@@ -556,11 +650,18 @@ async fn mem_get_many(w: Rc<World>) -> R {
     w.sleep(1000).await;
     let m0 = w.server_bytes();
     let key = arc("0");
-    w.sequence(cks.iter().map(|&ck| (ck, KvInput::Get { key: key.clone() })).collect()).await;
+    w.sequence(
+        cks.iter()
+            .map(|&ck| (ck, KvInput::Get { key: key.clone() }))
+            .collect(),
+    )
+    .await;
     let m1 = w.server_bytes();
     if m1 >= m0 + NCLIENT * 10 {
         let f = (m1 as f64 - m0 as f64) / NCLIENT as f64;
-        return Err(format!("error: server using too much memory {m0} {m1} ({f:.2} per client)"));
+        return Err(format!(
+            "error: server using too much memory {m0} {m1} ({f:.2} per client)"
+        ));
     }
     Ok(())
 }
@@ -574,15 +675,34 @@ async fn mem_many_appends(w: Rc<World>) -> R {
     let rd: Arc<str> = w.rand_value(MEM).into();
     let key = arc("k");
     w.skip_append_outputs();
-    w.sequence((0..N).map(|_| (ck, KvInput::Append { key: key.clone(), value: rd.clone() })).collect()).await;
+    w.sequence(
+        (0..N)
+            .map(|_| {
+                (
+                    ck,
+                    KvInput::Append {
+                        key: key.clone(),
+                        value: rd.clone(),
+                    },
+                )
+            })
+            .collect(),
+    )
+    .await;
     let m1 = w.server_bytes();
     if m1 >= 3 * N * MEM {
-        return Err(format!("error: server using too much memory: {m1} B (limit {} B)", 3 * N * MEM));
+        return Err(format!(
+            "error: server using too much memory: {m1} B (limit {} B)",
+            3 * N * MEM
+        ));
     }
     // Not in the Go test: every append is there exactly once.
     let v = w.get(ck, "k").await;
     if v != rd.repeat(N) {
-        return Err(format!("final value has {} B, wanted {N} appends of {MEM} B", v.len()));
+        return Err(format!(
+            "final value has {} B, wanted {N} appends of {MEM} B",
+            v.len()
+        ));
     }
     Ok(())
 }

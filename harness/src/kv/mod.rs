@@ -39,11 +39,42 @@ use crate::sim::Time;
 pub const CHECK_UNKNOWN: &str = "linearizability check timed out";
 
 /// How long one history may be checked (the Go tester allows 1 s; our histories are longer).
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 // A process-wide switch rather than a `RunOptions` field: `RunOptions` is built with struct
 // literals elsewhere, and the switch only decides which artifacts a run attaches, never what it does.
 static KEEP_HISTORIES: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static LAST_VERDICT: std::cell::Cell<Option<Verdict>> = const { std::cell::Cell::new(None) };
+}
+
+/// The linearizability verdict of the last kv run on this thread (for the mutation tests).
+pub fn last_verdict() -> Option<Verdict> {
+    LAST_VERDICT.with(|v| v.get())
+}
+
+/// Ends a run: checks its history and merges the verdict with the scenario's own `failure`.
+/// Returns the run's failure, warnings and artifacts.
+pub fn conclude(
+    failure: Option<String>,
+    rec: Recorder,
+    now: Time,
+) -> (Option<String>, Vec<String>, Vec<Artifact>) {
+    let history = rec.finish(now);
+    let checked = check_history(&history, failure.is_some());
+    LAST_VERDICT.with(|v| v.set(Some(checked.verdict)));
+    let failure = match (checked.failure, failure) {
+        (Some(f), Some(prev)) => Some(format!("{f}; also: {prev}")),
+        (Some(f), None) => Some(f),
+        (None, prev) => prev,
+    };
+    (
+        failure,
+        checked.warning.into_iter().collect(),
+        checked.artifacts,
+    )
+}
 
 /// Makes every kv run attach its `history.json`, passing or not (`quill test --keep-histories`).
 pub fn set_keep_histories(on: bool) {
@@ -73,7 +104,10 @@ impl Recorder {
             self.tick = 0;
         }
         self.tick += 1;
-        assert!(self.tick < 1_000_000, "more than a million records in one virtual millisecond");
+        assert!(
+            self.tick < 1_000_000,
+            "more than a million records in one virtual millisecond"
+        );
         now as i64 * 1_000_000 + self.tick
     }
 
@@ -95,7 +129,13 @@ impl Recorder {
     /// A fault that happens at one instant (a crash, a restart).
     pub fn fault(&mut self, now: Time, text: impl Into<String>) {
         let t = self.stamp(now);
-        self.annotations.push(Annotation { client: None, tag: Some("faults".into()), start: t, end: t, text: text.into() });
+        self.annotations.push(Annotation {
+            client: None,
+            tag: Some("faults".into()),
+            start: t,
+            end: t,
+            text: text.into(),
+        });
     }
 
     /// A fault that lasts until [`Recorder::fault_end`] with the same `kind` (or the next begin).
@@ -108,7 +148,13 @@ impl Recorder {
     pub fn fault_end(&mut self, now: Time, kind: &'static str) {
         if let Some((start, text)) = self.open.remove(kind) {
             let end = self.stamp(now);
-            self.annotations.push(Annotation { client: None, tag: Some("faults".into()), start, end, text });
+            self.annotations.push(Annotation {
+                client: None,
+                tag: Some("faults".into()),
+                start,
+                end,
+                text,
+            });
         }
     }
 
@@ -126,7 +172,10 @@ impl Recorder {
         for k in kinds {
             self.fault_end(now, k);
         }
-        History { operations: self.ops, annotations: self.annotations }
+        History {
+            operations: self.ops,
+            annotations: self.annotations,
+        }
     }
 }
 
@@ -160,14 +209,18 @@ pub fn history_json(history: &History<KvInput, KvOutput>) -> Vec<u8> {
             })
         })
         .collect();
-    let doc = serde_json::json!({ "model": "kv", "operations": ops, "annotations": history.annotations });
+    let doc =
+        serde_json::json!({ "model": "kv", "operations": ops, "annotations": history.annotations });
     serde_json::to_vec(&doc).expect("a JSON value always serializes")
 }
 
 /// Checks `history`; `failed` says whether the run already failed for another reason (then the
 /// evidence is attached whatever the verdict, so the failure can be looked at).
 pub fn check_history(history: &History<KvInput, KvOutput>, failed: bool) -> Checked {
-    let options = Options { timeout: Some(CHECK_TIMEOUT), ..Options::default() };
+    let options = Options {
+        timeout: Some(CHECK_TIMEOUT),
+        ..Options::default()
+    };
     let result = match checker::check(&Kv, history, &options) {
         Ok(r) => r,
         Err(e) => {
@@ -175,7 +228,10 @@ pub fn check_history(history: &History<KvInput, KvOutput>, failed: bool) -> Chec
                 verdict: Verdict::Unknown,
                 failure: Some(format!("the recorded history is malformed: {e}")),
                 warning: None,
-                artifacts: vec![Artifact { name: "history.json".into(), contents: history_json(history) }],
+                artifacts: vec![Artifact {
+                    name: "history.json".into(),
+                    contents: history_json(history),
+                }],
                 result: None,
             }
         }
@@ -185,26 +241,54 @@ pub fn check_history(history: &History<KvInput, KvOutput>, failed: bool) -> Chec
         Verdict::Ok => (None, None),
         Verdict::Illegal => {
             let keys: Vec<&str> = result.illegal().map(|p| p.label.as_str()).collect();
-            (Some(format!("history is not linearizable (key {})", keys.join(", "))), None)
+            (
+                Some(format!(
+                    "history is not linearizable (key {})",
+                    keys.join(", ")
+                )),
+                None,
+            )
         }
         Verdict::Unknown => (
             None,
-            Some(format!("{CHECK_UNKNOWN} after {} s ({} operations): assumed ok", CHECK_TIMEOUT.as_secs(), history.len())),
+            Some(format!(
+                "{CHECK_UNKNOWN} after {} s ({} operations): assumed ok",
+                CHECK_TIMEOUT.as_secs(),
+                history.len()
+            )),
         ),
     };
     let mut artifacts = Vec::new();
     if failed || failure.is_some() || keep_histories() {
-        artifacts.push(Artifact { name: "history.json".into(), contents: history_json(history) });
+        artifacts.push(Artifact {
+            name: "history.json".into(),
+            contents: history_json(history),
+        });
     }
     if failed || failure.is_some() {
         let view = HistoryView::new(&Kv, "kv", history);
-        artifacts.push(Artifact { name: "timeline.html".into(), contents: viz::render_html(&view, &result).into_bytes() });
+        artifacts.push(Artifact {
+            name: "timeline.html".into(),
+            contents: viz::render_html(&view, &result).into_bytes(),
+        });
         match viz::render_svg(&view, &result) {
-            Ok(svg) => artifacts.push(Artifact { name: "timeline.svg".into(), contents: svg.into_bytes() }),
-            Err(e) => artifacts.push(Artifact { name: "timeline-error.txt".into(), contents: e.to_string().into_bytes() }),
+            Ok(svg) => artifacts.push(Artifact {
+                name: "timeline.svg".into(),
+                contents: svg.into_bytes(),
+            }),
+            Err(e) => artifacts.push(Artifact {
+                name: "timeline-error.txt".into(),
+                contents: e.to_string().into_bytes(),
+            }),
         }
     }
-    Checked { verdict, failure, warning, artifacts, result: Some(result) }
+    Checked {
+        verdict,
+        failure,
+        warning,
+        artifacts,
+        result: Some(result),
+    }
 }
 
 // ----- the Go testers' value checks ---------------------------------------------------------------
@@ -230,7 +314,9 @@ pub fn check_clnt_appends(clnt: usize, v: &str, count: usize) -> Result<(), Stri
     for j in 0..count {
         let wanted = append_value(clnt, j);
         let Some(off) = v.find(&wanted) else {
-            return Err(format!("{clnt} missing element {wanted} in Append result {v}"));
+            return Err(format!(
+                "{clnt} missing element {wanted} in Append result {v}"
+            ));
         };
         if v.rfind(&wanted) != Some(off) {
             return Err(format!("duplicate element {wanted} in Append result"));
@@ -264,7 +350,13 @@ mod tests {
     fn stamps_order_records_within_a_millisecond() {
         let mut r = Recorder::default();
         let a = r.call(1, 5, KvInput::Get { key: arc("k") });
-        r.ret(a, 5, KvOutput { value: Some(arc("")) });
+        r.ret(
+            a,
+            5,
+            KvOutput {
+                value: Some(arc("")),
+            },
+        );
         let b = r.call(1, 7, KvInput::Get { key: arc("k") });
         let h = r.finish(8);
         assert_eq!(h.operations[a].call, 5_000_001);
@@ -275,10 +367,17 @@ mod tests {
 
     #[test]
     fn appends_checks() {
-        let v = format!("{}{}{}", append_value(0, 0), append_value(1, 0), append_value(0, 1));
+        let v = format!(
+            "{}{}{}",
+            append_value(0, 0),
+            append_value(1, 0),
+            append_value(0, 1)
+        );
         assert!(check_clnt_appends(0, &v, 2).is_ok());
         assert!(check_clnt_appends(0, &v, 3).is_err());
         let dup = format!("{v}{}", append_value(0, 1));
-        assert!(check_clnt_appends(0, &dup, 2).unwrap_err().contains("duplicate"));
+        assert!(check_clnt_appends(0, &dup, 2)
+            .unwrap_err()
+            .contains("duplicate"));
     }
 }

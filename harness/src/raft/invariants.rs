@@ -59,13 +59,8 @@ impl Invariants {
         self.committed.entry(index).or_insert_with(|| fnv(command));
     }
 
-    /// Checks host `h` after it handled an event.
-    pub fn after_step(
-        &mut self,
-        h: HostId,
-        raft: &mut Raft,
-        _logs: &[BTreeMap<u64, Cmd>],
-    ) -> Result<(), String> {
+    /// Checks host `h` after it handled an event. Returns the term if `h` just became its leader.
+    pub fn after_step(&mut self, h: HostId, raft: &mut Raft) -> Result<Option<u64>, String> {
         // Log matching (section 5.3).
         if let Some(from) = raft.take_log_dirty_from() {
             let start = from.max(raft.snapshot_index() + 1);
@@ -94,6 +89,7 @@ impl Invariants {
         }
         // Election safety (section 5.2) and leader completeness (section 5.4).
         let (term, leader) = raft.state();
+        let mut new_leader = None;
         if leader && self.seen_leader_term[h] != Some(term) {
             self.seen_leader_term[h] = Some(term);
             if let Some(&other) = self.leaders.get(&term) {
@@ -105,6 +101,7 @@ impl Invariants {
             } else {
                 self.leaders.insert(term, h);
             }
+            new_leader = Some(term);
             for (&index, &hash) in self.committed.range(raft.snapshot_index() + 1..) {
                 let ok = raft
                     .log_entry(index)
@@ -117,6 +114,6 @@ impl Invariants {
                 }
             }
         }
-        Ok(())
+        Ok(new_leader)
     }
 }

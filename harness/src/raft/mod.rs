@@ -22,4 +22,4 @@ pub use cluster::{
 };
 pub use invariants::Invariants;
 pub use scenarios::catalog;
-pub use server::RaftHost;
+pub use server::{perform_outputs, RaftHost};

@@ -60,23 +60,36 @@ impl RaftHost {
     }
 
     fn flush(&mut self, ctx: &mut Ctx<'_, Message, ApplyMsg>, request: Option<(HostId, CallId)>) {
-        for output in self.out.drain(..) {
-            match output {
-                // Durable at once, hence before the sends that follow it.
-                Output::Persist { state, snapshot } => ctx.persister().save(state, snapshot),
-                Output::Send { to, msg } if msg.is_request() => {
-                    ctx.call(to, msg);
-                }
-                Output::Send { to, msg } => match request {
-                    Some((from, call)) if from == to => ctx.reply(call, msg),
-                    _ => {
-                        panic!("raft emitted a reply {msg:?} to {to} outside of a request from it")
-                    }
-                },
-                Output::Apply(m) => ctx.note(m),
-            }
-        }
+        perform_outputs(&mut self.out, ctx, request, |m| m, |ctx, m| ctx.note(m));
         ctx.set_timer(self.raft.next_deadline());
+    }
+}
+
+/// Carries out the outputs of one Raft step on a simulator host, in order: `Persist` into the
+/// host's persister (durable at once, hence before the sends that follow it), requests as calls,
+/// the reply to `request` (the call being handled, if any) as its reply, and applied messages
+/// through `apply`. `wrap` embeds Raft messages in the host's message type, so a service that runs
+/// Raft next to its own RPCs (a kvraft server) can reuse this. The caller sets the timer afterwards
+/// (from [`Raft::next_deadline`]).
+pub fn perform_outputs<M, N>(
+    outputs: &mut Vec<Output>,
+    ctx: &mut Ctx<'_, M, N>,
+    request: Option<(HostId, CallId)>,
+    wrap: impl Fn(Message) -> M,
+    mut apply: impl FnMut(&mut Ctx<'_, M, N>, ApplyMsg),
+) {
+    for output in outputs.drain(..) {
+        match output {
+            Output::Persist { state, snapshot } => ctx.persister().save(state, snapshot),
+            Output::Send { to, msg } if msg.is_request() => {
+                ctx.call(to, wrap(msg));
+            }
+            Output::Send { to, msg } => match request {
+                Some((from, call)) if from == to => ctx.reply(call, wrap(msg)),
+                _ => panic!("raft emitted a reply {msg:?} to {to} outside of a request from it"),
+            },
+            Output::Apply(m) => apply(ctx, m),
+        }
     }
 }
 

@@ -127,7 +127,23 @@ impl Executor {
 
     /// Runs `main` and the spawned tasks against `world` until `main` finishes, the world halts,
     /// nothing can happen any more, or the next thing would happen after `limit`.
+    ///
+    /// Tasks still pending at the end are dropped here: they usually hold an `Rc` of the world
+    /// that owns this executor, and would otherwise keep it alive forever.
     pub fn run<W: World, T>(
+        &self,
+        world: &W,
+        main: impl Future<Output = T>,
+        limit: Time,
+    ) -> RunEnd<T> {
+        let end = self.run_inner(world, main, limit);
+        let leftover = std::mem::take(&mut *self.inner.tasks.borrow_mut());
+        drop(leftover);
+        self.inner.timers.borrow_mut().clear();
+        end
+    }
+
+    fn run_inner<W: World, T>(
         &self,
         world: &W,
         main: impl Future<Output = T>,

@@ -38,17 +38,44 @@
 //! are independent of liveness, exactly as in raft/config.go.
 //!
 //! # Driving it
-//! ```ignore
-//! let mut sim: Sim<MyProc> = Sim::new(seed, NetConfig::default());
-//! let a = sim.add_host();                       // a dead slot with an empty persister
-//! sim.start(a, |boot| MyProc::new(boot));       // boot.persister, boot.rng, boot.now
-//! sim.set_link(a, b, true);
-//! sim.with_host(a, |p, ctx| p.submit(ctx, cmd)); // an external input at the current time
-//! while let Some(step) = sim.step() { /* check invariants, drain sim.take_notes() */ }
+//! ```
+//! use harness::sim::{CallId, Ctx, HostId, NetConfig, Process, Sim};
+//!
+//! /// Answers every request `x` with `x * 2` and reports what its own calls returned.
+//! struct Doubler;
+//!
+//! impl Process for Doubler {
+//!     type Msg = u64;
+//!     type Note = Option<u64>;
+//!     fn on_timer(&mut self, _ctx: &mut Ctx<'_, u64, Option<u64>>) {}
+//!     fn on_request(&mut self, ctx: &mut Ctx<'_, u64, Option<u64>>, _: HostId, call: CallId, x: u64) {
+//!         ctx.reply(call, x * 2); // or keep `call` and reply in a later step
+//!     }
+//!     fn on_reply(&mut self, ctx: &mut Ctx<'_, u64, Option<u64>>, _: HostId, _: CallId, r: Option<u64>) {
+//!         ctx.note(r); // None: the call failed (dropped, disconnected, callee crashed)
+//!     }
+//! }
+//!
+//! let mut sim = Sim::new(42, NetConfig::default());
+//! let (a, b) = (sim.add_host(), sim.add_host()); // dead slots with empty persisters
+//! sim.start(a, |_boot| Doubler); // boot.persister, boot.rng, boot.now, boot.incarnation
+//! sim.start(b, |_boot| Doubler);
+//! sim.set_link(a, b, true); // ends are directed and start disabled
+//! sim.with_host(a, |_p, ctx| ctx.call(b, 21)); // an external input at the current time
+//! while let Some(_stepped) = sim.step() {
+//!     // check invariants here; `_stepped.host` is the host whose handler ran
+//! }
+//! assert_eq!(sim.take_notes()[0].note, Some(42));
+//! assert_eq!((sim.stats().rpcs, sim.stats().per_host[b]), (1, 1));
 //! ```
 //! Processes report what a tester observes (applied commands, client results) with
 //! [`Ctx::note`]; the driver collects them with [`Sim::take_notes`] after each step. Test code that
-//! needs to sleep and run "goroutines" in virtual time uses [`exec::Executor`] on top.
+//! needs to sleep and run "goroutines" in virtual time uses [`exec::Executor`] on top, with the
+//! cluster implementing [`exec::World`] (see `harness::raft::Cluster` for a complete example: it
+//! drains notes and checks invariants in `World::step`).
+//!
+//! Tracing ([`Sim::enable_trace`]) records one line per event and per driver action
+//! ([`Sim::trace_line`]); it costs time, so runners trace only when replaying a failing seed.
 //!
 //! Hosts of different kinds (kv servers and clerks) share one `Sim` by making `P` an enum.
 

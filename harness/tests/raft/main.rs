@@ -4,6 +4,7 @@
 mod agree;
 mod determinism;
 mod election;
+mod exec;
 mod mutation;
 mod network;
 mod persist;
@@ -47,4 +48,3 @@ pub fn part(part: &str) -> Vec<&'static str> {
         .filter(|n| n.ends_with(part))
         .collect()
 }
-mod scratch;

@@ -13,19 +13,35 @@ pub type Seq = u64;
 /// detection; `Get` carries neither, because the server keeps no state for reads.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    Get { key: String },
-    Put { client: ClientId, seq: Seq, key: String, value: String },
-    Append { client: ClientId, seq: Seq, key: String, value: String },
+    Get {
+        key: String,
+    },
+    Put {
+        client: ClientId,
+        seq: Seq,
+        key: String,
+        value: String,
+    },
+    Append {
+        client: ClientId,
+        seq: Seq,
+        key: String,
+        value: String,
+    },
 }
 
 /// The server's answer. Outcomes of the protocol are values, never errors.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Reply {
     /// The value of the key ("" if it was never written).
-    Get { value: String },
+    Get {
+        value: String,
+    },
     Put,
     /// The value the append replaced.
-    Append { old: String },
+    Append {
+        old: String,
+    },
     /// The request is older than the newest write the server executed for this client: the
     /// client has already moved on and nobody waits for this reply.
     Stale,
@@ -56,7 +72,10 @@ impl fmt::Debug for Short<'_> {
         if self.0.len() <= MAX {
             write!(f, "{:?}", self.0)
         } else {
-            let cut = (0..=MAX).rev().find(|&i| self.0.is_char_boundary(i)).unwrap_or(0);
+            let cut = (0..=MAX)
+                .rev()
+                .find(|&i| self.0.is_char_boundary(i))
+                .unwrap_or(0);
             write!(f, "{:?}..<{} B>", &self.0[..cut], self.0.len())
         }
     }
@@ -66,11 +85,31 @@ impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Request::Get { key } => write!(f, "Get({:?})", Short(key)),
-            Request::Put { client, seq, key, value } => {
-                write!(f, "Put(c{client}#{seq} {:?} {:?})", Short(key), Short(value))
+            Request::Put {
+                client,
+                seq,
+                key,
+                value,
+            } => {
+                write!(
+                    f,
+                    "Put(c{client}#{seq} {:?} {:?})",
+                    Short(key),
+                    Short(value)
+                )
             }
-            Request::Append { client, seq, key, value } => {
-                write!(f, "Append(c{client}#{seq} {:?} {:?})", Short(key), Short(value))
+            Request::Append {
+                client,
+                seq,
+                key,
+                value,
+            } => {
+                write!(
+                    f,
+                    "Append(c{client}#{seq} {:?} {:?})",
+                    Short(key),
+                    Short(value)
+                )
             }
         }
     }
@@ -93,7 +132,12 @@ mod tests {
 
     #[test]
     fn long_values_print_short() {
-        let r = Reply::Get { value: "x".repeat(100) };
-        assert_eq!(format!("{r:?}"), format!("GetReply({:?}..<100 B>)", "x".repeat(24)));
+        let r = Reply::Get {
+            value: "x".repeat(100),
+        };
+        assert_eq!(
+            format!("{r:?}"),
+            format!("GetReply({:?}..<100 B>)", "x".repeat(24))
+        );
     }
 }

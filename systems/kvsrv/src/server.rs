@@ -55,14 +55,24 @@ pub struct Server {
 
 impl Server {
     pub fn new(config: Config) -> Server {
-        Server { config, ..Server::default() }
+        Server {
+            config,
+            ..Server::default()
+        }
     }
 
     /// Executes one request (the `KVServer.Get/Put/Append` handlers).
     pub fn handle(&mut self, req: Request) -> Reply {
         match req {
-            Request::Get { key } => Reply::Get { value: self.value(&key).to_string() },
-            Request::Put { client, seq, key, value } => {
+            Request::Get { key } => Reply::Get {
+                value: self.value(&key).to_string(),
+            },
+            Request::Put {
+                client,
+                seq,
+                key,
+                value,
+            } => {
                 if let Some(reply) = self.duplicate(client, seq, false) {
                     return reply;
                 }
@@ -70,7 +80,12 @@ impl Server {
                 self.executed(client, seq, None);
                 Reply::Put
             }
-            Request::Append { client, seq, key, value } => {
+            Request::Append {
+                client,
+                seq,
+                key,
+                value,
+            } => {
                 if let Some(reply) = self.duplicate(client, seq, true) {
                     return reply;
                 }
@@ -99,7 +114,9 @@ impl Server {
             return Some(Reply::Stale);
         }
         Some(match (&dup.old, append) {
-            (Some(old), true) => Reply::Append { old: old.to_string() },
+            (Some(old), true) => Reply::Append {
+                old: old.to_string(),
+            },
             (None, false) => Reply::Put,
             // A client reused a sequence number for a different kind of write: a clerk bug.
             _ => panic!("client {client} reused sequence number {seq} for a different operation"),
@@ -131,15 +148,26 @@ impl Server {
     /// The heap bytes the server holds: its two tables and every string in them.
     pub fn retained_bytes(&self) -> usize {
         let data = table_bytes(self.data.capacity(), size_of::<(String, String)>())
-            + self.data.iter().map(|(k, v)| k.capacity() + v.capacity()).sum::<usize>();
+            + self
+                .data
+                .iter()
+                .map(|(k, v)| k.capacity() + v.capacity())
+                .sum::<usize>();
         let dups = table_bytes(self.dups.capacity(), size_of::<(ClientId, Dup)>())
-            + self.dups.values().map(|d| d.old.as_ref().map_or(0, |o| o.len())).sum::<usize>();
+            + self
+                .dups
+                .values()
+                .map(|d| d.old.as_ref().map_or(0, |o| o.len()))
+                .sum::<usize>();
         data + dups
     }
 }
 
 /// The width of hashbrown's control-byte groups: 16 with SSE2, 8 with the generic implementation.
-const GROUP_WIDTH: usize = if cfg!(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse2")) {
+const GROUP_WIDTH: usize = if cfg!(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+)) {
     16
 } else {
     8
@@ -153,7 +181,11 @@ fn table_bytes(capacity: usize, entry: usize) -> usize {
         return 0;
     }
     // `capacity()` is `buckets - 1` below 8 buckets and `buckets / 8 * 7` from 8 buckets on.
-    let buckets = if capacity < 8 { capacity + 1 } else { capacity / 7 * 8 };
+    let buckets = if capacity < 8 {
+        capacity + 1
+    } else {
+        capacity / 7 * 8
+    };
     let data = (entry * buckets).div_ceil(GROUP_WIDTH) * GROUP_WIDTH;
     data + buckets + GROUP_WIDTH
 }
@@ -163,10 +195,20 @@ mod tests {
     use super::*;
 
     fn put(client: ClientId, seq: Seq, key: &str, value: &str) -> Request {
-        Request::Put { client, seq, key: key.into(), value: value.into() }
+        Request::Put {
+            client,
+            seq,
+            key: key.into(),
+            value: value.into(),
+        }
     }
     fn append(client: ClientId, seq: Seq, key: &str, value: &str) -> Request {
-        Request::Append { client, seq, key: key.into(), value: value.into() }
+        Request::Append {
+            client,
+            seq,
+            key: key.into(),
+            value: value.into(),
+        }
     }
     fn get(key: &str) -> Request {
         Request::Get { key: key.into() }
@@ -175,17 +217,31 @@ mod tests {
     #[test]
     fn get_put_append() {
         let mut s = Server::new(Config::default());
-        assert_eq!(s.handle(get("k")), Reply::Get { value: String::new() });
+        assert_eq!(
+            s.handle(get("k")),
+            Reply::Get {
+                value: String::new()
+            }
+        );
         assert_eq!(s.handle(put(1, 1, "k", "a")), Reply::Put);
-        assert_eq!(s.handle(append(1, 2, "k", "b")), Reply::Append { old: "a".into() });
+        assert_eq!(
+            s.handle(append(1, 2, "k", "b")),
+            Reply::Append { old: "a".into() }
+        );
         assert_eq!(s.handle(get("k")), Reply::Get { value: "ab".into() });
     }
 
     #[test]
     fn retried_writes_execute_once() {
         let mut s = Server::new(Config::default());
-        assert_eq!(s.handle(append(7, 1, "k", "x")), Reply::Append { old: String::new() });
-        assert_eq!(s.handle(append(7, 1, "k", "x")), Reply::Append { old: String::new() });
+        assert_eq!(
+            s.handle(append(7, 1, "k", "x")),
+            Reply::Append { old: String::new() }
+        );
+        assert_eq!(
+            s.handle(append(7, 1, "k", "x")),
+            Reply::Append { old: String::new() }
+        );
         assert_eq!(s.value("k"), "x");
         assert_eq!(s.handle(put(7, 2, "k", "p")), Reply::Put);
         assert_eq!(s.handle(put(7, 2, "k", "p")), Reply::Put);
@@ -216,9 +272,14 @@ mod tests {
 
     #[test]
     fn mutation_appends_twice() {
-        let mut s = Server::new(Config { mutation: Some(Mutation::NoDuplicateDetection) });
+        let mut s = Server::new(Config {
+            mutation: Some(Mutation::NoDuplicateDetection),
+        });
         s.handle(append(7, 1, "k", "x"));
-        assert_eq!(s.handle(append(7, 1, "k", "x")), Reply::Append { old: "x".into() });
+        assert_eq!(
+            s.handle(append(7, 1, "k", "x")),
+            Reply::Append { old: "x".into() }
+        );
         assert_eq!(s.value("k"), "xx");
     }
 

@@ -90,7 +90,9 @@
     partial: 0,        // which partial linearization of an illegal partition
     real: false,       // proportional time instead of compressed gaps
     sel: null,         // Int32Array of the operations shown
-    x0: new Float64Array(N), x1: new Float64Array(N), open: new Uint8Array(N),
+    // x1 is where a box is drawn to; x1true where the operation may take effect until (they differ only
+    // for an operation with no response that its client followed with another, see layout()).
+    x0: new Float64Array(N), x1: new Float64Array(N), x1true: new Float64Array(N), open: new Uint8Array(N),
     rowOf: new Int32Array(N),
     rows: [],          // {lane, y, ops: Int32Array sorted by x0}
     lanes: [],         // {lane, y, h, rows: [row indices], anns: [annotation indices]}
@@ -164,6 +166,19 @@
         endIdx[k] = OPS.ret[i] === null ? -1 : lowerBound(T, OPS.ret[i]);
         need[k] = Math.min(labelLength(i), MAX_LABEL_CHARS) * CHAR_W + 14;
       }
+      // An operation with no response has no end, but if its client went on to call another, that call
+      // must leave room for its label (see the rows below).
+      var byCall = Int32Array.from(sel.keys()).sort(function (a, b) { return OPS.call[sel[a]] - OPS.call[sel[b]]; });
+      var openOf = new Map();
+      for (k = 0; k < byCall.length; k++) {
+        var pos = byCall[k], lane = OPS.lane[sel[pos]];
+        var prior = openOf.get(lane);
+        if (prior !== undefined && OPS.call[sel[pos]] > OPS.call[sel[prior]]) {
+          endIdx[prior] = lowerBound(T, OPS.call[sel[pos]]);
+          openOf.delete(lane);
+        }
+        if (OPS.ret[sel[pos]] === null) openOf.set(lane, pos);
+      }
       anns.forEach(function (a, j) {
         startIdx[sel.length + j] = lowerBound(T, a.start);
         endIdx[sel.length + j] = lowerBound(T, a.end);
@@ -185,7 +200,7 @@
       }
       right = m ? X[m - 1] : 0;
       for (k = 0; k < sel.length; k++) {
-        if (endIdx[k] < 0) right = Math.max(right, X[startIdx[k]] + need[k] + 4 * GAP);
+        if (OPS.ret[sel[k]] === null) right = Math.max(right, X[startIdx[k]] + need[k] + 4 * GAP);
       }
     } else {
       var base = m ? T[0] : 0;
@@ -203,6 +218,7 @@
       st.x0[i] = xOf(OPS.call[i]);
       if (OPS.ret[i] === null) { st.x1[i] = right; st.open[i] = 1; }
       else { st.x1[i] = xOf(OPS.ret[i]); st.open[i] = 0; }
+      st.x1true[i] = st.x1[i];
     }
     st.annX0 = anns.map(function (a) { return xOf(a.start); });
     st.annX1 = anns.map(function (a) { return xOf(a.end); });
@@ -227,8 +243,16 @@
         var r = 0;
         while (r < ends.length && ends[r] > st.x0[op]) r++;
         if (r === ends.length) { ends.push(0); rowsOps.push([]); }
-        ends[r] = st.x1[op];
+        // An operation with no response runs to the right edge. If its client went on to issue more
+        // (the history allows it), giving it a row to itself would take one row per such operation, so
+        // it occupies only its label's room and fades out where the client's next operation starts.
+        ends[r] = st.open[op] ? st.x0[op] + (st.real ? 0 : Math.min(labelLength(op), MAX_LABEL_CHARS) * CHAR_W + 14) : st.x1[op];
         rowsOps[r].push(op);
+      });
+      rowsOps.forEach(function (list) {
+        for (var k = 0; k + 1 < list.length; k++) {
+          if (st.open[list[k]]) st.x1[list[k]] = Math.max(st.x0[list[k]], st.x0[list[k + 1]]);
+        }
       });
       var entry = { lane: li, y: y, h: 0, rows: [], anns: [] };
       y += LANE_PAD;
@@ -276,13 +300,13 @@
     // earliest point the steps before allow and the latest point the steps after allow.
     var latest = new Float64Array(n), xs = new Float64Array(n);
     var bound = Infinity;
-    for (var i = n - 1; i >= 0; i--) { bound = Math.min(bound, st.x1[ops[i]]); latest[i] = bound; }
+    for (var i = n - 1; i >= 0; i--) { bound = Math.min(bound, st.x1true[ops[i]]); latest[i] = bound; }
     var earliest = -Infinity, prev = -Infinity;
     for (i = 0; i < n; i++) {
       var op = ops[i];
       earliest = Math.max(earliest, st.x0[op]);
       var hi = Math.max(latest[i], earliest);
-      var x = Math.min(Math.max(prev, (earliest + hi) / 2), Math.max(st.x1[op], st.x0[op]));
+      var x = Math.min(Math.max(prev, (earliest + hi) / 2), Math.max(st.x1true[op], st.x0[op]));
       xs[i] = x;
       prev = x;
       st.chainPos[op] = i;
@@ -811,9 +835,16 @@
       var cancelled = unknown.length - timeout;
       html += '<p><b>Decided ' + (P.length - unknown.length) + ' of ' + P.length + ' partitions</b> (' + ok.length +
         ' linearizable, ' + illegal.length + ' not).</p>';
-      if (timeout) html += '<p class="why">' + timeout + ' timed out: the time limit passed before their search finished.</p>';
+      // Name a few of them, so the reader knows which to look at.
+      var some = function (why) {
+        var names = unknown.filter(function (p) { return (p.undecided === 'timeout') === (why === 'timeout'); })
+          .map(function (p) { return p.label; });
+        var shown = names.slice(0, 5).map(esc).join(', ');
+        return ' (' + shown + (names.length > 5 ? ', \u2026' : '') + ')';
+      };
+      if (timeout) html += '<p class="why">' + timeout + ' timed out' + some('timeout') + ': the time limit passed before their search finished.</p>';
       if (cancelled) {
-        html += '<p class="why">' + cancelled + ' cancelled: ' + (illegal.length
+        html += '<p class="why">' + cancelled + ' cancelled' + some('cancelled') + ': ' + (illegal.length
           ? 'the check stopped once a partition was found not linearizable.'
           : 'the check was cancelled before their search finished.') + '</p>';
       }
@@ -851,11 +882,13 @@
       if (items.length < LIST_LIMIT) items.push({ pi: pi, label: p.label, verdict: p.verdict, count: p.ops.length });
     }
     list.innerHTML = items.map(function (it) {
-      var why = it.verdict === 'unknown' ? ' (' + (D.partitions[it.pi].undecided || 'undecided') + ')' : '';
-      var title = it.verdict === 'all' ? 'every operation' : verdictText(it.verdict) + why;
+      // Undecided partitions say why: timeout or cancelled.
+      var reason = it.verdict === 'unknown' ? D.partitions[it.pi].undecided || 'undecided' : '';
+      var title = it.verdict === 'all' ? 'every operation' : verdictText(it.verdict) + (reason ? ' (' + reason + ')' : '');
       return '<li data-pi="' + it.pi + '" class="' + (it.pi === st.pi && !st.onlyCe ? 'selected' : '') + '" title="' + esc(title) +
         '"><span class="dot ' + it.verdict + '"></span><span class="label">' + esc(it.label) +
-        '</span><span class="count">' + it.count + '</span></li>';
+        '</span>' + (reason ? '<span class="why">' + esc(reason) + '</span>' : '') +
+        '<span class="count">' + it.count + '</span></li>';
     }).join('') + (matched > LIST_LIMIT ? '<li class="muted">\u2026 ' + (matched - LIST_LIMIT) + ' more; filter to find them</li>' : '');
     $('partition-count').textContent = '(' + D.partitions.length + ')';
   }
@@ -1122,6 +1155,8 @@
     },
     operationCount: function () { return N; },
     drawnOperationCount: function () { return st.drawn; },
+    // Rows of operation boxes over all lanes (a lane has more than one only where boxes overlap).
+    rowCount: function () { return st.rows.length; },
     errorMarkerCount: function () { return st.drawnBad; },
     // Points of the (partial) linearization drawn for the selection.
     linearizationPointCount: function () { return st.chainOps ? st.chainOps.length : 0; },

@@ -22,18 +22,21 @@ use tungstenite::{Message, WebSocket};
 /// The script that installs Chromium, named in the failure when there is none.
 pub const INSTALL_SCRIPT: &str = "scripts/install-chromium.sh";
 
-/// Names tried on the `PATH`, in order, after `QUILL_CHROMIUM`.
+/// Tried in order after `QUILL_CHROMIUM`: names on the `PATH`, then Debian's path in case `PATH` is
+/// minimal.
 const CANDIDATES: &[&str] = &[
     "chromium",
     "chromium-browser",
     "google-chrome",
     "google-chrome-stable",
+    "/usr/bin/chromium",
 ];
 
 /// How long one protocol command may take before the test gives up on the browser.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Finds a Chromium binary among `explicit` (from `QUILL_CHROMIUM`) and `names` on `path`.
+/// Finds a Chromium binary: `explicit` (from `QUILL_CHROMIUM`), else the first of `names` found on
+/// `path` (an absolute name is taken as it is).
 pub fn find_chromium(
     explicit: Option<PathBuf>,
     names: &[&str],
@@ -49,6 +52,9 @@ pub fn find_chromium(
         .map(|p| std::env::split_paths(p).collect())
         .unwrap_or_default();
     for name in names {
+        if Path::new(name).is_absolute() && Path::new(name).is_file() {
+            return Ok(PathBuf::from(name));
+        }
         for dir in &dirs {
             let candidate = dir.join(name);
             if candidate.is_file() {
@@ -67,8 +73,8 @@ pub fn find_chromium(
 pub struct Browser {
     child: Child,
     port: u16,
-    // Kept so that the profile directory outlives the process.
-    _profile: TempDir,
+    /// The fresh profile directory; removed after the process is killed (fields drop after `drop`).
+    profile: TempDir,
 }
 
 impl Browser {
@@ -109,7 +115,7 @@ impl Browser {
         let mut browser = Browser {
             child,
             port: 0,
-            _profile: profile,
+            profile,
         };
         browser.port = browser.wait_for_port(log)?;
         Ok(browser)
@@ -117,7 +123,7 @@ impl Browser {
 
     /// Chromium writes the port it chose (with `--remote-debugging-port=0`) to `DevToolsActivePort`.
     fn wait_for_port(&mut self, log: &Path) -> Result<u16> {
-        let file = self._profile.path.join("DevToolsActivePort");
+        let file = self.profile.path.join("DevToolsActivePort");
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
@@ -142,7 +148,7 @@ impl Browser {
 
     /// Opens a new tab, sized 1400x900.
     pub fn new_page(&self) -> Result<Page> {
-        let text = std::fs::read_to_string(self._profile.path.join("DevToolsActivePort"))?;
+        let text = std::fs::read_to_string(self.profile.path.join("DevToolsActivePort"))?;
         let browser_path = text
             .lines()
             .nth(1)
@@ -336,13 +342,15 @@ impl Page {
     /// Drags with the left button from `from` to `to`, in a few steps.
     pub fn drag(&mut self, from: (f64, f64), to: (f64, f64)) -> Result<()> {
         self.mouse_move(from.0, from.1, 0)?;
-        let press = |kind: &str, (x, y): (f64, f64)| {
-            json!({ "type": kind, "x": x, "y": y, "button": "left", "buttons": 1, "clickCount": 1 })
-        };
+        let press = |kind: &str, (x, y): (f64, f64)| json!({ "type": kind, "x": x, "y": y, "button": "left", "buttons": 1, "clickCount": 1 });
         self.call("Input.dispatchMouseEvent", press("mousePressed", from))?;
         for step in 1..=5 {
             let t = step as f64 / 5.0;
-            self.mouse_move(from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t, 1)?;
+            self.mouse_move(
+                from.0 + (to.0 - from.0) * t,
+                from.1 + (to.1 - from.1) * t,
+                1,
+            )?;
         }
         self.call("Input.dispatchMouseEvent", press("mouseReleased", to))?;
         Ok(())

@@ -74,6 +74,8 @@ pub fn linearizable() -> Checked {
         get(2, 26, 40, "x", "b"),
         append_pending(3, 31, "y", "2"),
         failed,
+        // Client 3 goes on after an operation that never returned.
+        get(3, 45, 50, "x", "b"),
     ]);
     checked(history, &Options::default())
 }

@@ -125,6 +125,12 @@ fn linearizable_history_draws_its_linearization() -> Result<()> {
         );
     }
     every_partition_draws_its_operations(page, &checked)?;
+    // Client 3's operation with no response does not push its next one onto a row of its own.
+    page.eval("quill.selectPartition(null)")?;
+    ensure!(
+        num(page.eval("quill.rowCount()")?) == 3,
+        "one row per client"
+    );
 
     // Partition x's linearization: clicking its last step shows the state before and after it.
     ensure!(page.eval("quill.selectPartition('x')")? == json!(true));
@@ -140,10 +146,16 @@ fn linearizable_history_draws_its_linearization() -> Result<()> {
     // Hovering shows an operation's details without pinning them.
     page.eval(&format!("quill.reveal({})", last.op))?;
     let b = page.eval(&format!("quill.operationBox({})", last.op))?;
-    let (bx, by) = (b["x"].as_f64().unwrap() + 5.0, b["y"].as_f64().unwrap() + 5.0);
+    let (bx, by) = (
+        b["x"].as_f64().unwrap() + 5.0,
+        b["y"].as_f64().unwrap() + 5.0,
+    );
     page.mouse_move(bx, by, 0)?;
     let d = page.eval("quill.selectedDetails()")?;
-    ensure!(d["index"] == json!(last.op) && d["pinned"] == json!(false), "details on hover: {d}");
+    ensure!(
+        d["index"] == json!(last.op) && d["pinned"] == json!(false),
+        "details on hover: {d}"
+    );
 
     let d = click_operation(page, last.op)?;
     ensure!(
@@ -217,7 +229,10 @@ fn illegal_history_shows_its_error() -> Result<()> {
     // Operations named in the story are links that pin them.
     page.eval("document.querySelector('#story a[data-op=\"4\"]').click()")?;
     let d = page.eval("quill.selectedDetails()")?;
-    ensure!(d["index"] == json!(4) && d["pinned"] == json!(true) && d["counterexample"] == json!(true), "{d}");
+    ensure!(
+        d["index"] == json!(4) && d["pinned"] == json!(true) && d["counterexample"] == json!(true),
+        "{d}"
+    );
     page.eval("quill.jumpToError()")?;
 
     // Clicking the blocking operation shows why it is red.
@@ -296,7 +311,10 @@ fn wheel_zooms_and_dragging_pans() -> Result<()> {
     let history = fixtures::generated(2_000, 8, 20, 5);
     let kv = checker::models::kv::Kv;
     let result = checker::check(&kv, &history, &checker::Options::default())?;
-    let checked = Checked { view: checker::HistoryView::new(&kv, "kv", &history), result };
+    let checked = Checked {
+        view: checker::HistoryView::new(&kv, "kv", &history),
+        result,
+    };
     let mut o = open("zoom-and-pan", &checked, Duration::from_secs(30))?;
     let page = &mut o.page;
     page.eval("quill.selectPartition(null)")?;
@@ -311,18 +329,30 @@ fn wheel_zooms_and_dragging_pans() -> Result<()> {
     // Wheel events are drawn on the next animation frame.
     page.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")?;
     let zoomed = page.eval("quill.view()")?;
-    ensure!(zoomed["scale"].as_f64() > before["scale"].as_f64(), "the wheel did not zoom in: {before} -> {zoomed}");
+    ensure!(
+        zoomed["scale"].as_f64() > before["scale"].as_f64(),
+        "the wheel did not zoom in: {before} -> {zoomed}"
+    );
     let drawn = num(page.eval("quill.drawnOperationCount()")?);
-    ensure!(drawn > 0 && drawn < 2_000, "zoomed in, yet {drawn} operations drawn");
+    ensure!(
+        drawn > 0 && drawn < 2_000,
+        "zoomed in, yet {drawn} operations drawn"
+    );
 
     page.drag((cx, cy), (cx - 300.0, cy))?;
     page.eval("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")?;
     let panned = page.eval("quill.view()")?;
     let moved = panned["left"].as_f64().unwrap() - zoomed["left"].as_f64().unwrap();
     let expected = 300.0 / zoomed["scale"].as_f64().unwrap();
-    ensure!((moved - expected).abs() < expected * 0.05, "dragging 300 px moved the view by {moved}, not {expected}");
+    ensure!(
+        (moved - expected).abs() < expected * 0.05,
+        "dragging 300 px moved the view by {moved}, not {expected}"
+    );
     // A drag is not a click: nothing got pinned.
-    ensure!(page.eval("quill.selectedDetails() === null || !quill.selectedDetails().pinned")? == json!(true));
+    ensure!(
+        page.eval("quill.selectedDetails() === null || !quill.selectedDetails().pinned")?
+            == json!(true)
+    );
     page.screenshot(&artifacts().join("zoom-and-pan.png"))?;
     no_errors(page)
 }

@@ -1,0 +1,129 @@
+//! `gen`: synthetic histories are reproducible, linearizable when clean, and not once an anomaly is in.
+
+use checker::dynamic::check_raw;
+use checker::formats::parse;
+use checker::gen::{generate, Anomaly, GenError, GenModel, GenOptions};
+use checker::{Options, Verdict};
+
+const MODELS: [GenModel; 3] = [GenModel::Kv, GenModel::Register, GenModel::CasRegister];
+
+fn options(model: GenModel, seed: u64) -> GenOptions {
+    GenOptions {
+        model,
+        clients: 8,
+        keys: 3,
+        operations: 300,
+        concurrency: 4,
+        anomaly: None,
+        seed,
+    }
+}
+
+fn text(options: &GenOptions, jsonl: bool) -> String {
+    let mut out = Vec::new();
+    generate(options).unwrap().write(&mut out, jsonl).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn the_same_seed_gives_the_same_history_and_another_seed_another() {
+    for model in MODELS {
+        let a = text(&options(model, 7), true);
+        assert_eq!(a, text(&options(model, 7), true), "{model:?}");
+        assert_ne!(a, text(&options(model, 8), true), "{model:?}");
+    }
+}
+
+#[test]
+fn clean_histories_are_linearizable() {
+    for model in MODELS {
+        for seed in 0..10 {
+            let generated = generate(&options(model, seed)).unwrap();
+            assert_eq!(generated.len(), 300);
+            let result = generated.check(&Options::default());
+            assert_eq!(result.verdict, Verdict::Ok, "{model:?} seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn every_anomaly_makes_the_history_non_linearizable() {
+    for model in MODELS {
+        for anomaly in [Anomaly::StaleRead, Anomaly::LostWrite] {
+            for seed in 0..5 {
+                let options = GenOptions {
+                    anomaly: Some(anomaly),
+                    ..options(model, seed)
+                };
+                let generated = generate(&options).unwrap();
+                let result = generated.check(&Options::default());
+                assert_eq!(
+                    result.verdict,
+                    Verdict::Illegal,
+                    "{model:?} {anomaly:?} seed {seed}"
+                );
+                // The anomaly is a change to one history: the clean one with the same seed passes.
+                let clean = generate(&GenOptions {
+                    anomaly: None,
+                    ..options.clone()
+                })
+                .unwrap();
+                assert_eq!(clean.check(&Options::default()).verdict, Verdict::Ok);
+            }
+        }
+    }
+}
+
+#[test]
+fn written_histories_read_back_with_the_same_verdict() {
+    for model in MODELS {
+        for anomaly in [None, Some(Anomaly::StaleRead)] {
+            let options = GenOptions {
+                anomaly,
+                ..options(model, 3)
+            };
+            let expected = if anomaly.is_some() {
+                Verdict::Illegal
+            } else {
+                Verdict::Ok
+            };
+            for jsonl in [false, true] {
+                let raw = parse(&text(&options, jsonl), None).unwrap();
+                let checked = check_raw(raw, None, &Options::default()).unwrap();
+                assert_eq!(checked.model, model.name());
+                assert_eq!(
+                    checked.result.verdict, expected,
+                    "{model:?} {anomaly:?} jsonl={jsonl}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn impossible_options_are_errors() {
+    let too_busy = GenOptions {
+        clients: 2,
+        concurrency: 3,
+        ..GenOptions::default()
+    };
+    assert_eq!(
+        generate(&too_busy).unwrap_err(),
+        GenError::ConcurrencyAboveClients {
+            concurrency: 3,
+            clients: 2
+        }
+    );
+    let no_ops = GenOptions {
+        operations: 0,
+        anomaly: Some(Anomaly::LostWrite),
+        ..GenOptions::default()
+    };
+    assert_eq!(
+        generate(&no_ops).unwrap_err(),
+        GenError::NoPlaceForAnomaly {
+            anomaly: Anomaly::LostWrite
+        }
+    );
+    assert!("queue".parse::<GenModel>().is_err());
+}

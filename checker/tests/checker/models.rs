@@ -1,0 +1,405 @@
+//! The models of Jepsen's common workloads (mutex, multi-register, queue, set) on hand-made histories with
+//! known verdicts, typed and from EDN, and initial values given the way `quill check --init` gives them.
+
+use std::collections::BTreeMap;
+
+use checker::dynamic::check_raw;
+use checker::formats::{edn, parse, Format};
+use checker::models::{
+    MicroKind, MicroOp, MultiInput, MultiOutput, MultiRegister, Mutex, MutexInput, MutexOutput,
+    Queue, QueueInput, QueueOutput, Set, SetInput, SetOutput, Value,
+};
+use checker::{check, History, Model, Operation, Options, Verdict};
+
+fn verdict<M: Model>(model: &M, ops: Vec<Operation<M::Input, M::Output>>) -> Verdict {
+    check(model, &History::new(ops), &Options::default())
+        .unwrap()
+        .verdict
+}
+
+fn edn_verdict(text: &str, model: Option<&str>, init: Option<&str>) -> Verdict {
+    let mut raw = parse(text, Some(Format::Edn)).unwrap();
+    raw.init = init.map(|i| edn::value_to_json(i).unwrap());
+    check_raw(raw, model, &Options::default())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .result
+        .verdict
+}
+
+mod mutex {
+    use super::*;
+
+    fn acquire(client: u64, call: i64, ret: i64) -> Operation<MutexInput, MutexOutput> {
+        Operation::new(client, call, ret, MutexInput::Acquire, MutexOutput {})
+    }
+    fn release(client: u64, call: i64, ret: i64) -> Operation<MutexInput, MutexOutput> {
+        Operation::new(client, call, ret, MutexInput::Release, MutexOutput {})
+    }
+
+    #[test]
+    fn two_holders_at_once_are_illegal() {
+        assert_eq!(
+            verdict(&Mutex, vec![acquire(0, 0, 1), acquire(1, 2, 3)]),
+            Verdict::Illegal
+        );
+        assert_eq!(
+            verdict(
+                &Mutex,
+                vec![acquire(0, 0, 1), release(0, 2, 3), acquire(1, 4, 5)]
+            ),
+            Verdict::Ok
+        );
+    }
+
+    #[test]
+    fn release_needs_a_lock_but_not_its_owner() {
+        assert_eq!(verdict(&Mutex, vec![release(0, 0, 1)]), Verdict::Illegal);
+        // Knossos's mutex tracks no owner: another client may release.
+        assert_eq!(
+            verdict(&Mutex, vec![acquire(0, 0, 1), release(1, 2, 3)]),
+            Verdict::Ok
+        );
+        // A release concurrent with the acquire may come after it.
+        assert_eq!(
+            verdict(&Mutex, vec![release(1, 0, 5), acquire(0, 1, 2)]),
+            Verdict::Ok
+        );
+    }
+
+    #[test]
+    fn a_pending_release_may_have_happened() {
+        let ops = vec![
+            acquire(0, 0, 1),
+            Operation::pending(0, 2, MutexInput::Release),
+            acquire(1, 3, 4),
+        ];
+        assert_eq!(verdict(&Mutex, ops), Verdict::Ok);
+    }
+
+    #[test]
+    fn from_edn() {
+        let text = r#"[{:process 0 :type :invoke :f :acquire} {:process 0 :type :ok :f :acquire}
+                       {:process 1 :type :invoke :f :acquire} {:process 1 :type :ok :f :acquire}]"#;
+        assert_eq!(edn_verdict(text, None, None), Verdict::Illegal);
+        let failed = text.replace("{:process 1 :type :ok", "{:process 1 :type :fail");
+        assert_eq!(edn_verdict(&failed, None, None), Verdict::Ok);
+    }
+}
+
+mod multi_register {
+    use super::*;
+
+    fn micro(f: MicroKind, key: &str, value: Option<i64>) -> MicroOp {
+        MicroOp {
+            f,
+            key: key.into(),
+            value: value.map(Value::int),
+        }
+    }
+    fn txn(
+        client: u64,
+        call: i64,
+        ret: i64,
+        ops: Vec<MicroOp>,
+    ) -> Operation<MultiInput, MultiOutput> {
+        Operation::new(
+            client,
+            call,
+            ret,
+            MultiInput::Txn { ops },
+            MultiOutput::default(),
+        )
+    }
+    use MicroKind::{Read as R, Write as W};
+
+    #[test]
+    fn transactions_are_atomic() {
+        let init: BTreeMap<_, _> =
+            [("x".into(), Value::int(0)), ("y".into(), Value::int(0))].into();
+        let model = MultiRegister::new(init);
+        let write_both = txn(
+            0,
+            0,
+            10,
+            vec![micro(W, "x", Some(1)), micro(W, "y", Some(1))],
+        );
+        // A concurrent reader sees both writes or neither.
+        let torn = txn(
+            1,
+            1,
+            9,
+            vec![micro(R, "x", Some(1)), micro(R, "y", Some(0))],
+        );
+        assert_eq!(
+            verdict(&model, vec![write_both.clone(), torn]),
+            Verdict::Illegal
+        );
+        let whole = txn(
+            1,
+            1,
+            9,
+            vec![micro(R, "x", Some(1)), micro(R, "y", Some(1))],
+        );
+        assert_eq!(
+            verdict(&model, vec![write_both.clone(), whole]),
+            Verdict::Ok
+        );
+        let none = txn(
+            1,
+            1,
+            9,
+            vec![micro(R, "x", Some(0)), micro(R, "y", Some(0))],
+        );
+        assert_eq!(verdict(&model, vec![write_both, none]), Verdict::Ok);
+    }
+
+    #[test]
+    fn micro_ops_apply_in_order_and_nil_reads_anything() {
+        let model = MultiRegister::default();
+        let own_write = txn(
+            0,
+            0,
+            1,
+            vec![
+                micro(W, "x", Some(5)),
+                micro(R, "x", Some(5)),
+                micro(R, "y", None),
+            ],
+        );
+        assert_eq!(verdict(&model, vec![own_write]), Verdict::Ok);
+        let before_write = txn(
+            0,
+            0,
+            1,
+            vec![micro(R, "x", Some(5)), micro(W, "x", Some(5))],
+        );
+        assert_eq!(verdict(&model, vec![before_write]), Verdict::Illegal);
+    }
+
+    #[test]
+    fn partitions_by_key_only_when_no_transaction_spans_keys() {
+        let model = MultiRegister::default();
+        let single = vec![
+            txn(0, 0, 1, vec![micro(W, "x", Some(1))]),
+            txn(
+                1,
+                0,
+                1,
+                vec![micro(W, "y", Some(1)), micro(R, "y", Some(1))],
+            ),
+        ];
+        let labels: Vec<String> = model
+            .partition(&single)
+            .into_iter()
+            .map(|p| p.label)
+            .collect();
+        assert_eq!(labels, vec!["x", "y"]);
+        let mut spanning = single;
+        spanning.push(txn(
+            2,
+            2,
+            3,
+            vec![micro(R, "x", Some(1)), micro(R, "y", Some(1))],
+        ));
+        let partitions = model.partition(&spanning);
+        assert_eq!(partitions.len(), 1);
+        assert_eq!(partitions[0].operations, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn from_edn_with_an_initial_map() {
+        let text = r#"
+{:process 0 :type :invoke :f :txn :value [[:read :x nil] [:write :y 2]]}
+{:process 0 :type :ok :f :txn :value [[:read :x 0] [:write :y 2]]}
+{:process 1 :type :invoke :f :txn :value [[:read :y nil]]}
+{:process 1 :type :ok :f :txn :value [[:read :y 2]]}
+"#;
+        assert_eq!(edn_verdict(text, None, Some("{:x 0 :y 0}")), Verdict::Ok);
+        // Without the initial map, x starts absent and cannot read 0.
+        assert_eq!(edn_verdict(text, None, None), Verdict::Illegal);
+        // The same through JSON: --init '{"x":0}'.
+        let mut raw = parse(text, Some(Format::Edn)).unwrap();
+        raw.init = Some(serde_json::json!({"x": 0}));
+        assert_eq!(
+            check_raw(raw, None, &Options::default())
+                .unwrap()
+                .result
+                .verdict,
+            Verdict::Ok
+        );
+    }
+
+    #[test]
+    fn an_info_transaction_counts_its_writes_but_not_its_reads() {
+        let text = r#"
+{:process 0 :type :invoke :f :txn :value [[:read :x 9] [:write :y 2]]}
+{:process 0 :type :info :f :txn :value [[:read :x 9] [:write :y 2]]}
+{:process 1 :type :invoke :f :txn :value [[:read :y nil]]}
+{:process 1 :type :ok :f :txn :value [[:read :y 2]]}
+"#;
+        assert_eq!(edn_verdict(text, None, None), Verdict::Ok);
+    }
+}
+
+mod queue {
+    use super::*;
+
+    fn enqueue(client: u64, call: i64, ret: i64, v: i64) -> Operation<QueueInput, QueueOutput> {
+        Operation::new(
+            client,
+            call,
+            ret,
+            QueueInput::Enqueue {
+                value: Value::int(v),
+            },
+            QueueOutput::default(),
+        )
+    }
+    fn dequeue(
+        client: u64,
+        call: i64,
+        ret: i64,
+        v: Option<i64>,
+    ) -> Operation<QueueInput, QueueOutput> {
+        Operation::new(
+            client,
+            call,
+            ret,
+            QueueInput::Dequeue,
+            QueueOutput {
+                value: v.map(Value::int),
+            },
+        )
+    }
+
+    #[test]
+    fn first_in_first_out() {
+        let model = Queue::default();
+        let ops = |first| {
+            vec![
+                enqueue(0, 0, 1, 1),
+                enqueue(0, 2, 3, 2),
+                dequeue(1, 4, 5, Some(first)),
+            ]
+        };
+        assert_eq!(verdict(&model, ops(1)), Verdict::Ok);
+        assert_eq!(verdict(&model, ops(2)), Verdict::Illegal);
+        // Concurrent enqueues may land in either order.
+        let concurrent = vec![
+            enqueue(0, 0, 3, 1),
+            enqueue(2, 1, 2, 2),
+            dequeue(1, 4, 5, Some(2)),
+        ];
+        assert_eq!(verdict(&model, concurrent), Verdict::Ok);
+    }
+
+    #[test]
+    fn dequeue_on_empty_returns_nil() {
+        let model = Queue::default();
+        assert_eq!(verdict(&model, vec![dequeue(0, 0, 1, None)]), Verdict::Ok);
+        assert_eq!(
+            verdict(&model, vec![enqueue(0, 0, 1, 1), dequeue(1, 2, 3, None)]),
+            Verdict::Illegal
+        );
+        // An element is dequeued at most once.
+        let twice = vec![
+            enqueue(0, 0, 1, 1),
+            dequeue(1, 2, 3, Some(1)),
+            dequeue(1, 4, 5, Some(1)),
+        ];
+        assert_eq!(verdict(&model, twice), Verdict::Illegal);
+    }
+
+    #[test]
+    fn from_edn() {
+        let text = r#"
+{:process 0 :type :invoke :f :enqueue :value 1}
+{:process 0 :type :ok :f :enqueue :value 1}
+{:process 1 :type :invoke :f :dequeue :value nil}
+{:process 1 :type :ok :f :dequeue :value 1}
+{:process 1 :type :invoke :f :dequeue :value nil}
+{:process 1 :type :ok :f :dequeue :value nil}
+"#;
+        assert_eq!(edn_verdict(text, None, None), Verdict::Ok);
+        assert_eq!(edn_verdict(text, None, Some("[7]")), Verdict::Illegal);
+    }
+}
+
+mod set {
+    use super::*;
+
+    fn add(client: u64, call: i64, ret: i64, v: i64) -> Operation<SetInput, SetOutput> {
+        Operation::new(
+            client,
+            call,
+            ret,
+            SetInput::Add {
+                value: Value::int(v),
+            },
+            SetOutput::default(),
+        )
+    }
+    fn read(client: u64, call: i64, ret: i64, vs: &[i64]) -> Operation<SetInput, SetOutput> {
+        let value = Some(vs.iter().map(|&v| Value::int(v)).collect());
+        Operation::new(client, call, ret, SetInput::Read, SetOutput { value })
+    }
+
+    #[test]
+    fn a_read_sees_exactly_the_completed_adds_and_maybe_concurrent_ones() {
+        let model = Set::default();
+        let adds = || vec![add(0, 0, 1, 1), add(1, 0, 1, 2)];
+        let mut lost = adds();
+        lost.push(read(2, 2, 3, &[1]));
+        assert_eq!(verdict(&model, lost), Verdict::Illegal);
+        let mut all = adds();
+        all.push(read(2, 2, 3, &[2, 1]));
+        assert_eq!(verdict(&model, all), Verdict::Ok);
+        let concurrent = vec![add(0, 0, 1, 1), add(1, 0, 9, 2), read(2, 2, 3, &[1])];
+        assert_eq!(verdict(&model, concurrent), Verdict::Ok);
+        let phantom = vec![add(0, 0, 1, 1), read(2, 2, 3, &[1, 3])];
+        assert_eq!(verdict(&model, phantom), Verdict::Illegal);
+    }
+
+    #[test]
+    fn from_edn() {
+        let text = r#"
+{:process 0 :type :invoke :f :add :value 1}
+{:process 0 :type :ok :f :add :value 1}
+{:process 1 :type :invoke :f :add :value 2}
+{:process 1 :type :info :f :add :value 2}
+{:process 0 :type :invoke :f :read :value nil}
+{:process 0 :type :ok :f :read :value #{1}}
+{:process 0 :type :invoke :f :read :value nil}
+{:process 0 :type :ok :f :read :value #{1 2}}
+"#;
+        assert_eq!(edn_verdict(text, None, None), Verdict::Ok);
+        let shrinking = text.replace("#{1 2}", "#{2}");
+        assert_eq!(edn_verdict(&shrinking, None, None), Verdict::Illegal);
+    }
+}
+
+mod registers {
+    use super::*;
+
+    #[test]
+    fn an_initial_value_from_the_command_line() {
+        let text = "{:process 0 :type :invoke :f :read}\n{:process 0 :type :ok :f :read :value 0}";
+        assert_eq!(edn_verdict(text, None, None), Verdict::Illegal);
+        assert_eq!(edn_verdict(text, None, Some("0")), Verdict::Ok);
+        assert_eq!(edn_verdict(text, Some("register"), Some("0")), Verdict::Ok);
+        // A bare word is a string.
+        let text =
+            "{:process 0 :type :invoke :f :read}\n{:process 0 :type :ok :f :read :value \"a\"}";
+        assert_eq!(edn_verdict(text, None, Some("a")), Verdict::Ok);
+    }
+
+    #[test]
+    fn a_mutex_takes_no_initial_value() {
+        let mut raw = parse("{:process 0 :type :invoke :f :acquire}", Some(Format::Edn)).unwrap();
+        raw.init = Some(serde_json::json!(true));
+        let e = check_raw(raw, None, &Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mutex model takes no initial value"), "{e}");
+    }
+}

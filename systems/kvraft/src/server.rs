@@ -1,0 +1,701 @@
+//! [`KvServer`]: the replicated state machine around a [`raft::Raft`] node.
+//!
+//! # The duplicate table
+//! Per client, the table keeps its newest write applied and what that write returned
+//! ([`LastWrite`]): nothing for a Put, the replaced value for an Append. A retransmission of that
+//! write, applied later from another log entry, gets the same reply back without executing again;
+//! since the table is built by applying the log in order and travels in snapshots, every server
+//! computes the same reply. One entry per client, replaced by its next write, keeps at most one old
+//! value per client.
+
+use std::collections::BTreeMap;
+
+use raft::{ApplyMsg, Index, NodeId, Raft, Term};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::message::{ClientId, Op, Reply, Request, Seq};
+
+/// Test-only switches that put a known bug back, so that a harness can show it catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    /// Answer a Get at once from the local store of a server that believes it is the leader,
+    /// without going through the log. A deposed leader cut off from the majority keeps believing
+    /// it leads until it hears a higher term, and serves stale values meanwhile.
+    LocalReads,
+}
+
+/// Configuration of one server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub raft: raft::Config,
+    /// Snapshot once the persisted Raft state reaches this many bytes; `None` never snapshots
+    /// (the lab's `maxraftstate = -1`).
+    pub maxraftstate: Option<usize>,
+    /// How long a proposed request may wait for its entry to apply before the server gives up
+    /// and tells the clerk to try elsewhere, in ms.
+    pub op_timeout: u64,
+    /// `None` in any real use.
+    pub mutation: Option<Mutation>,
+}
+
+impl Config {
+    /// Server `me` of `peers`, no snapshots, a 500 ms operation timeout.
+    pub fn new(me: NodeId, peers: usize) -> Config {
+        Config {
+            raft: raft::Config::new(me, peers),
+            maxraftstate: None,
+            op_timeout: 500,
+            mutation: None,
+        }
+    }
+}
+
+/// What the server is fed.
+#[derive(Debug)]
+pub enum Input {
+    /// Time passed (Raft's timers, operation timeouts).
+    Tick,
+    /// A clerk's request; `token` is the driver's handle for the reply.
+    Request { token: u64, req: Request },
+    /// A Raft message from peer `from`.
+    Raft { from: NodeId, msg: raft::Message },
+}
+
+/// What the driver must carry out, in order (the rules of [`raft::Output`] apply to the Raft ones).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Save the Raft state and, if `Some`, the snapshot, atomically, before anything that follows.
+    Persist {
+        state: Vec<u8>,
+        snapshot: Option<Vec<u8>>,
+    },
+    /// A Raft message; a reply (not [`raft::Message::is_request`]) answers the request being handled.
+    Send { to: NodeId, msg: raft::Message },
+    /// The answer to the clerk request with this token.
+    Reply { token: u64, reply: Reply },
+}
+
+/// The service state a snapshot carries: the store, the duplicate table, and the index it reflects.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub applied: Index,
+    pub store: BTreeMap<String, String>,
+    /// Per client, the newest write applied and its reply.
+    pub dups: BTreeMap<ClientId, LastWrite>,
+}
+
+/// The newest write applied for a client, with what it returned, for answering its retransmissions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastWrite {
+    pub seq: Seq,
+    /// The value an Append replaced; `None` after a Put.
+    pub old: Option<String>,
+}
+
+impl LastWrite {
+    /// The reply the write got. A client that reused the sequence number for a write of the other
+    /// kind gets a reply of the wrong kind, which its clerk treats as a failure: a client bug must
+    /// not panic a replicated state machine, which would meet the entry again after every restart.
+    fn reply(&self) -> Reply {
+        match &self.old {
+            Some(old) => Reply::Appended { old: old.clone() },
+            None => Reply::Done,
+        }
+    }
+}
+
+/// Why persisted bytes could not be turned back into a server.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error(transparent)]
+    Raft(#[from] raft::RestoreError),
+    #[error("cannot decode a {len}-byte snapshot")]
+    Snapshot {
+        len: usize,
+        #[source]
+        source: postcard::Error,
+    },
+}
+
+/// A request waiting for its log entry.
+#[derive(Debug)]
+struct Pending {
+    token: u64,
+    term: Term,
+    client: ClientId,
+    seq: Seq,
+    deadline: u64,
+}
+
+/// One kvraft server. See the crate documentation.
+pub struct KvServer {
+    cfg: Config,
+    raft: Raft,
+    state: Snapshot,
+    /// Requests this server proposed, by log index.
+    pending: BTreeMap<Index, Pending>,
+    /// Length of the last persisted Raft state (what `maxraftstate` bounds).
+    raft_state_len: usize,
+    raft_out: Vec<raft::Output>,
+}
+
+impl KvServer {
+    /// A fresh server at time `now`.
+    pub fn new(cfg: Config, now: u64, rng: Box<dyn RngCore + Send>) -> KvServer {
+        let raft = Raft::new(cfg.raft.clone(), now, rng);
+        KvServer {
+            cfg,
+            raft,
+            state: Snapshot::default(),
+            pending: BTreeMap::new(),
+            raft_state_len: 0,
+            raft_out: Vec::new(),
+        }
+    }
+
+    /// `StartKVServer` after a crash: Raft from its persisted state, the service from the snapshot.
+    pub fn restore(
+        cfg: Config,
+        now: u64,
+        rng: Box<dyn RngCore + Send>,
+        raft_state: &[u8],
+        snapshot: &[u8],
+    ) -> Result<KvServer, RestoreError> {
+        let raft = Raft::restore(cfg.raft.clone(), now, rng, raft_state, snapshot)?;
+        let state = if snapshot.is_empty() {
+            Snapshot::default()
+        } else {
+            decode_snapshot(snapshot)?
+        };
+        Ok(KvServer {
+            cfg,
+            raft,
+            state,
+            pending: BTreeMap::new(),
+            raft_state_len: raft_state.len(),
+            raft_out: Vec::new(),
+        })
+    }
+
+    pub fn raft(&self) -> &Raft {
+        &self.raft
+    }
+
+    /// Mutable access for inspection hooks such as [`Raft::take_log_dirty_from`].
+    pub fn raft_mut(&mut self) -> &mut Raft {
+        &mut self.raft
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.raft.is_leader()
+    }
+
+    /// The local value of `key` ("" if absent), as of the last applied entry.
+    pub fn value(&self, key: &str) -> &str {
+        self.state.store.get(key).map_or("", String::as_str)
+    }
+
+    /// The index of the last entry applied to the store.
+    pub fn applied(&self) -> Index {
+        self.state.applied
+    }
+
+    /// When the server next needs an [`Input::Tick`].
+    pub fn next_deadline(&self) -> u64 {
+        let op = self
+            .pending
+            .values()
+            .map(|p| p.deadline)
+            .min()
+            .unwrap_or(u64::MAX);
+        self.raft.next_deadline().min(op)
+    }
+
+    /// Feeds one input at virtual time `now` and appends the resulting effects to `out`.
+    pub fn step(&mut self, now: u64, input: Input, out: &mut Vec<Output>) {
+        match input {
+            Input::Tick => {
+                self.raft.step(now, raft::Input::Tick, &mut self.raft_out);
+                let expired: Vec<Index> = self
+                    .pending
+                    .iter()
+                    .filter(|(_, p)| p.deadline <= now)
+                    .map(|(i, _)| *i)
+                    .collect();
+                for i in expired {
+                    let p = self.pending.remove(&i).expect("listed above");
+                    out.push(Output::Reply {
+                        token: p.token,
+                        reply: Reply::Timeout,
+                    });
+                }
+            }
+            Input::Request { token, req } => self.request(now, token, req, out),
+            Input::Raft { from, msg } => {
+                self.raft
+                    .step(now, raft::Input::Recv { from, msg }, &mut self.raft_out)
+            }
+        }
+        self.drain(now, out);
+    }
+
+    fn request(&mut self, now: u64, token: u64, req: Request, out: &mut Vec<Output>) {
+        if let (Some(Mutation::LocalReads), Op::Get { key }) = (self.cfg.mutation, &req.op) {
+            if self.raft.is_leader() {
+                let value = self.value(key).to_string();
+                out.push(Output::Reply {
+                    token,
+                    reply: Reply::Value(value),
+                });
+                return;
+            }
+        }
+        let command = postcard::to_allocvec(&req).expect("encoding into a Vec cannot fail");
+        let (index, term, leader) = self.raft.start(now, command, &mut self.raft_out);
+        if !leader {
+            out.push(Output::Reply {
+                token,
+                reply: Reply::WrongLeader,
+            });
+            return;
+        }
+        let p = Pending {
+            token,
+            term,
+            client: req.client,
+            seq: req.seq,
+            deadline: now + self.cfg.op_timeout,
+        };
+        if let Some(old) = self.pending.insert(index, p) {
+            // A request of an earlier term held this index; its entry was overwritten.
+            out.push(Output::Reply {
+                token: old.token,
+                reply: Reply::WrongLeader,
+            });
+        }
+    }
+
+    /// Carries out Raft's outputs, applying committed entries, until Raft has nothing more to say
+    /// (taking a snapshot makes it persist once more).
+    fn drain(&mut self, now: u64, out: &mut Vec<Output>) {
+        while !self.raft_out.is_empty() {
+            for o in std::mem::take(&mut self.raft_out) {
+                match o {
+                    raft::Output::Persist { state, snapshot } => {
+                        self.raft_state_len = state.len();
+                        out.push(Output::Persist { state, snapshot });
+                    }
+                    raft::Output::Send { to, msg } => out.push(Output::Send { to, msg }),
+                    raft::Output::Apply(m) => self.apply(m, out),
+                }
+            }
+            self.abandon_stale(out);
+            self.maybe_snapshot(now);
+        }
+        self.abandon_stale(out);
+    }
+
+    fn apply(&mut self, m: ApplyMsg, out: &mut Vec<Output>) {
+        match m {
+            ApplyMsg::Command { index, command, .. } => {
+                assert_eq!(
+                    index,
+                    self.state.applied + 1,
+                    "server {}: applied out of order",
+                    self.cfg.raft.id
+                );
+                self.state.applied = index;
+                let req: Request = postcard::from_bytes(&command).unwrap_or_else(|e| {
+                    panic!(
+                        "server {}: log entry {index} is not a request: {e}",
+                        self.cfg.raft.id
+                    )
+                });
+                let reply = self.execute(&req);
+                if let Some(p) = self.pending.remove(&index) {
+                    let reply = if (p.client, p.seq) == (req.client, req.seq) {
+                        reply
+                    } else {
+                        Reply::WrongLeader
+                    };
+                    out.push(Output::Reply {
+                        token: p.token,
+                        reply,
+                    });
+                }
+            }
+            ApplyMsg::Snapshot { index, data, .. } => {
+                if index <= self.state.applied {
+                    return;
+                }
+                self.state = decode_snapshot(&data).unwrap_or_else(|e| {
+                    panic!(
+                        "server {}: the leader sent a bad snapshot: {e}",
+                        self.cfg.raft.id
+                    )
+                });
+                assert_eq!(
+                    self.state.applied, index,
+                    "snapshot index and content disagree"
+                );
+                // Whatever these requests became is now inside the snapshot; their clerks retry.
+                let covered: Vec<Index> = self.pending.range(..=index).map(|(i, _)| *i).collect();
+                for i in covered {
+                    let p = self.pending.remove(&i).expect("listed above");
+                    out.push(Output::Reply {
+                        token: p.token,
+                        reply: Reply::WrongLeader,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Executes a committed request, in log order, and returns its reply. Deterministic: the reply
+    /// depends only on the state, so whichever server holds the call answers the same.
+    fn execute(&mut self, req: &Request) -> Reply {
+        let Snapshot { store, dups, .. } = &mut self.state;
+        if let Op::Get { key } = &req.op {
+            return Reply::Value(store.get(key).cloned().unwrap_or_default());
+        }
+        if let Some(last) = dups.get(&req.client) {
+            if req.seq < last.seq {
+                return Reply::Stale;
+            }
+            if req.seq == last.seq {
+                return last.reply();
+            }
+        }
+        let old = match &req.op {
+            Op::Get { .. } => unreachable!("answered above"),
+            Op::Put { key, value } => {
+                store.insert(key.clone(), value.clone());
+                None
+            }
+            Op::Append { key, value } => {
+                // The new value gets exactly the capacity it needs: a long chain of appends leaves
+                // no doubled buffer behind, and the replaced value moves into the table uncopied.
+                let slot = store.entry(key.clone()).or_default();
+                let mut next = String::with_capacity(slot.len() + value.len());
+                next.push_str(slot);
+                next.push_str(value);
+                Some(std::mem::replace(slot, next))
+            }
+        };
+        let last = LastWrite { seq: req.seq, old };
+        let reply = last.reply();
+        dups.insert(req.client, last);
+        reply
+    }
+
+    /// Requests that can no longer be answered here: the server lost leadership or its term moved
+    /// on, so their entries may never commit (and if they do, the duplicate table absorbs the retry).
+    fn abandon_stale(&mut self, out: &mut Vec<Output>) {
+        let (term, leader) = self.raft.state();
+        let stale: Vec<Index> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| !leader || p.term != term)
+            .map(|(i, _)| *i)
+            .collect();
+        for i in stale {
+            let p = self.pending.remove(&i).expect("listed above");
+            out.push(Output::Reply {
+                token: p.token,
+                reply: Reply::WrongLeader,
+            });
+        }
+    }
+
+    fn maybe_snapshot(&mut self, now: u64) {
+        let Some(max) = self.cfg.maxraftstate else {
+            return;
+        };
+        if self.raft_state_len >= max && self.state.applied > self.raft.snapshot_index() {
+            let data = postcard::to_allocvec(&self.state).expect("encoding into a Vec cannot fail");
+            self.raft
+                .snapshot(now, self.state.applied, data, &mut self.raft_out);
+        }
+    }
+}
+
+fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot, RestoreError> {
+    postcard::from_bytes(bytes).map_err(|source| RestoreError::Snapshot {
+        len: bytes.len(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn rng() -> Box<dyn RngCore + Send> {
+        Box::new(rand_chacha::ChaCha8Rng::seed_from_u64(3))
+    }
+
+    fn put(client: ClientId, seq: Seq, key: &str, value: &str) -> Request {
+        Request {
+            client,
+            seq,
+            op: Op::Put {
+                key: key.into(),
+                value: value.into(),
+            },
+        }
+    }
+    fn append(client: ClientId, seq: Seq, key: &str, value: &str) -> Request {
+        Request {
+            client,
+            seq,
+            op: Op::Append {
+                key: key.into(),
+                value: value.into(),
+            },
+        }
+    }
+    fn get(client: ClientId, seq: Seq, key: &str) -> Request {
+        Request {
+            client,
+            seq,
+            op: Op::Get { key: key.into() },
+        }
+    }
+
+    /// A one-server cluster that has elected itself; returns it and the current time.
+    fn leader(cfg: Config) -> (KvServer, u64) {
+        let mut s = KvServer::new(cfg, 0, rng());
+        let mut out = Vec::new();
+        let t = s.next_deadline();
+        s.step(t, Input::Tick, &mut out);
+        assert!(s.is_leader());
+        (s, t)
+    }
+
+    /// Submits `req` and ticks until its reply comes out.
+    fn submit(s: &mut KvServer, now: &mut u64, token: u64, req: Request) -> Reply {
+        let mut out = Vec::new();
+        s.step(*now, Input::Request { token, req }, &mut out);
+        for _ in 0..10 {
+            if let Some(Output::Reply { reply, .. }) = out
+                .iter()
+                .find(|o| matches!(o, Output::Reply { token: t, .. } if *t == token))
+            {
+                return reply.clone();
+            }
+            *now = s.next_deadline().max(*now);
+            s.step(*now, Input::Tick, &mut out);
+        }
+        panic!("no reply for token {token}: {out:?}");
+    }
+
+    #[test]
+    fn writes_apply_once_and_reads_go_through_the_log() {
+        let (mut s, mut now) = leader(Config::new(0, 1));
+        assert_eq!(
+            submit(&mut s, &mut now, 1, put(7, 1, "k", "a")),
+            Reply::Done
+        );
+        assert_eq!(
+            submit(&mut s, &mut now, 2, append(7, 2, "k", "b")),
+            Reply::Appended { old: "a".into() }
+        );
+        // A retransmission of the append commits again but does not execute again: it gets the
+        // old value of the first execution back.
+        assert_eq!(
+            submit(&mut s, &mut now, 3, append(7, 2, "k", "b")),
+            Reply::Appended { old: "a".into() }
+        );
+        // An older write still in the log is neither executed nor answered with a value.
+        assert_eq!(
+            submit(&mut s, &mut now, 5, put(7, 1, "k", "a")),
+            Reply::Stale
+        );
+        let applied = s.applied();
+        assert_eq!(
+            submit(&mut s, &mut now, 4, get(7, 3, "k")),
+            Reply::Value("ab".into())
+        );
+        assert_eq!(s.applied(), applied + 1, "the Get took a log entry");
+        assert_eq!(
+            submit(&mut s, &mut now, 6, put(7, 4, "k", "c")),
+            Reply::Done
+        );
+        assert_eq!(
+            submit(&mut s, &mut now, 7, put(7, 4, "k", "c")),
+            Reply::Done
+        );
+        // The Put replaced the cached old value: at most one per client.
+        assert_eq!(s.state.dups[&7], LastWrite { seq: 4, old: None });
+    }
+
+    #[test]
+    fn a_follower_sends_clerks_away() {
+        let mut s = KvServer::new(Config::new(0, 3), 0, rng());
+        let mut out = Vec::new();
+        s.step(
+            0,
+            Input::Request {
+                token: 5,
+                req: get(1, 1, "k"),
+            },
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![Output::Reply {
+                token: 5,
+                reply: Reply::WrongLeader
+            }]
+        );
+    }
+
+    #[test]
+    fn an_uncommitted_request_times_out() {
+        // Leader of a 3-server cluster whose peers never answer: it can never commit.
+        let mut s = KvServer::new(Config::new(0, 3), 0, rng());
+        let mut out = Vec::new();
+        let mut now = s.next_deadline();
+        s.step(now, Input::Tick, &mut out);
+        for peer in [1, 2] {
+            let vote = raft::Message::RequestVoteReply(raft::RequestVoteReply {
+                term: s.raft().term(),
+                vote_granted: true,
+            });
+            s.step(
+                now,
+                Input::Raft {
+                    from: peer,
+                    msg: vote,
+                },
+                &mut out,
+            );
+        }
+        assert!(s.is_leader());
+        out.clear();
+        s.step(
+            now,
+            Input::Request {
+                token: 9,
+                req: put(1, 1, "k", "v"),
+            },
+            &mut out,
+        );
+        while !out.iter().any(|o| matches!(o, Output::Reply { .. })) {
+            now = s.next_deadline();
+            s.step(now, Input::Tick, &mut out);
+        }
+        let replies: Vec<&Output> = out
+            .iter()
+            .filter(|o| matches!(o, Output::Reply { .. }))
+            .collect();
+        assert_eq!(
+            replies,
+            vec![&Output::Reply {
+                token: 9,
+                reply: Reply::Timeout
+            }]
+        );
+        assert!(now >= 500, "gave up at {now} ms, before the 500 ms timeout");
+    }
+
+    #[test]
+    fn snapshots_bound_the_raft_state_and_restore_the_store() {
+        let cfg = Config {
+            maxraftstate: Some(200),
+            ..Config::new(0, 1)
+        };
+        let (mut s, mut now) = leader(cfg.clone());
+        let mut persisted = (Vec::new(), Vec::new());
+        for i in 1..=50 {
+            let mut out = Vec::new();
+            s.step(
+                now,
+                Input::Request {
+                    token: i,
+                    req: append(4, i, "k", "x"),
+                },
+                &mut out,
+            );
+            now = s.next_deadline().max(now);
+            s.step(now, Input::Tick, &mut out);
+            for o in out {
+                if let Output::Persist { state, snapshot } = o {
+                    persisted.0 = state;
+                    if let Some(snap) = snapshot {
+                        persisted.1 = snap;
+                    }
+                }
+            }
+        }
+        assert_eq!(s.value("k"), "x".repeat(50));
+        assert!(s.raft().snapshot_index() > 0, "never snapshotted");
+        assert!(
+            persisted.0.len() < 200 + 100,
+            "raft state {} B kept growing",
+            persisted.0.len()
+        );
+        let snap = decode_snapshot(&persisted.1).unwrap();
+        // Append number i adds one "x": the duplicate table and the store agree, and the table
+        // holds the old value the newest append returned.
+        let n = snap.store["k"].len();
+        assert_eq!(
+            snap.dups[&4],
+            LastWrite {
+                seq: n as u64,
+                old: Some("x".repeat(n - 1))
+            }
+        );
+        let r = KvServer::restore(cfg, now, rng(), &persisted.0, &persisted.1).unwrap();
+        assert_eq!(r.applied(), snap.applied);
+        assert_eq!(r.value("k"), snap.store.get("k").map_or("", String::as_str));
+        assert!(!r.value("k").is_empty());
+        // Once it leads and has applied its log again, the restarted server answers a retry of
+        // the last append with the old value of its first execution.
+        let (mut r, mut now) = (r, now);
+        let mut out = Vec::new();
+        now = r.next_deadline().max(now);
+        r.step(now, Input::Tick, &mut out);
+        assert!(r.is_leader());
+        assert_eq!(
+            submit(&mut r, &mut now, 100, append(4, 50, "k", "x")),
+            Reply::Appended {
+                old: "x".repeat(49)
+            }
+        );
+        assert_eq!(r.value("k"), "x".repeat(50));
+    }
+
+    #[test]
+    fn local_reads_mutation_answers_without_the_log() {
+        let cfg = Config {
+            mutation: Some(Mutation::LocalReads),
+            ..Config::new(0, 1)
+        };
+        let (mut s, mut now) = leader(cfg);
+        assert_eq!(
+            submit(&mut s, &mut now, 1, put(7, 1, "k", "a")),
+            Reply::Done
+        );
+        let applied = s.applied();
+        let mut out = Vec::new();
+        s.step(
+            now,
+            Input::Request {
+                token: 2,
+                req: get(7, 2, "k"),
+            },
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![Output::Reply {
+                token: 2,
+                reply: Reply::Value("a".into())
+            }]
+        );
+        assert_eq!(s.applied(), applied);
+    }
+}
