@@ -101,7 +101,8 @@ pub fn check<M: Model>(
 
     let mut jobs: Vec<Job<'_, M>> = partitions
         .iter()
-        .map(|p| Job::new(model, history, p))
+        .enumerate()
+        .map(|(index, p)| Job::new(model, history, index, p))
         .collect();
     // Large partitions first within a round, so the longest searches start early on the pool.
     jobs.sort_by_key(|job| std::cmp::Reverse(job.global.len()));
@@ -132,13 +133,9 @@ pub fn check<M: Model>(
         });
         budget = budget.saturating_mul(4);
     }
-    let mut results: Vec<PartitionResult> = jobs.into_iter().filter_map(|job| job.result).collect();
-    let order: std::collections::HashMap<&str, usize> = partitions
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.label.as_str(), i))
-        .collect();
-    results.sort_by_key(|r| order.get(r.label.as_str()).copied().unwrap_or(usize::MAX));
+    // Back in the order the model gave the partitions.
+    jobs.sort_by_key(|job| job.index);
+    let results: Vec<PartitionResult> = jobs.into_iter().filter_map(|job| job.result).collect();
     Ok(CheckResult {
         verdict: Verdict::combine(results.iter().map(|p| p.verdict)),
         partitions: results,
@@ -153,6 +150,8 @@ const FIRST_BUDGET: u64 = 1 << 14;
 /// One partition being checked.
 struct Job<'h, M: Model> {
     model: &'h M,
+    /// The partition's position in the model's partitioning.
+    index: usize,
     partition: &'h Partition,
     /// The history indices of the operations searched (the partition's, less the failed ones).
     global: Vec<usize>,
@@ -165,6 +164,7 @@ impl<'h, M: Model> Job<'h, M> {
     fn new(
         model: &'h M,
         history: &'h History<M::Input, M::Output>,
+        index: usize,
         partition: &'h Partition,
     ) -> Self {
         // Failed operations had no effect: they take no part in the search.
@@ -177,6 +177,7 @@ impl<'h, M: Model> Job<'h, M> {
         let ops = global.iter().map(|&i| &history.operations[i]).collect();
         Job {
             model,
+            index,
             partition,
             search: Search::new(model, ops),
             global,

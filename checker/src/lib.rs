@@ -42,6 +42,7 @@
 //! - [`verdict`] and [`view`]: results and described histories, serializable, for display.
 //! - [`formats`] and [`dynamic`]: reading files and checking with a model chosen by name.
 //! - [`explain`](mod@explain): shrinking an illegal history to a minimal illegal sub-history, with a story.
+//! - [`gen`]: synthetic histories, reproducible by seed, optionally with an injected anomaly.
 pub mod check;
 pub mod dynamic;
 pub mod error;

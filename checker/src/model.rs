@@ -60,6 +60,21 @@ pub trait Model: Sync {
         false
     }
 
+    /// Whether the read-only operation (`input`, `output`), which does not fit `state`, may still fit a
+    /// state reached from it by steps of some of the operations `between`, in some order. These are every
+    /// operation that can still be linearized before the read, so answering false refutes the search's
+    /// configuration at once, instead of after every order of those operations has been tried. It must
+    /// answer true whenever it is not sure; the default always does.
+    fn may_fit_later(
+        &self,
+        _state: &Self::State,
+        _input: &Self::Input,
+        _output: Option<&Self::Output>,
+        _between: &mut dyn Iterator<Item = &Self::Input>,
+    ) -> bool {
+        true
+    }
+
     /// Splits the history into independently checkable partitions. The default keeps it whole.
     fn partition(&self, operations: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
         vec![Partition::whole(operations.len())]

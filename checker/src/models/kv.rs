@@ -41,23 +41,49 @@ pub struct KvOutput {
 /// The state: every key with a non-empty value (a missing key reads as `""`).
 ///
 /// The search clones, hashes and compares states at nearly every step, and a value built by appends can be
-/// long, so the map is shared (a clone is a reference count) and its hash is computed once, when a step
-/// makes a new state: the sum of its entries' hashes, which a step updates for the one key it changes.
-#[derive(Clone, Default)]
+/// long, so the map is shared (a clone is a reference count or two) and its hash is computed once, when a
+/// step makes a new state: the sum of its entries' hashes, which a step updates for the one key it changes.
+/// A step of a partition by key allocates once, for the new value: the states of such a partition hold one
+/// key, which is kept inline rather than in a shared slice.
+#[derive(Clone)]
 pub struct KvState {
-    /// (key, value) sorted by key: one allocation per state, and the states of a partition hold one key.
-    entries: Arc<[(Arc<str>, Arc<str>)]>,
+    entries: Entries,
     hash: u64,
 }
 
+#[derive(Clone)]
+enum Entries {
+    /// Exactly one key (the state of a partition by key once written).
+    One((Arc<str>, Arc<str>)),
+    /// Any other number of keys, sorted by key.
+    Many(Arc<[(Arc<str>, Arc<str>)]>),
+}
+
+impl Default for KvState {
+    fn default() -> Self {
+        KvState {
+            entries: Entries::Many(Arc::new([])),
+            hash: 0,
+        }
+    }
+}
+
 impl KvState {
+    fn entries(&self) -> &[(Arc<str>, Arc<str>)] {
+        match &self.entries {
+            Entries::One(entry) => std::slice::from_ref(entry),
+            Entries::Many(entries) => entries,
+        }
+    }
+
     /// The value of `key`, `None` when it is `""` (never written, or emptied).
     pub fn get(&self, key: &str) -> Option<&Arc<str>> {
-        let at = self
-            .entries
-            .binary_search_by(|(k, _)| (**k).cmp(key))
-            .ok()?;
-        Some(&self.entries[at].1)
+        if let Entries::One((k, v)) = &self.entries {
+            return (**k == *key).then_some(v);
+        }
+        let entries = self.entries();
+        let at = entries.binary_search_by(|(k, _)| (**k).cmp(key)).ok()?;
+        Some(&entries[at].1)
     }
 
     /// The value of `key`, `""` when it was never written.
@@ -67,23 +93,25 @@ impl KvState {
 
     /// The keys with a non-empty value, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Arc<str>)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.entries().iter().map(|(k, v)| (k, v))
     }
 
     /// The state with `key` set to `value`.
     fn with(&self, key: &Arc<str>, value: Arc<str>) -> KvState {
-        // The states of a partition by key hold that one key: they need no vector.
-        if value.is_empty() && self.entries.is_empty() {
+        let current = self.entries();
+        // The states of a partition by key hold that one key: they need no slice.
+        if value.is_empty() && current.is_empty() {
             return self.clone();
         }
-        if !value.is_empty()
-            && (self.entries.is_empty() || (self.entries.len() == 1 && self.entries[0].0 == *key))
+        if !value.is_empty() && (current.is_empty() || (current.len() == 1 && current[0].0 == *key))
         {
             let hash = entry_hash(key, &value);
-            let entries: Arc<[(Arc<str>, Arc<str>)]> = Arc::new([(key.clone(), value)]);
-            return KvState { entries, hash };
+            return KvState {
+                entries: Entries::One((key.clone(), value)),
+                hash,
+            };
         }
-        let mut entries: Vec<(Arc<str>, Arc<str>)> = self.entries.to_vec();
+        let mut entries: Vec<(Arc<str>, Arc<str>)> = current.to_vec();
         let mut hash = self.hash;
         if let Ok(at) = entries.binary_search_by(|(k, _)| (**k).cmp(&**key)) {
             hash = hash.wrapping_sub(entry_hash(key, &entries[at].1));
@@ -98,11 +126,27 @@ impl KvState {
                 .unwrap_or_else(|at| at);
             entries.insert(at, (key.clone(), value));
         }
-        KvState {
-            entries: entries.into(),
-            hash,
-        }
+        let entries = match <[_; 1]>::try_from(entries) {
+            Ok([entry]) => Entries::One(entry),
+            Err(entries) => Entries::Many(entries.into()),
+        };
+        KvState { entries, hash }
     }
+}
+
+/// `old` followed by `suffix`, in one allocation (building a `String` first and converting it would copy
+/// the value twice and allocate twice, at every append the search tries).
+fn concat(old: &str, suffix: &str) -> Arc<str> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        buffer.clear();
+        buffer.push_str(old);
+        buffer.push_str(suffix);
+        Arc::from(buffer.as_str())
+    })
 }
 
 fn entry_hash(key: &str, value: &str) -> u64 {
@@ -113,7 +157,13 @@ fn entry_hash(key: &str, value: &str) -> u64 {
 impl PartialEq for KvState {
     fn eq(&self, other: &Self) -> bool {
         self.hash == other.hash
-            && (Arc::ptr_eq(&self.entries, &other.entries) || self.entries == other.entries)
+            && match (&self.entries, &other.entries) {
+                (Entries::One((k, v)), Entries::One((l, w))) => {
+                    (Arc::ptr_eq(v, w) || v == w) && (Arc::ptr_eq(k, l) || k == l)
+                }
+                (Entries::Many(a), Entries::Many(b)) => Arc::ptr_eq(a, b) || a == b,
+                _ => false,
+            }
     }
 }
 
@@ -158,16 +208,39 @@ impl Model for Kv {
                         return None;
                     }
                 }
-                let mut next = String::with_capacity(old.len() + value.len());
-                next.push_str(old);
-                next.push_str(value);
-                Some(state.with(key, next.into()))
+                Some(state.with(key, concat(old, value)))
             }
         }
     }
 
     fn is_read_only(&self, input: &KvInput, _output: Option<&KvOutput>) -> bool {
         matches!(input, KvInput::Get { .. })
+    }
+
+    /// Appends only lengthen a value, and gets leave it: unless a put of the key can come first, a get
+    /// can fit later only if the value now is a prefix of what it returned.
+    fn may_fit_later(
+        &self,
+        state: &KvState,
+        input: &KvInput,
+        output: Option<&KvOutput>,
+        between: &mut dyn Iterator<Item = &KvInput>,
+    ) -> bool {
+        let KvInput::Get { key } = input else {
+            return true;
+        };
+        let Some(seen) = output.and_then(|o| o.value.as_deref()) else {
+            return true;
+        };
+        if seen.starts_with(state.value(key)) {
+            return true;
+        }
+        for other in between {
+            if matches!(other, KvInput::Put { key: k, .. } if k == key) {
+                return true;
+            }
+        }
+        false
     }
 
     fn partition(&self, operations: &[Operation<KvInput, KvOutput>]) -> Vec<Partition> {

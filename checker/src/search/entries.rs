@@ -88,6 +88,10 @@ impl Entries {
         self.call_node[op]
     }
 
+    pub(crate) fn ret_node(&self, op: usize) -> u32 {
+        self.ret_node[op]
+    }
+
     fn unlink(&mut self, node: u32) {
         let (p, n) = (self.prev[node as usize], self.next[node as usize]);
         self.next[p as usize] = n;

@@ -23,6 +23,12 @@
 //!   operation that had to precede it already has. So the search places it without making it a choice, and
 //!   when that placement fails, so does the configuration it was made from. This removes the interleavings
 //!   of reads with everything else, which are most of the configurations of a read-heavy history.
+//! - Reads look ahead. A completed read among the candidates that does not fit now must still fit after
+//!   some of the operations called before it returned, the only ones that can come between. When the model
+//!   can tell that none of them gets there ([`Model::may_fit_later`]: a kv get whose value does not extend
+//!   the current one, with no put of the key able to come first), the configuration is refuted at once.
+//!   Without this, a wrong order of concurrent appends was found out only when the walk reached the get's
+//!   return, after every order of the other appends called before it had been tried.
 //!
 //! The verdict does not depend on the thread count: a partition's search is sequential and deterministic.
 //!
@@ -264,6 +270,36 @@ impl<'h, M: Model> Search<'h, M> {
             .is_some_and(|next| next == *state)
     }
 
+    /// Whether the read-only `op`, which does not fit the current state, may fit after some of the unplaced
+    /// operations that can precede it: those called before it returned ([`Model::may_fit_later`]). Only a
+    /// completed read is asked about: one with no response need never be placed.
+    fn may_fit_later(&self, op: usize) -> bool {
+        let operation = self.ops[op];
+        if operation.ret.is_none() {
+            return true;
+        }
+        let ret = self.entries.ret_node(op);
+        let entries = &self.entries;
+        let ops = &self.ops;
+        let mut node = entries.first();
+        let mut between = std::iter::from_fn(|| {
+            while node != ret && node != NIL {
+                let at = node;
+                node = entries.next(node);
+                if entries.is_call(at) && entries.op(at) != op {
+                    return Some(&ops[entries.op(at)].input);
+                }
+            }
+            None
+        });
+        self.model.may_fit_later(
+            &self.states.list[self.state as usize],
+            &operation.input,
+            operation.output.as_ref(),
+            &mut between,
+        )
+    }
+
     /// Places `op`, leading to `next`, if that configuration is new; false if it was entered before.
     fn place(&mut self, op: usize, next: u32, kind: Kind) -> bool {
         let bit = self.rank[op] as usize;
@@ -320,12 +356,27 @@ impl<'h, M: Model> Search<'h, M> {
             let mut at = node;
             while at != NIL && self.entries.is_call(at) {
                 let op = self.entries.op(at);
-                if self.read_only[op] && self.fits(op) {
-                    if self.place(op, self.state, Kind::Forced) {
-                        return None;
+                if self.read_only[op] {
+                    if self.fits(op) {
+                        if self.place(op, self.state, Kind::Forced) {
+                            return None;
+                        }
+                        // Placing it leads to a configuration already refuted, so this one is refuted too.
+                        return self.backtrack();
                     }
-                    // Placing it leads to a configuration already refuted, so this one is refuted too.
-                    return self.backtrack();
+                    if !self.may_fit_later(op) {
+                        // Nothing that can still come before this read leads to a state it fits.
+                        let ret = self.entries.ret_node(op);
+                        record_partial(
+                            &self.entries,
+                            &self.stack,
+                            ret,
+                            op,
+                            max_partials,
+                            &mut self.partials,
+                        );
+                        return self.backtrack();
+                    }
                 }
                 at = self.entries.next(at);
             }

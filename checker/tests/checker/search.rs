@@ -251,6 +251,54 @@ fn kv_partitions_by_key_and_reports_the_illegal_key() {
 }
 
 #[test]
+fn kv_get_cuts_off_append_orders_it_cannot_extend() {
+    let app = |v: &str| KvInput::Append {
+        key: "k".into(),
+        value: v.into(),
+    };
+    let get = || KvInput::Get { key: "k".into() };
+    let put = |v: &str| KvInput::Put {
+        key: "k".into(),
+        value: v.into(),
+    };
+    // Eight concurrent appends and a get that saw them in the reverse of their call order: each wrong
+    // first append is refuted by the get's value at once, not after every order of the other seven.
+    let letters = ["a", "b", "c", "d", "e", "f", "g", "h"];
+    let mut ops: Vec<_> = letters
+        .iter()
+        .enumerate()
+        .map(|(i, v)| kv_op(i as u64, i as i64, 100, app(v), None))
+        .collect();
+    ops.push(kv_op(9, 50, 200, get(), Some("hgfedcba")));
+    let result = check(&Kv, &History::new(ops), &Options::default()).unwrap();
+    assert_eq!(result.verdict, Verdict::Ok);
+    assert!(
+        result.partitions[0].states_explored < 100,
+        "{} configurations",
+        result.partitions[0].states_explored
+    );
+
+    // A put that can come before the get makes any value reachable again ...
+    let reset = vec![
+        kv_op(0, 0, 10, app("a"), None),
+        kv_op(1, 0, 10, put("z"), None),
+        kv_op(2, 0, 10, app("b"), None),
+        kv_op(3, 20, 30, get(), Some("zb")),
+    ];
+    let result = check(&Kv, &History::new(reset), &Options::default()).unwrap();
+    assert_eq!(result.verdict, Verdict::Ok);
+    // ... and one called only after the get returned does not.
+    let late = vec![
+        kv_op(0, 0, 10, app("a"), None),
+        kv_op(1, 5, 15, get(), Some("z")),
+        kv_op(2, 20, 30, put("z"), None),
+    ];
+    let result = check(&Kv, &History::new(late), &Options::default()).unwrap();
+    assert_eq!(result.verdict, Verdict::Illegal);
+    assert_eq!(result.partitions[0].partial[0].blocking, 1);
+}
+
+#[test]
 fn kv_append_checks_the_returned_previous_value() {
     let app = |v: &str| KvInput::Append {
         key: "k".into(),
