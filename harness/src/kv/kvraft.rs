@@ -30,10 +30,11 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::{
-    append_value, arc, check_clnt_appends, check_concurrent_appends, conclude, next_value, Recorder,
+    append_value, arc, check_clnt_appends, check_concurrent_appends, finish_run, next_value,
+    Recorder, TEST_TIME_LIMIT,
 };
-use crate::runner::{Catalog, RunOptions, RunStats, Scenario, ScenarioOutcome};
-use crate::sim::exec::{Executor, RunEnd};
+use crate::runner::{Catalog, RunOptions, Scenario, ScenarioOutcome};
+use crate::sim::exec::Executor;
 use crate::sim::{
     derive_rng, Boot, CallId, ChaCha8Rng, Ctx, HostId, NetConfig, Process, Sim, Time,
 };
@@ -46,8 +47,6 @@ use crate::sim::{
 pub const POLL_MS: Time = 10;
 /// The polling period of the speed tests.
 pub const FAST_POLL_MS: Time = 1;
-/// `checkTimeout`: a test fails after 120 s.
-pub const TEST_TIME_LIMIT: Time = 120_000;
 /// The tester's `electionTimeout`.
 pub const ELECTION_TIMEOUT: Time = 1000;
 
@@ -570,43 +569,9 @@ impl World {
     pub fn run<F: Future<Output = R>>(self: &Rc<Self>, body: F) -> ScenarioOutcome {
         let end = self.exec.run(&**self, body, TEST_TIME_LIMIT);
         let mut st = self.st.borrow_mut();
-        let failure = match end {
-            RunEnd::Done(Ok(())) => st.failure.clone(),
-            RunEnd::Done(Err(msg)) => Some(st.failure.clone().unwrap_or(msg)),
-            RunEnd::Halted => Some(st.failure.clone().unwrap_or_else(|| "halted".into())),
-            RunEnd::TimedOut => Some(format!(
-                "test took longer than {} seconds",
-                TEST_TIME_LIMIT / 1000
-            )),
-            RunEnd::Stuck => {
-                Some("the simulation ran out of events while the test was waiting".into())
-            }
-        };
-        let now = st.sim.now();
-        let ops = st.rec.len() as u64;
-        let (failure, warnings, artifacts) = conclude(failure, std::mem::take(&mut st.rec), now);
-        if let Some(f) = &failure {
-            st.sim.trace_line(|| format!("FAILED: {f}"));
-        }
-        let stats = RunStats {
-            virtual_ms: now,
-            peers: st.n,
-            rpcs: st.sim.stats().rpcs,
-            bytes: st.sim.stats().bytes,
-            commands: ops,
-        };
-        let trace = if st.sim.tracing() {
-            Some(st.sim.take_trace())
-        } else {
-            None
-        };
-        ScenarioOutcome {
-            failure,
-            stats,
-            warnings,
-            trace,
-            artifacts,
-        }
+        let st = &mut *st;
+        let (recorded, rec) = (st.failure.clone(), std::mem::take(&mut st.rec));
+        finish_run(end, recorded, rec, &mut st.sim, st.n)
     }
 }
 

@@ -22,17 +22,15 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::{
-    append_value, arc, check_clnt_appends, check_concurrent_appends, conclude, in_history,
-    next_value, Recorder,
+    append_value, arc, check_clnt_appends, check_concurrent_appends, finish_run, in_history,
+    next_value, Recorder, TEST_TIME_LIMIT,
 };
-use crate::runner::{Catalog, RunOptions, RunStats, Scenario, ScenarioOutcome};
-use crate::sim::exec::{Executor, RunEnd};
+use crate::runner::{Catalog, RunOptions, Scenario, ScenarioOutcome};
+use crate::sim::exec::Executor;
 use crate::sim::{derive_rng, CallId, ChaCha8Rng, Ctx, HostId, NetConfig, Process, Sim, Time};
 
 /// How often a waiting scenario task looks at its clerk, in virtual ms.
 pub const POLL_MS: Time = 1;
-/// `checkTimeout`: a test fails after 120 s.
-pub const TEST_TIME_LIMIT: Time = 120_000;
 const MIB: usize = 1 << 20;
 
 const SERVER: HostId = 0;
@@ -350,43 +348,9 @@ impl World {
     ) -> ScenarioOutcome {
         let end = self.exec.run(&**self, body, TEST_TIME_LIMIT);
         let mut st = self.st.borrow_mut();
-        let failure = match end {
-            RunEnd::Done(Ok(())) => st.failure.clone(),
-            RunEnd::Done(Err(msg)) => Some(st.failure.clone().unwrap_or(msg)),
-            RunEnd::Halted => Some(st.failure.clone().unwrap_or_else(|| "halted".into())),
-            RunEnd::TimedOut => Some(format!(
-                "test took longer than {} seconds",
-                TEST_TIME_LIMIT / 1000
-            )),
-            RunEnd::Stuck => {
-                Some("the simulation ran out of events while the test was waiting".into())
-            }
-        };
-        let now = st.sim.now();
-        let ops = st.rec.len() as u64;
-        let (failure, warnings, artifacts) = conclude(failure, std::mem::take(&mut st.rec), now);
-        if let Some(f) = &failure {
-            st.sim.trace_line(|| format!("FAILED: {f}"));
-        }
-        let stats = RunStats {
-            virtual_ms: now,
-            peers: 1,
-            rpcs: st.sim.stats().rpcs,
-            bytes: st.sim.stats().bytes,
-            commands: ops,
-        };
-        let trace = if st.sim.tracing() {
-            Some(st.sim.take_trace())
-        } else {
-            None
-        };
-        ScenarioOutcome {
-            failure,
-            stats,
-            warnings,
-            trace,
-            artifacts,
-        }
+        let st = &mut *st;
+        let (recorded, rec) = (st.failure.clone(), std::mem::take(&mut st.rec));
+        finish_run(end, recorded, rec, &mut st.sim, 1)
     }
 }
 

@@ -32,8 +32,9 @@ use std::time::Duration;
 use checker::models::{Kv, KvInput, KvOutput};
 use checker::{Annotation, CheckResult, History, HistoryView, Operation, Options, Verdict};
 
-use crate::runner::Artifact;
-use crate::sim::Time;
+use crate::runner::{Artifact, RunStats, ScenarioOutcome};
+use crate::sim::exec::RunEnd;
+use crate::sim::{Process, Sim, Time};
 
 /// The prefix of the warning a run carries when its linearizability check timed out.
 pub const CHECK_UNKNOWN: &str = "linearizability check timed out";
@@ -74,6 +75,51 @@ pub fn conclude(
         checked.warning.into_iter().collect(),
         checked.artifacts,
     )
+}
+
+/// `checkTimeout`: a kv test fails after 120 s of virtual time.
+pub const TEST_TIME_LIMIT: Time = 120_000;
+
+/// Packages the end of a kv run, for both labs: the scenario's failure (how its body ended, or a failure
+/// recorded on the way), the check of its history (see [`conclude`]), its statistics and its trace.
+pub(crate) fn finish_run<P: Process>(
+    end: RunEnd<Result<(), String>>,
+    recorded: Option<String>,
+    rec: Recorder,
+    sim: &mut Sim<P>,
+    peers: usize,
+) -> ScenarioOutcome {
+    let failure = match end {
+        RunEnd::Done(Ok(())) => recorded,
+        RunEnd::Done(Err(msg)) => Some(recorded.unwrap_or(msg)),
+        RunEnd::Halted => Some(recorded.unwrap_or_else(|| "halted".into())),
+        RunEnd::TimedOut => Some(format!(
+            "test took longer than {} seconds",
+            TEST_TIME_LIMIT / 1000
+        )),
+        RunEnd::Stuck => Some("the simulation ran out of events while the test was waiting".into()),
+    };
+    let now = sim.now();
+    let commands = rec.len() as u64;
+    let (failure, warnings, artifacts) = conclude(failure, rec, now);
+    if let Some(f) = &failure {
+        sim.trace_line(|| format!("FAILED: {f}"));
+    }
+    let stats = RunStats {
+        virtual_ms: now,
+        peers,
+        rpcs: sim.stats().rpcs,
+        bytes: sim.stats().bytes,
+        commands,
+    };
+    let trace = sim.tracing().then(|| sim.take_trace());
+    ScenarioOutcome {
+        failure,
+        stats,
+        warnings,
+        trace,
+        artifacts,
+    }
 }
 
 /// Makes every kv run attach its `history.json`, passing or not (`quill test --keep-histories`).
