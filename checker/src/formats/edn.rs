@@ -844,15 +844,7 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
                         value: event.value,
                     },
                 );
-                ops.push(RawOp {
-                    at,
-                    client,
-                    call: time,
-                    ret: None,
-                    input,
-                    output: None,
-                    failed: false,
-                });
+                ops.push(RawOp::called(at, client, time, input));
             }
             Kind::Ok | Kind::Fail | Kind::Info => {
                 let Some(pending) = open.remove(&client) else {

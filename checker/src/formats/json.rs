@@ -172,15 +172,7 @@ fn from_events(events: Vec<Json>) -> Result<Vec<RawOp>, FormatError> {
                     .ok_or_else(|| FormatError::invalid(at.clone(), "missing field \"input\""))?;
                 busy.insert(client, id);
                 by_id.insert(id, ops.len());
-                ops.push(RawOp {
-                    at,
-                    client,
-                    call: time,
-                    ret: None,
-                    input,
-                    output: None,
-                    failed: false,
-                });
+                ops.push(RawOp::called(at, client, time, input));
             }
             "return" => {
                 let Some(&index) = by_id.get(&id) else {

@@ -35,6 +35,21 @@ pub struct RawOp {
     pub failed: bool,
 }
 
+impl RawOp {
+    /// An operation just called: no return (yet), no output, not failed.
+    pub(crate) fn called(at: Location, client: ClientId, call: i64, input: Json) -> Self {
+        RawOp {
+            at,
+            client,
+            call,
+            ret: None,
+            input,
+            output: None,
+            failed: false,
+        }
+    }
+}
+
 /// Operations as they are read: all at once, or streamed from a file.
 pub type RawOps = Box<dyn Iterator<Item = Result<RawOp, FormatError>> + Send>;
 
@@ -256,15 +271,12 @@ impl Pairing {
             ));
         }
         self.open.insert(client, self.ops.len());
-        self.ops.push(RawOp {
-            at: Location::Line(line),
+        self.ops.push(RawOp::called(
+            Location::Line(line),
             client,
-            call: line as i64,
-            ret: None,
+            line as i64,
             input,
-            output: None,
-            failed: false,
-        });
+        ));
         Ok(())
     }
 
