@@ -27,6 +27,20 @@ pub struct Partition {
 }
 
 impl Partition {
+    /// One partition per key, labelled by the key, in key order: what models of keyed state (a key/value
+    /// store, registers by name) build their `partition` from.
+    pub fn by_key<K: std::fmt::Display>(
+        by_key: std::collections::BTreeMap<K, Vec<usize>>,
+    ) -> Vec<Self> {
+        by_key
+            .into_iter()
+            .map(|(key, operations)| Partition {
+                label: key.to_string(),
+                operations,
+            })
+            .collect()
+    }
+
     /// Every operation of a history of `len` operations as one partition.
     pub fn whole(len: usize) -> Self {
         Partition {

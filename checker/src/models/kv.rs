@@ -248,13 +248,7 @@ impl Model for Kv {
         for (i, op) in operations.iter().enumerate() {
             by_key.entry(op.input.key()).or_default().push(i);
         }
-        by_key
-            .into_iter()
-            .map(|(key, operations)| Partition {
-                label: key.to_string(),
-                operations,
-            })
-            .collect()
+        Partition::by_key(by_key)
     }
 
     fn describe_input(&self, input: &KvInput) -> String {

@@ -147,13 +147,7 @@ impl Model for MultiRegister {
             }
             by_key.entry(first).or_default().push(i);
         }
-        by_key
-            .into_iter()
-            .map(|(key, operations)| Partition {
-                label: key.to_string(),
-                operations,
-            })
-            .collect()
+        Partition::by_key(by_key)
     }
 
     fn describe_input(&self, input: &MultiInput) -> String {

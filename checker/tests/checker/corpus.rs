@@ -12,22 +12,15 @@ fn corpus() -> PathBuf {
 }
 
 fn verdict(path: &Path, partition: bool) -> Verdict {
-    let started = std::time::Instant::now();
     let raw = read_path(path, None).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let options = Options {
         partition,
         ..Options::default()
     };
-    let v = check_raw(raw, None, &options)
+    check_raw(raw, None, &options)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .result
-        .verdict;
-    eprintln!(
-        "{} partition={partition}: {v} in {:?}",
-        path.display(),
-        started.elapsed()
-    );
-    v
+        .verdict
 }
 
 #[test]
