@@ -217,8 +217,9 @@ impl Model for Kv {
         matches!(input, KvInput::Get { .. })
     }
 
-    /// Appends only lengthen a value, and gets leave it: unless a put of the key can come first, a get
-    /// can fit later only if the value now is a prefix of what it returned.
+    /// Appends only lengthen a value, and gets leave it: whatever comes first, the value the get sees is
+    /// the current one or that of the last put of the key, followed by appends. So it must start with
+    /// one of those.
     fn may_fit_later(
         &self,
         state: &KvState,
@@ -232,12 +233,15 @@ impl Model for Kv {
         let Some(seen) = output.and_then(|o| o.value.as_deref()) else {
             return true;
         };
+        // Whatever comes first, the value is then the current one or the last put's, followed by appends.
         if seen.starts_with(state.value(key)) {
             return true;
         }
         for other in between {
-            if matches!(other, KvInput::Put { key: k, .. } if k == key) {
-                return true;
+            if let KvInput::Put { key: k, value } = other {
+                if k == key && seen.starts_with(&**value) {
+                    return true;
+                }
             }
         }
         false

@@ -7,7 +7,7 @@
 //! response get a return entry after every real one (return at +infinity).
 
 pub(crate) const NIL: u32 = u32::MAX;
-const HEAD: u32 = 0;
+pub(crate) const HEAD: u32 = 0;
 
 pub(crate) struct Entries {
     next: Vec<u32>,
@@ -72,6 +72,11 @@ impl Entries {
         self.next[node as usize]
     }
 
+    /// The entry before `node`, or the head (0) when it is the first.
+    pub(crate) fn prev(&self, node: u32) -> u32 {
+        self.prev[node as usize]
+    }
+
     pub(crate) fn op(&self, node: u32) -> usize {
         self.op[node as usize] as usize
     }
@@ -82,10 +87,6 @@ impl Entries {
 
     pub(crate) fn is_pending(&self, op: usize) -> bool {
         self.pending[op]
-    }
-
-    pub(crate) fn call_node(&self, op: usize) -> u32 {
-        self.call_node[op]
     }
 
     pub(crate) fn ret_node(&self, op: usize) -> u32 {

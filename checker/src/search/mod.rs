@@ -49,11 +49,21 @@ use rustc_hash::FxHashMap;
 use crate::history::Operation;
 use crate::model::Model;
 use bitset::Bitset;
-use entries::{Entries, NIL};
+use entries::{Entries, HEAD, NIL};
 use memo::Memo;
 
 /// How often (in search iterations) the deadline and the stop flag are looked at.
 const POLL_EVERY: u32 = 1 << 12;
+
+/// How many calls past a write's return the read look-ahead looks at after placing it.
+const LOOK_AHEAD: u32 = 64;
+
+/// How many times the look-ahead past the candidates runs without refuting anything before it stops.
+const LOOK_AHEAD_TRIAL: u64 = 4096;
+
+/// How many reads that do not fit the look-ahead asks about at most after placing a write: asking costs
+/// a walk back over the calls before the read's return.
+const LOOK_AHEAD_READS: u32 = 4;
 
 /// The transition table's mark for a step the model rejects.
 const REJECTED: u32 = u32::MAX;
@@ -92,6 +102,21 @@ struct Frame {
     /// The state before the placement.
     before: u32,
     kind: Kind,
+    /// The configuration it was made from (see [`Search::at`]), restored when it is undone.
+    from: At,
+}
+
+/// Where the search stands in one configuration: its candidate list and the next one to try.
+#[derive(Clone, Copy)]
+struct At {
+    /// The first return entry (every candidate is called before it), or [`NIL`] when every operation is
+    /// placed.
+    deadline: u32,
+    /// The candidate list is `pool[start..end]`.
+    start: u32,
+    end: u32,
+    /// The next candidate to try, as a position in the pool.
+    next: u32,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -136,6 +161,10 @@ pub(crate) struct Search<'h, M: Model> {
     states: States<M::State>,
     /// (state << 32 | op) -> the state after the step, or [`REJECTED`].
     transitions: FxHashMap<u64, u32>,
+    /// Times the look-ahead past the candidates ran, and refuted a configuration. A model whose
+    /// [`Model::may_fit_later`] never answers no gains nothing from it, and it stops after a while.
+    looked_ahead: u64,
+    look_ahead_refuted: u64,
     /// Whether `transitions` is still kept: a search whose steps nearly always reach new states (appends
     /// to a growing value) gains nothing from it and stops paying for it.
     caching: bool,
@@ -143,8 +172,11 @@ pub(crate) struct Search<'h, M: Model> {
     hits: u64,
     stack: Vec<Frame>,
     state: u32,
-    node: u32,
-    /// The walk is at the head of a configuration it has just entered: look for a read to force first.
+    /// The candidate lists of the configurations on the search path, the current one's last.
+    pool: Vec<u32>,
+    /// The current configuration's place in it.
+    at: At,
+    /// The search has just entered a configuration: force a read or refute it first.
     arrived: bool,
     partials: Vec<RawPartial>,
     pub explored: u64,
@@ -155,7 +187,6 @@ impl<'h, M: Model> Search<'h, M> {
     pub(crate) fn new(model: &'h M, ops: Vec<&'h Operation<M::Input, M::Output>>) -> Self {
         let spans: Vec<(i64, Option<i64>)> = ops.iter().map(|op| (op.call, op.ret)).collect();
         let entries = Entries::new(&spans);
-        let node = entries.first();
         let mut by_call: Vec<usize> = (0..ops.len()).collect();
         by_call.sort_by_key(|&i| (ops[i].call, i));
         let mut rank = vec![0u32; ops.len()];
@@ -185,11 +216,19 @@ impl<'h, M: Model> Search<'h, M> {
             states,
             transitions: FxHashMap::default(),
             caching: true,
+            looked_ahead: 0,
+            look_ahead_refuted: 0,
             misses: 0,
             hits: 0,
             stack: Vec::new(),
             state,
-            node,
+            pool: Vec::new(),
+            at: At {
+                deadline: NIL,
+                start: 0,
+                end: 0,
+                next: 0,
+            },
             arrived: true,
             partials: Vec::new(),
             explored: 0,
@@ -278,19 +317,23 @@ impl<'h, M: Model> Search<'h, M> {
         if operation.ret.is_none() {
             return true;
         }
-        let ret = self.entries.ret_node(op);
+        // Every call still in the list before the read's return, nearest first (a write the read saw is
+        // most often just before it), reads left out since they change nothing.
         let entries = &self.entries;
         let ops = &self.ops;
-        let mut node = entries.first();
-        let mut between = std::iter::from_fn(|| {
-            while node != ret && node != NIL {
-                let at = node;
-                node = entries.next(node);
-                if entries.is_call(at) && entries.op(at) != op {
-                    return Some(&ops[entries.op(at)].input);
+        let read_only = &self.read_only;
+        let mut node = entries.ret_node(op);
+        let mut between = std::iter::from_fn(|| loop {
+            node = entries.prev(node);
+            if node == HEAD {
+                return None;
+            }
+            if entries.is_call(node) {
+                let other = entries.op(node);
+                if !read_only[other] {
+                    return Some(&ops[other].input);
                 }
             }
-            None
         });
         self.model.may_fit_later(
             &self.states.list[self.state as usize],
@@ -298,6 +341,52 @@ impl<'h, M: Model> Search<'h, M> {
             operation.output.as_ref(),
             &mut between,
         )
+    }
+
+    /// A completed read, not yet a candidate, that can no longer fit in any order of what may still
+    /// precede it, now that `placed` is placed. The reads that tell where a write belongs are the ones
+    /// called while it and its concurrent writes are running or soon after it returned, so those are the
+    /// ones looked at: every call after `deadline` (the candidates' reads were looked at on arrival)
+    /// until `placed`'s return, and [`LOOK_AHEAD`] calls past it.
+    fn doomed_read(&mut self, deadline: u32, placed: usize) -> Option<usize> {
+        if self.look_ahead_refuted == 0 && self.looked_ahead >= LOOK_AHEAD_TRIAL {
+            return None;
+        }
+        self.looked_ahead += 1;
+        let doomed = self.find_doomed_read(deadline, placed);
+        self.look_ahead_refuted += u64::from(doomed.is_some());
+        doomed
+    }
+
+    fn find_doomed_read(&self, deadline: u32, placed: usize) -> Option<usize> {
+        // Entries are numbered in time order, so the lifted return entry still tells where it was.
+        let until = self.entries.ret_node(placed);
+        let mut node = deadline;
+        let (mut past, mut asked) = (0, 0);
+        // A search that has gone on for long is in trouble, and a refutation found early saves more
+        // than a full look-ahead costs.
+        let full = self.explored > self.ops.len() as u64 * 4 + 4096;
+        let (calls, reads) = if full {
+            (u32::MAX, u32::MAX)
+        } else {
+            (LOOK_AHEAD, LOOK_AHEAD_READS)
+        };
+        while node != NIL && past < calls && asked < reads {
+            if self.entries.is_call(node) {
+                if node > until {
+                    past += 1;
+                }
+                let op = self.entries.op(node);
+                if self.read_only[op] && !self.fits(op) {
+                    asked += 1;
+                    if !self.may_fit_later(op) {
+                        return Some(op);
+                    }
+                }
+            }
+            node = self.entries.next(node);
+        }
+        None
     }
 
     /// Places `op`, leading to `next`, if that configuration is new; false if it was entered before.
@@ -313,12 +402,92 @@ impl<'h, M: Model> Search<'h, M> {
             op: op as u32,
             before: self.state,
             kind,
+            from: self.at,
         });
+        // The new configuration has no candidate list until it is listed on arrival.
+        let end = self.pool.len() as u32;
+        self.at = At {
+            deadline: NIL,
+            start: end,
+            end,
+            next: end,
+        };
         self.state = next;
         self.entries.lift(op);
-        self.node = self.entries.first();
         self.arrived = true;
         true
+    }
+
+    /// Lists the current configuration's candidates: the unplaced operations called before the first
+    /// return entry, less the read-only ones (a read that fits is forced on arrival, and one that does
+    /// not fit cannot go next).
+    ///
+    /// They are tried earliest return first. The operation whose response comes first has to be placed
+    /// before that point, and trying it first leaves everything else to be placed as late as it may go,
+    /// when more of the history constrains it. The classic order (call order) places every concurrent
+    /// write at once and pays for it when the reads that follow show another order. When the first
+    /// candidate fails, [`Search::conflicts_first`] brings forward the ones that may help it.
+    fn list_candidates(&mut self) {
+        let start = self.pool.len();
+        let mut node = self.entries.first();
+        while node != NIL && self.entries.is_call(node) {
+            let op = self.entries.op(node);
+            if !self.read_only[op] {
+                self.pool.push(op as u32);
+            }
+            node = self.entries.next(node);
+        }
+        let entries = &self.entries;
+        self.pool[start..].sort_unstable_by_key(|&op| entries.ret_node(op as usize));
+        self.at = At {
+            deadline: node,
+            start: start as u32,
+            end: self.pool.len() as u32,
+            next: start as u32,
+        };
+        if node != NIL && self.read_only[self.entries.op(node)] {
+            self.conflicts_first(self.entries.op(node), start);
+        }
+    }
+
+    /// Moves ahead the candidates in `pool[from..end]` that do not commute with `op`, keeping their order
+    /// otherwise. It is called for `op`, the operation whose return is the deadline, in two cases: it is
+    /// a read that does not fit yet, or it is the first candidate and has just failed. Either way what it
+    /// is waiting for is most likely one of the operations that do not commute with it (a write that a
+    /// read saw, one that a read saw before it, one the model wants in place first). Operations that
+    /// commute with it cannot change that, and trying them first is what makes a search over many
+    /// independent objects slow: each wrong choice on one object is found out again under every
+    /// combination of choices on the others. Whether two operations commute is asked of the model, in
+    /// the current state, so this needs no knowledge of the model's structure; and it only changes the
+    /// order in which the candidates are tried, never which ones are.
+    fn conflicts_first(&mut self, op: usize, from: usize) {
+        let end = self.at.end as usize;
+        let state = self.state;
+        let op_now = self.transition(state, op);
+        let mut conflicting = Vec::new();
+        let mut rest = Vec::new();
+        for k in from..end {
+            let other = self.pool[k] as usize;
+            let other_now = self.transition(state, other);
+            if self.then(other_now, op) != self.then(op_now, other) {
+                conflicting.push(other as u32);
+            } else {
+                rest.push(other as u32);
+            }
+        }
+        let ordered = conflicting.into_iter().chain(rest);
+        for (k, other) in (from..end).zip(ordered) {
+            self.pool[k] = other;
+        }
+    }
+
+    /// The state after `op` from `state`, where `state` may be [`REJECTED`].
+    fn then(&mut self, state: u32, op: usize) -> u32 {
+        if state == REJECTED {
+            REJECTED
+        } else {
+            self.transition(state, op)
+        }
     }
 
     /// Undoes placements until one that has alternatives left, and resumes the walk after it.
@@ -328,32 +497,24 @@ impl<'h, M: Model> Search<'h, M> {
                 return Some(Outcome::Illegal(std::mem::take(&mut self.partials)));
             };
             let op = frame.op as usize;
+            self.pool.truncate(self.at.start as usize);
+            self.at = frame.from;
             self.state = frame.before;
             self.placed.clear(self.rank[op] as usize);
             self.entries.unlift(op);
             match frame.kind {
-                Kind::Choice => {
-                    self.node = self.entries.next(self.entries.call_node(op));
-                    return None;
-                }
+                Kind::Choice => return None,
                 Kind::Forced => {}
             }
         }
     }
 
-    /// One step of the walk; `Some` when the search is over.
+    /// One step of the search; `Some` when it is over.
     fn step(&mut self, max_partials: usize) -> Option<Outcome> {
-        let node = self.node;
-        if node == NIL
-            || (!self.entries.is_call(node) && self.entries.is_pending(self.entries.op(node)))
-        {
-            let order = self.stack.iter().map(|f| f.op as usize).collect();
-            return Some(Outcome::Linearizable(order));
-        }
         if std::mem::take(&mut self.arrived) {
-            // A read that can go now goes now (see the module's guide). The candidates are the calls before
-            // the first return.
-            let mut at = node;
+            // A read that can go now goes now, and one that never can refutes the configuration (see the
+            // module's guide). The candidates are the calls before the first return.
+            let mut at = self.entries.first();
             while at != NIL && self.entries.is_call(at) {
                 let op = self.entries.op(at);
                 if self.read_only[op] {
@@ -380,32 +541,52 @@ impl<'h, M: Model> Search<'h, M> {
                 }
                 at = self.entries.next(at);
             }
-        }
-        let op = self.entries.op(node);
-        if self.entries.is_call(node) {
-            // A read that fitted would have been forced on arrival at this configuration.
-            if self.read_only[op] {
-                self.node = self.entries.next(node);
-                return None;
+            // Every completed operation is placed: the pending ones left may never have taken effect.
+            if at == NIL || self.entries.is_pending(self.entries.op(at)) {
+                let order = self.stack.iter().map(|f| f.op as usize).collect();
+                return Some(Outcome::Linearizable(order));
             }
+            let last = self.stack.last().filter(|f| f.kind == Kind::Choice);
+            if let Some(placed) = last.map(|f| f.op as usize) {
+                if let Some(read) = self.doomed_read(at, placed) {
+                    let ret = self.entries.ret_node(read);
+                    record_partial(
+                        &self.entries,
+                        &self.stack,
+                        ret,
+                        read,
+                        max_partials,
+                        &mut self.partials,
+                    );
+                    return self.backtrack();
+                }
+            }
+            self.list_candidates();
+        }
+        if self.at.next < self.at.end {
+            let first = self.pool[self.at.start as usize] as usize;
+            if self.at.next == self.at.start + 1 && first == self.entries.op(self.at.deadline) {
+                self.conflicts_first(first, self.at.next as usize);
+            }
+            let op = self.pool[self.at.next as usize] as usize;
+            self.at.next += 1;
             let next = self.transition(self.state, op);
-            if next != REJECTED && self.place(op, next, Kind::Choice) {
-                return None;
+            if next != REJECTED {
+                self.place(op, next, Kind::Choice);
             }
-            self.node = self.entries.next(node);
-            None
-        } else {
-            // The return of an unplaced operation: it had to come before this point, and cannot.
-            record_partial(
-                &self.entries,
-                &self.stack,
-                node,
-                op,
-                max_partials,
-                &mut self.partials,
-            );
-            self.backtrack()
+            return None;
         }
+        // Every candidate failed: the operation whose return comes first cannot be placed before it.
+        let deadline = self.at.deadline;
+        record_partial(
+            &self.entries,
+            &self.stack,
+            deadline,
+            self.entries.op(deadline),
+            max_partials,
+            &mut self.partials,
+        );
+        self.backtrack()
     }
 
     /// The partition's operation with this local index.
