@@ -1,34 +1,48 @@
 //! The search for a linearization of one partition: Wing and Gong's backtracking with Lowe's just-in-time
 //! linearization and memoization (the algorithm Porcupine uses), plus bounded evidence gathering.
 //!
-//! The search walks the entry list from its head. At a call entry it tries to place that operation next:
-//! the model must accept it from the current state. If it does, and the configuration (set of placed
-//! operations, state) has not been seen before, the operation's entries are lifted out and the walk starts
-//! again from the head. At a return entry of an unplaced operation, that operation should have been placed
-//! already: the last placement is undone and the walk continues after it. The memo table makes every
-//! configuration visited at most once, which bounds the search by the number of distinct configurations.
+//! A configuration is the set of placed operations and the state they lead to. Its candidates are the
+//! unplaced operations called before the first return entry still in the list (the *deadline*): only
+//! they can come next. The search tries them one by one: the model must accept the step, and the new
+//! configuration must not have been entered before (the memo table), which bounds the search by the
+//! number of distinct configurations. When none works, the deadline's operation cannot be placed before
+//! its return, the configuration is refuted, and the last placement is undone. When the deadline is the
+//! return of an operation with no response, every completed operation has been placed, and the rest may
+//! never have taken effect: the partition is linearizable.
 //!
-//! When the walk reaches the return entry of an operation with no response, every completed operation has
-//! been placed, and the rest may never have taken effect: the partition is linearizable.
-//!
-//! What keeps the inner loop cheap and the search small:
-//! - States are interned: the search works on state numbers, and remembers the result of every (state,
-//!   operation) step it has computed, so the model (which may clone a map and build a string) runs once per
-//!   distinct step, however often the backtracking comes back to it. A search whose steps nearly always
-//!   lead to new states (appends to a growing value) stops keeping that table, which would cost more than
-//!   it saves. Memo keys are a hash, a state number and a word or two of the placed set ([`memo`]), and a
-//!   lookup allocates nothing.
+//! What keeps the search small:
 //! - Reads are forced. When an operation the model declares read-only ([`Model::is_read_only`]) can be
 //!   placed now, some linearization of the rest starts with it if any does: it changes no state, and every
 //!   operation that had to precede it already has. So the search places it without making it a choice, and
 //!   when that placement fails, so does the configuration it was made from. This removes the interleavings
 //!   of reads with everything else, which are most of the configurations of a read-heavy history.
-//! - Reads look ahead. A completed read among the candidates that does not fit now must still fit after
-//!   some of the operations called before it returned, the only ones that can come between. When the model
-//!   can tell that none of them gets there ([`Model::may_fit_later`]: a kv get whose value does not extend
-//!   the current one, with no put of the key able to come first), the configuration is refuted at once.
-//!   Without this, a wrong order of concurrent appends was found out only when the walk reached the get's
-//!   return, after every order of the other appends called before it had been tried.
+//! - Candidates are tried earliest return first, not in call order (Porcupine's). The operation at the
+//!   deadline has to go before it, and trying it first leaves every other write to be placed as late as
+//!   it may go, when more of the history constrains it; call order places every concurrent write at once
+//!   and pays when the reads that follow show another order. When the deadline's operation fails, or is a
+//!   read that does not fit, the candidates that do not commute with it in the current state (asked of
+//!   the model) are tried before the ones that do: the others cannot change what it is waiting for, and
+//!   trying them first is what makes a search over many independent objects (a whole key/value map)
+//!   slow. The order never changes which configurations are searched, only how soon a linearization is
+//!   found.
+//! - Reads look ahead. A completed read that does not fit now must still fit after some of the unplaced
+//!   operations called before it returned, the only ones that can come between. When the model can tell
+//!   that none of them gets there ([`Model::may_fit_later`]: a kv get whose value starts neither with the
+//!   current value nor with that of a put of the key still to come), the configuration is refuted at
+//!   once. This is asked on arrival of every candidate read, and after each write of the reads called
+//!   until shortly after that write's return, the ones that show where it belongs; a search that has
+//!   gone on for long asks it of every read to come. A wrong order of concurrent writes is then refuted
+//!   when it is made, not when the search reaches the read's return after every order of everything in
+//!   between has been tried. With a model that never answers no, the look-ahead past the candidates
+//!   stops after a trial.
+//!
+//! What keeps each step cheap: states are interned, so the search works on state numbers and remembers
+//! the result of every (state, operation) step it has computed; the model (which may clone a map and build
+//! a string) runs once per distinct step, however often the backtracking comes back to it. A search whose
+//! steps nearly always lead to new states (appends to a growing value) stops keeping that table, which
+//! would cost more than it saves. Memo keys are a hash, a state number and a word or two of the placed set
+//! ([`memo`]), and a lookup allocates nothing. The candidate lists of the configurations on the path are
+//! kept on one stack, so undoing a placement resumes its list where it was.
 //!
 //! The verdict does not depend on the thread count: a partition's search is sequential and deterministic.
 //!
@@ -57,6 +71,10 @@ const POLL_EVERY: u32 = 1 << 12;
 
 /// How many calls past a write's return the read look-ahead looks at after placing it.
 const LOOK_AHEAD: u32 = 64;
+
+/// Configurations explored (beyond four per operation) after which the look-ahead looks at every read
+/// to come: by then the search is backtracking a lot, and refuting early saves more than looking costs.
+const LOOK_FURTHER_AFTER: u64 = 4096;
 
 /// How many times the look-ahead past the candidates runs without refuting anything before it stops.
 const LOOK_AHEAD_TRIAL: u64 = 4096;
@@ -121,7 +139,7 @@ struct At {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// Tried in list order: undoing it resumes the walk after it.
+    /// One of the candidates: undoing it resumes its configuration's candidate list after it.
     Choice,
     /// A forced read: it has no alternatives, so undoing it undoes the placement before it as well.
     Forced,
@@ -344,10 +362,8 @@ impl<'h, M: Model> Search<'h, M> {
     }
 
     /// A completed read, not yet a candidate, that can no longer fit in any order of what may still
-    /// precede it, now that `placed` is placed. The reads that tell where a write belongs are the ones
-    /// called while it and its concurrent writes are running or soon after it returned, so those are the
-    /// ones looked at: every call after `deadline` (the candidates' reads were looked at on arrival)
-    /// until `placed`'s return, and [`LOOK_AHEAD`] calls past it.
+    /// precede it, now that the write `placed` is placed; `None` also when the look-ahead has stopped
+    /// (it refuted nothing in its trial).
     fn doomed_read(&mut self, deadline: u32, placed: usize) -> Option<usize> {
         if self.look_ahead_refuted == 0 && self.looked_ahead >= LOOK_AHEAD_TRIAL {
             return None;
@@ -358,6 +374,10 @@ impl<'h, M: Model> Search<'h, M> {
         doomed
     }
 
+    /// The reads that tell where a write belongs are the ones called while it and its concurrent writes
+    /// are running or soon after it returned, so those are the ones looked at: the calls after
+    /// `deadline` (the candidates' reads were looked at on arrival) until `placed`'s return, and
+    /// [`LOOK_AHEAD`] calls past it, asking about [`LOOK_AHEAD_READS`] reads at most.
     fn find_doomed_read(&self, deadline: u32, placed: usize) -> Option<usize> {
         // Entries are numbered in time order, so the lifted return entry still tells where it was.
         let until = self.entries.ret_node(placed);
@@ -365,7 +385,7 @@ impl<'h, M: Model> Search<'h, M> {
         let (mut past, mut asked) = (0, 0);
         // A search that has gone on for long is in trouble, and a refutation found early saves more
         // than a full look-ahead costs.
-        let full = self.explored > self.ops.len() as u64 * 4 + 4096;
+        let full = self.explored > self.ops.len() as u64 * 4 + LOOK_FURTHER_AFTER;
         let (calls, reads) = if full {
             (u32::MAX, u32::MAX)
         } else {
@@ -490,7 +510,7 @@ impl<'h, M: Model> Search<'h, M> {
         }
     }
 
-    /// Undoes placements until one that has alternatives left, and resumes the walk after it.
+    /// Undoes placements until one that has alternatives left, and resumes its candidate list.
     fn backtrack(&mut self) -> Option<Outcome> {
         loop {
             let Some(frame) = self.stack.pop() else {
