@@ -76,9 +76,11 @@ pub trait Model: Sync {
 
     /// Whether the read-only operation (`input`, `output`), which does not fit `state`, may still fit a
     /// state reached from it by steps of some of the operations `between`, in some order. These are every
-    /// operation that can still be linearized before the read, so answering false refutes the search's
-    /// configuration at once, instead of after every order of those operations has been tried. It must
-    /// answer true whenever it is not sure; the default always does.
+    /// operation that can still be linearized before the read, less the read-only ones (which change no
+    /// state), nearest the read first; so answering false refutes the search's configuration at once,
+    /// instead of after every order of those operations has been tried. The search also asks it of reads
+    /// that are not candidates yet, after placing a write. It must answer true whenever it is not sure;
+    /// the default always does.
     fn may_fit_later(
         &self,
         _state: &Self::State,
