@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use super::{
     append_value, arc, check_clnt_appends, check_concurrent_appends, finish_run, in_history,
-    next_value, Recorder, TEST_TIME_LIMIT,
+    next_value, step_recording_returns, with_mutation_in, Recorder, TEST_TIME_LIMIT,
 };
 use crate::runner::{Catalog, RunOptions, Scenario, ScenarioOutcome};
 use crate::sim::exec::Executor;
@@ -44,11 +44,7 @@ pub enum Msg {
 }
 
 /// A finished clerk operation, reported to the driver.
-#[derive(Debug)]
-pub struct Done {
-    pub clerk: usize,
-    pub outcome: Outcome,
-}
+pub type Done = super::Done<Outcome>;
 
 /// The processes of a kvsrv run.
 pub enum Host {
@@ -115,15 +111,7 @@ thread_local! {
 
 /// Test-only: runs `f` with the servers it builds carrying `mutation` (a known bug put back).
 pub fn with_mutation<R>(mutation: Mutation, f: impl FnOnce() -> R) -> R {
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            MUTATION.with(|m| m.set(None));
-        }
-    }
-    MUTATION.with(|m| m.set(Some(mutation)));
-    let _reset = Reset;
-    f()
+    with_mutation_in(&MUTATION, mutation, f)
 }
 
 struct State {
@@ -361,26 +349,22 @@ impl crate::sim::exec::World for World {
 
     fn step(&self) {
         let mut st = self.st.borrow_mut();
-        if st.sim.step().is_none() {
-            return;
-        }
-        for noted in st.sim.take_notes() {
-            let Done { clerk, outcome } = noted.note;
-            let op = st
-                .running
-                .remove(&clerk)
-                .expect("a clerk finished an operation it did not begin");
-            let output = match &outcome {
-                Outcome::Value(v) => KvOutput {
-                    value: Some(arc(v)),
-                },
-                Outcome::Put => KvOutput { value: None },
-                Outcome::Appended { old } if st.record_old => KvOutput {
-                    value: Some(arc(old)),
-                },
-                Outcome::Appended { .. } => KvOutput { value: None },
-            };
-            st.rec.ret(op, noted.time, output);
+        let st = &mut *st;
+        let record_old = st.record_old;
+        let finished =
+            step_recording_returns(&mut st.sim, &mut st.rec, &mut st.running, |outcome| {
+                match outcome {
+                    Outcome::Value(v) => KvOutput {
+                        value: Some(arc(v)),
+                    },
+                    Outcome::Put => KvOutput { value: None },
+                    Outcome::Appended { old } if record_old => KvOutput {
+                        value: Some(arc(old)),
+                    },
+                    Outcome::Appended { .. } => KvOutput { value: None },
+                }
+            });
+        for (clerk, outcome) in finished {
             if st.chain_clerk == Some(clerk) {
                 match st.chain.pop_front() {
                     Some((next, input)) => {

@@ -24,9 +24,11 @@
 pub mod kvraft;
 pub mod kvsrv;
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::LocalKey;
 use std::time::Duration;
 
 use checker::models::{Kv, KvInput, KvOutput};
@@ -120,6 +122,62 @@ pub(crate) fn finish_run<P: Process>(
         trace,
         artifacts,
     }
+}
+
+/// A finished clerk operation, noted by a clerk's host to the world driving the run.
+#[derive(Debug)]
+pub struct Done<O> {
+    pub clerk: usize,
+    pub outcome: O,
+}
+
+/// Runs the next event of a kv run's simulator and records in `rec` the return of each clerk
+/// operation it finished (`running` maps each busy clerk to its operation in `rec`). Shared by both
+/// labs' worlds so that a return is always stamped the same way: at the note's virtual time, in the
+/// order the simulator made the notes. `output` is what the history records for an outcome; the
+/// outcomes are returned, with their clerks, for the world to hand to the tasks waiting on them.
+pub(crate) fn step_recording_returns<P, O>(
+    sim: &mut Sim<P>,
+    rec: &mut Recorder,
+    running: &mut BTreeMap<usize, usize>,
+    output: impl Fn(&O) -> KvOutput,
+) -> Vec<(usize, O)>
+where
+    P: Process<Note = Done<O>>,
+{
+    if sim.step().is_none() {
+        return Vec::new();
+    }
+    sim.take_notes()
+        .into_iter()
+        .map(|noted| {
+            let Done { clerk, outcome } = noted.note;
+            let op = running
+                .remove(&clerk)
+                .expect("a clerk finished an operation it did not begin");
+            rec.ret(op, noted.time, output(&outcome));
+            (clerk, outcome)
+        })
+        .collect()
+}
+
+/// Runs `f` with `slot` holding `mutation`, and empties it when `f` returns or panics. Both labs'
+/// `with_mutation` go through it so that a mutation test, even a failing one, never leaves its bug
+/// in the servers that later runs on the same thread build.
+pub(crate) fn with_mutation_in<M: 'static, R>(
+    slot: &'static LocalKey<Cell<Option<M>>>,
+    mutation: M,
+    f: impl FnOnce() -> R,
+) -> R {
+    struct Reset<M: 'static>(&'static LocalKey<Cell<Option<M>>>);
+    impl<M> Drop for Reset<M> {
+        fn drop(&mut self) {
+            self.0.with(|m| m.set(None));
+        }
+    }
+    slot.with(|m| m.set(Some(mutation)));
+    let _reset = Reset(slot);
+    f()
 }
 
 /// Makes every kv run attach its `history.json`, passing or not (`quill test --keep-histories`).
