@@ -130,9 +130,9 @@ struct At {
     /// The first return entry (every candidate is called before it), or [`NIL`] when every operation is
     /// placed.
     deadline: u32,
-    /// The candidate list is `pool[start..end]`.
+    /// Where its candidate list starts in the pool. The list runs to the start of the next
+    /// configuration's on the path, or to the pool's end for the current one.
     start: u32,
-    end: u32,
     /// The next candidate to try, as a position in the pool.
     next: u32,
 }
@@ -244,7 +244,6 @@ impl<'h, M: Model> Search<'h, M> {
             at: At {
                 deadline: NIL,
                 start: 0,
-                end: 0,
                 next: 0,
             },
             arrived: true,
@@ -429,7 +428,6 @@ impl<'h, M: Model> Search<'h, M> {
         self.at = At {
             deadline: NIL,
             start: end,
-            end,
             next: end,
         };
         self.state = next;
@@ -462,7 +460,6 @@ impl<'h, M: Model> Search<'h, M> {
         self.at = At {
             deadline: node,
             start: start as u32,
-            end: self.pool.len() as u32,
             next: start as u32,
         };
         if node != NIL && self.read_only[self.entries.op(node)] {
@@ -470,7 +467,7 @@ impl<'h, M: Model> Search<'h, M> {
         }
     }
 
-    /// Moves ahead the candidates in `pool[from..end]` that do not commute with `op`, keeping their order
+    /// Moves ahead the candidates in `pool[from..]` that do not commute with `op`, keeping their order
     /// otherwise. It is called for `op`, the operation whose return is the deadline, in two cases: it is
     /// a read that does not fit yet, or it is the first candidate and has just failed. Either way what it
     /// is waiting for is most likely one of the operations that do not commute with it (a write that a
@@ -481,7 +478,7 @@ impl<'h, M: Model> Search<'h, M> {
     /// the current state, so this needs no knowledge of the model's structure; and it only changes the
     /// order in which the candidates are tried, never which ones are.
     fn conflicts_first(&mut self, op: usize, from: usize) {
-        let end = self.at.end as usize;
+        let end = self.pool.len();
         let state = self.state;
         let op_now = self.transition(state, op);
         let mut conflicting = Vec::new();
@@ -583,7 +580,7 @@ impl<'h, M: Model> Search<'h, M> {
             }
             self.list_candidates();
         }
-        if self.at.next < self.at.end {
+        if (self.at.next as usize) < self.pool.len() {
             let first = self.pool[self.at.start as usize] as usize;
             if self.at.next == self.at.start + 1 && first == self.entries.op(self.at.deadline) {
                 self.conflicts_first(first, self.at.next as usize);
