@@ -1,7 +1,6 @@
 //! The check of every reference history in `../shared/corpus`, file by file: the same in-process
 //! measurement as the reference times in `reference-times.tsv` (parsing and typing are done before the
-//! timed closure). The key/value files are measured partitioned and unpartitioned, except c50-ok
-//! unpartitioned, which the whole-state search does not decide in a benchmark's time.
+//! timed closure). The key/value files are measured partitioned and unpartitioned.
 //!
 //! `cargo bench -p checker --bench corpus`; each benchmark's id is the file's line in `reference-times.tsv`,
 //! so `docs/performance.md`'s table can be made by joining the two.
@@ -80,16 +79,13 @@ fn kv(c: &mut Criterion) {
     ] {
         let history = load::<Kv>(&corpus().join("porcupine-kv").join(file), "kv");
         bench_one(c, &format!("porcupine-kv/{file}"), &Kv, &history, true);
-        // The one file the whole-state search does not decide in a benchmark's time.
-        if file != "c50-ok.txt" {
-            bench_one(
-                c,
-                &format!("porcupine-kv/{file} (unpartitioned)"),
-                &Kv,
-                &history,
-                false,
-            );
-        }
+        bench_one(
+            c,
+            &format!("porcupine-kv/{file} (unpartitioned)"),
+            &Kv,
+            &history,
+            false,
+        );
     }
 }
 

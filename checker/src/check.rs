@@ -5,6 +5,11 @@
 //! number of threads: a history is illegal iff some partition is, and a stopped partition never turns an
 //! illegal verdict into anything else. Which *other* partitions were finished before the stop may vary, and
 //! those are reported as undecided.
+//!
+//! A partition whose search goes on for long, over operations the model declares independent of each
+//! other, gets a second search beside it (the backjumping probe of `search::probe`), on half the step
+//! budget: a linearization either of them finds ends the check, and only the search's exhaustion proves
+//! one impossible.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -13,9 +18,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::error::HistoryError;
-use crate::history::History;
+use crate::history::{History, Operation};
 use crate::model::{Model, NondeterministicModel, Partition, PowerSet};
-use crate::search::{Limits, Outcome, Search};
+use crate::search::{witness, Limits, Outcome, Search};
 use crate::verdict::{
     CheckResult, PartialLinearization, PartitionResult, Step, Undecided, Verdict,
 };
@@ -147,15 +152,42 @@ pub fn check<M: Model>(
 /// The step budget of the first round.
 const FIRST_BUDGET: u64 = 1 << 14;
 
+/// Configurations a search explores per operation before the probe joins it: by then it is
+/// backtracking far more than a history that is easy for it does.
+const PROBE_AFTER_PER_OPERATION: u64 = 4;
+
+/// Where a partition's backjumping probe stands.
+enum Probe<'h, M: Model> {
+    /// No two of its writes are independent: backjumping would undo one placement at a time.
+    Useless,
+    NotYet,
+    Running(Box<Search<'h, M>>),
+    /// It ran out of choices without a linearization, after exploring this many configurations.
+    GaveUp(u64),
+}
+
+impl<M: Model> Probe<'_, M> {
+    fn explored(&self) -> u64 {
+        match self {
+            Probe::Running(probe) => probe.explored,
+            Probe::GaveUp(explored) => *explored,
+            _ => 0,
+        }
+    }
+}
+
 /// One partition being checked.
 struct Job<'h, M: Model> {
     model: &'h M,
+    history: &'h History<M::Input, M::Output>,
     /// The partition's position in the model's partitioning.
     index: usize,
     partition: &'h Partition,
     /// The history indices of the operations searched (the partition's, less the failed ones).
     global: Vec<usize>,
     search: Search<'h, M>,
+    /// The backjumping probe run beside a search in trouble, while it may still help.
+    probe: Probe<'h, M>,
     micros: u64,
     result: Option<PartitionResult>,
 }
@@ -174,12 +206,21 @@ impl<'h, M: Model> Job<'h, M> {
             .copied()
             .filter(|&i| !history.operations[i].failed)
             .collect();
-        let ops = global.iter().map(|&i| &history.operations[i]).collect();
+        let ops: Vec<_> = global.iter().map(|&i| &history.operations[i]).collect();
+        let search = Search::new(model, ops);
+        // Backjumping can only help when some writes are independent of each other.
+        let probe = if search.independence() {
+            Probe::NotYet
+        } else {
+            Probe::Useless
+        };
         Job {
             model,
+            history,
             index,
             partition,
-            search: Search::new(model, ops),
+            probe,
+            search,
             global,
             micros: 0,
             result: None,
@@ -193,18 +234,62 @@ impl<'h, M: Model> Job<'h, M> {
         let outcome = if cancelled || limits.stop.load(Ordering::Relaxed) {
             Some(Outcome::Stopped)
         } else {
-            self.search.run(budget, limits)
+            self.run(budget, limits)
         };
         self.micros += started.elapsed().as_micros() as u64;
         if let Some(outcome) = outcome {
             self.search.release();
+            if let Probe::Running(probe) = &mut self.probe {
+                probe.release();
+            }
             self.result = Some(self.finish(outcome));
         }
     }
 
+    /// Runs the search, and the probe beside it once the search has gone on for long, each with half
+    /// the budget. The probe only ever ends the check with a linearization (see [`Search::probe`]):
+    /// when it runs out of choices it is dropped and the search goes on alone. Both are counted in
+    /// steps, not time, so which of them answers does not depend on the machine.
+    fn run(&mut self, budget: u64, limits: &Limits<'_>) -> Option<Outcome> {
+        if matches!(self.probe, Probe::NotYet)
+            && self.search.explored > self.global.len() as u64 * PROBE_AFTER_PER_OPERATION
+        {
+            self.probe = Probe::Running(Box::new(Search::probe(self.model, self.operations())));
+        }
+        let mut budget = budget;
+        let probed = match &mut self.probe {
+            Probe::Running(probe) => {
+                budget /= 2;
+                probe.run(budget, limits).map(|o| (o, probe.explored))
+            }
+            _ => None,
+        };
+        match probed {
+            None => {}
+            Some((Outcome::Linearizable(order), explored)) => {
+                if witness::is_linearization(self.model, &self.operations(), &order) {
+                    return Some(Outcome::Linearizable(order));
+                }
+                debug_assert!(false, "the probe's linearization does not check");
+                self.probe = Probe::GaveUp(explored);
+            }
+            Some((Outcome::Illegal(_), explored)) => self.probe = Probe::GaveUp(explored),
+            Some((stopped, _)) => return Some(stopped),
+        }
+        self.search.run(budget, limits)
+    }
+
+    /// The operations searched, by local index.
+    fn operations(&self) -> Vec<&'h Operation<M::Input, M::Output>> {
+        self.global
+            .iter()
+            .map(|&i| &self.history.operations[i])
+            .collect()
+    }
+
     fn finish(&self, outcome: Outcome) -> PartitionResult {
         let mut result = undecided(self.model, self.partition, Undecided::Cancelled);
-        result.states_explored = self.search.explored;
+        result.states_explored = self.search.explored + self.probe.explored();
         result.micros = self.micros;
         match outcome {
             Outcome::Linearizable(order) => {

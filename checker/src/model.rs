@@ -91,6 +91,14 @@ pub trait Model: Sync {
         true
     }
 
+    /// Whether the two operations are independent: from every state, each one's step is accepted after
+    /// the other's exactly when it is accepted before it, and both orders lead to the same state. A
+    /// search over the whole state uses it to tell which earlier placements a failure can depend on
+    /// (see the search's guide); answering false is always safe, and the default does.
+    fn independent(&self, _a: &Self::Input, _b: &Self::Input) -> bool {
+        false
+    }
+
     /// Splits the history into independently checkable partitions. The default keeps it whole.
     fn partition(&self, operations: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
         vec![Partition::whole(operations.len())]
@@ -128,6 +136,12 @@ pub trait NondeterministicModel: Sync {
         input: &Self::Input,
         output: Option<&Self::Output>,
     ) -> Vec<Self::State>;
+
+    /// Whether the two operations are independent: from every state, both orders lead to the same set
+    /// of states. See [`Model::independent`]; the default, false, is always safe.
+    fn independent(&self, _a: &Self::Input, _b: &Self::Input) -> bool {
+        false
+    }
 
     fn partition(&self, operations: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
         vec![Partition::whole(operations.len())]
@@ -205,6 +219,10 @@ impl<M: NondeterministicModel> Model for PowerSet<'_, M> {
         let next =
             StateSet::from_iter_dedup(state.0.iter().flat_map(|s| self.0.step(s, input, output)));
         (!next.0.is_empty()).then_some(next)
+    }
+
+    fn independent(&self, a: &M::Input, b: &M::Input) -> bool {
+        self.0.independent(a, b)
     }
 
     fn partition(&self, operations: &[Operation<M::Input, M::Output>]) -> Vec<Partition> {

@@ -247,6 +247,11 @@ impl Model for Kv {
         false
     }
 
+    /// Operations on different keys touch different entries of the map.
+    fn independent(&self, a: &KvInput, b: &KvInput) -> bool {
+        a.key() != b.key()
+    }
+
     fn partition(&self, operations: &[Operation<KvInput, KvOutput>]) -> Vec<Partition> {
         let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, op) in operations.iter().enumerate() {

@@ -64,6 +64,11 @@ impl Bitset {
         self.hash
     }
 
+    /// The hash the set would have with `i` added (or taken out, if it is in).
+    pub(crate) fn hash_toggled(&self, i: usize) -> u64 {
+        self.hash ^ code(i)
+    }
+
     /// The number of leading full words.
     pub(crate) fn lo(&self) -> usize {
         self.lo

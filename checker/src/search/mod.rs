@@ -25,6 +25,12 @@
 //!   trying them first is what makes a search over many independent objects (a whole key/value map)
 //!   slow. The order never changes which configurations are searched, only how soon a linearization is
 //!   found.
+//! - Independent operations are not interleaved. When the model declares operations independent
+//!   ([`Model::independent`]: kv operations on different keys), a configuration branches only on the
+//!   candidates linked to the deadline's operation by a chain of dependence; some linearization starts
+//!   with one of them if any does ([`Search::keep_dependent`] has the argument). Without it, a search of
+//!   a whole map tries each key's choices under every combination of the other keys' (a persistent-set
+//!   reduction, as partial-order reduction in model checking does it).
 //! - Reads look ahead. A completed read that does not fit now must still fit after some of the unplaced
 //!   operations called before it returned, the only ones that can come between. When the model can tell
 //!   that none of them gets there ([`Model::may_fit_later`]: a kv get whose value starts neither with the
@@ -46,6 +52,11 @@
 //!
 //! The verdict does not depend on the thread count: a partition's search is sequential and deterministic.
 //!
+//! A search that goes on for long gets a [`probe`] beside it: the same search with conflict-directed
+//! backjumping, which goes back to the placement a failure depends on at once, where the search would
+//! undo the placements above it one by one. Its linearizations are checked ([`witness`]) and taken; its
+//! failures prove nothing, and the search alone decides those.
+//!
 //! Evidence for an illegal partition is gathered at each backtrack: the placed operations are a linearizable
 //! prefix, and the operations called before the blocking return are the ones none of which could come next.
 //! Only the few longest prefixes are kept, so the memory it costs is bounded by `max_partials` times the
@@ -54,6 +65,8 @@
 mod bitset;
 mod entries;
 mod memo;
+mod probe;
+pub(crate) mod witness;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
@@ -197,6 +210,12 @@ pub(crate) struct Search<'h, M: Model> {
     /// The search has just entered a configuration: force a read or refute it first.
     arrived: bool,
     partials: Vec<RawPartial>,
+    /// Whether the model declares some of the writes independent ([`Search::keep_dependent`]).
+    independence: bool,
+    /// Scratch marks, one per operation, for [`Search::keep_dependent`].
+    linked: Vec<bool>,
+    /// Set for a probe ([`Search::probe`]): the conflicts of the configurations on the path.
+    jumps: Option<probe::Conflicts>,
     pub explored: u64,
 }
 
@@ -211,7 +230,7 @@ impl<'h, M: Model> Search<'h, M> {
         for (r, &i) in by_call.iter().enumerate() {
             rank[i] = r as u32;
         }
-        let read_only = ops
+        let read_only: Vec<bool> = ops
             .iter()
             .map(|op| model.is_read_only(&op.input, op.output.as_ref()))
             .collect();
@@ -220,6 +239,21 @@ impl<'h, M: Model> Search<'h, M> {
             ids: FxHashMap::default(),
         };
         let state = states.intern(model.init());
+        // Independence prunes candidates only when some writes are independent of each other.
+        let writes: Vec<_> = ops
+            .iter()
+            .zip(&read_only)
+            .filter(|(_, &read)| !read)
+            .map(|(op, _)| &op.input)
+            .collect();
+        let independence = writes
+            .first()
+            .is_some_and(|first| writes.iter().any(|w| model.independent(first, w)));
+        let linked = if independence {
+            vec![false; ops.len()]
+        } else {
+            Vec::new()
+        };
         let mut memo = Memo::default();
         let placed = Bitset::new(ops.len());
         memo.insert(&placed, state);
@@ -248,12 +282,26 @@ impl<'h, M: Model> Search<'h, M> {
             },
             arrived: true,
             partials: Vec::new(),
+            independence,
+            linked,
+            jumps: None,
             explored: 0,
         }
     }
 
+    /// Whether the model declares some of the writes independent of each other.
+    pub(crate) fn independence(&self) -> bool {
+        self.independence
+    }
+
     /// Searches for at most `budget` steps; `None` when the budget ran out first.
     pub(crate) fn run(&mut self, mut budget: u64, limits: &Limits<'_>) -> Option<Outcome> {
+        // A probe's failures prove nothing, so they are not evidence.
+        let max_partials = if self.jumps.is_some() {
+            0
+        } else {
+            limits.max_partials
+        };
         let mut poll = POLL_EVERY;
         let mut reported = self.explored;
         let outcome = loop {
@@ -276,7 +324,7 @@ impl<'h, M: Model> Search<'h, M> {
                 break None;
             }
             budget -= 1;
-            if let Some(done) = self.step(limits.max_partials) {
+            if let Some(done) = self.step(max_partials) {
                 break Some(done);
             }
         };
@@ -396,7 +444,13 @@ impl<'h, M: Model> Search<'h, M> {
                     past += 1;
                 }
                 let op = self.entries.op(node);
-                if self.read_only[op] && !self.fits(op) {
+                // A read independent of the write was as doomed, or not, before it was placed.
+                let concerned = self.read_only[op]
+                    && !(self.independence
+                        && self
+                            .model
+                            .independent(&self.ops[placed].input, &self.ops[op].input));
+                if concerned && !self.fits(op) {
                     asked += 1;
                     if !self.may_fit_later(op) {
                         return Some(op);
@@ -433,6 +487,7 @@ impl<'h, M: Model> Search<'h, M> {
         self.state = next;
         self.entries.lift(op);
         self.arrived = true;
+        self.note_placed(op);
         true
     }
 
@@ -455,6 +510,9 @@ impl<'h, M: Model> Search<'h, M> {
             }
             node = self.entries.next(node);
         }
+        if self.independence && node != NIL {
+            self.keep_dependent(start, self.entries.op(node));
+        }
         let entries = &self.entries;
         self.pool[start..].sort_unstable_by_key(|&op| entries.ret_node(op as usize));
         self.at = At {
@@ -464,6 +522,59 @@ impl<'h, M: Model> Search<'h, M> {
         };
         if node != NIL && self.read_only[self.entries.op(node)] {
             self.conflicts_first(self.entries.op(node), start);
+        }
+    }
+
+    /// Keeps, of the candidates in `pool[from..]`, only those linked to `deadline`'s operation by a chain
+    /// of operations called before its return, each not independent of the next
+    /// ([`Model::independent`]). If the configuration leads to a linearization, one starts with such a
+    /// candidate: take any, and the first of its operations in the chain is independent of every one
+    /// before it (or it would be in the chain); those were all called before the deadline and return
+    /// after it, so it may be moved in front of them, and the states that follow are the same. (It is
+    /// not a read: every read that fits was placed on arrival.) The others are left for later
+    /// configurations, which is what keeps a search over many independent objects (a whole key/value
+    /// map) from trying every interleaving of their choices.
+    fn keep_dependent(&mut self, from: usize, deadline: usize) {
+        let mut rest = Vec::new();
+        let mut node = self.entries.first();
+        while node != NIL && self.entries.is_call(node) {
+            let op = self.entries.op(node);
+            if op != deadline {
+                rest.push(op);
+            }
+            node = self.entries.next(node);
+        }
+        let mut chain = vec![deadline];
+        let mut checked = 0;
+        while checked < chain.len() && !rest.is_empty() {
+            let link = &self.ops[chain[checked]].input;
+            let mut k = 0;
+            while k < rest.len() {
+                if self.model.independent(link, &self.ops[rest[k]].input) {
+                    k += 1;
+                } else {
+                    chain.push(rest.swap_remove(k));
+                }
+            }
+            checked += 1;
+        }
+        if rest.is_empty() {
+            return;
+        }
+        for &op in &chain {
+            self.linked[op] = true;
+        }
+        let mut kept = from;
+        for k in from..self.pool.len() {
+            let op = self.pool[k];
+            if self.linked[op as usize] {
+                self.pool[kept] = op;
+                kept += 1;
+            }
+        }
+        self.pool.truncate(kept);
+        for &op in &chain {
+            self.linked[op] = false;
         }
     }
 
@@ -510,20 +621,26 @@ impl<'h, M: Model> Search<'h, M> {
     /// Undoes placements until one that has alternatives left, and resumes its candidate list.
     fn backtrack(&mut self) -> Option<Outcome> {
         loop {
-            let Some(frame) = self.stack.pop() else {
+            let Some(frame) = self.undo() else {
                 return Some(Outcome::Illegal(std::mem::take(&mut self.partials)));
             };
-            let op = frame.op as usize;
-            self.pool.truncate(self.at.start as usize);
-            self.at = frame.from;
-            self.state = frame.before;
-            self.placed.clear(self.rank[op] as usize);
-            self.entries.unlift(op);
-            match frame.kind {
-                Kind::Choice => return None,
-                Kind::Forced => {}
+            if frame.kind == Kind::Choice {
+                return None;
             }
         }
+    }
+
+    /// Undoes the last placement and returns to the configuration it was made from, where its
+    /// candidate list stood; `None` when nothing is placed.
+    fn undo(&mut self) -> Option<Frame> {
+        let frame = self.stack.pop()?;
+        let op = frame.op as usize;
+        self.pool.truncate(self.at.start as usize);
+        self.at = frame.from;
+        self.state = frame.before;
+        self.placed.clear(self.rank[op] as usize);
+        self.entries.unlift(op);
+        Some(frame)
     }
 
     /// One step of the search; `Some` when it is over.
@@ -540,7 +657,8 @@ impl<'h, M: Model> Search<'h, M> {
                             return None;
                         }
                         // Placing it leads to a configuration already refuted, so this one is refuted too.
-                        return self.backtrack();
+                        self.blame(op, self.state);
+                        return self.refute(None);
                     }
                     if !self.may_fit_later(op) {
                         // Nothing that can still come before this read leads to a state it fits.
@@ -553,7 +671,7 @@ impl<'h, M: Model> Search<'h, M> {
                             max_partials,
                             &mut self.partials,
                         );
-                        return self.backtrack();
+                        return self.refute(Some(op));
                     }
                 }
                 at = self.entries.next(at);
@@ -575,7 +693,7 @@ impl<'h, M: Model> Search<'h, M> {
                         max_partials,
                         &mut self.partials,
                     );
-                    return self.backtrack();
+                    return self.refute(Some(read));
                 }
             }
             self.list_candidates();
@@ -588,22 +706,23 @@ impl<'h, M: Model> Search<'h, M> {
             let op = self.pool[self.at.next as usize] as usize;
             self.at.next += 1;
             let next = self.transition(self.state, op);
-            if next != REJECTED {
-                self.place(op, next, Kind::Choice);
+            if next == REJECTED || !self.place(op, next, Kind::Choice) {
+                self.blame(op, next);
             }
             return None;
         }
         // Every candidate failed: the operation whose return comes first cannot be placed before it.
         let deadline = self.at.deadline;
+        let blocking = self.entries.op(deadline);
         record_partial(
             &self.entries,
             &self.stack,
             deadline,
-            self.entries.op(deadline),
+            blocking,
             max_partials,
             &mut self.partials,
         );
-        self.backtrack()
+        self.refute(Some(blocking))
     }
 
     /// The partition's operation with this local index.

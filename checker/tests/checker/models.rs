@@ -1,5 +1,6 @@
 //! The models of Jepsen's common workloads (mutex, multi-register, queue, set) on hand-made histories with
-//! known verdicts, typed and from EDN, and initial values given the way `quill check --init` gives them.
+//! known verdicts, typed and from EDN, and initial values given the way `quill check --init` gives them;
+//! and the promises the key/value model makes to the search.
 
 use std::collections::BTreeMap;
 
@@ -401,5 +402,52 @@ mod registers {
             .unwrap_err()
             .to_string();
         assert!(e.contains("mutex model takes no initial value"), "{e}");
+    }
+}
+
+mod kv {
+    use super::*;
+    use checker::models::{Kv, KvInput, KvOutput};
+    use proptest::prelude::*;
+
+    fn input(key: u8, kind: u8, value: u8) -> KvInput {
+        let key = ["x", "y", "z"][key as usize % 3].into();
+        let value = ["a", "b", ""][value as usize % 3].into();
+        match kind % 3 {
+            0 => KvInput::Get { key },
+            1 => KvInput::Put { key, value },
+            _ => KvInput::Append { key, value },
+        }
+    }
+
+    fn output(seen: Option<u8>) -> Option<KvOutput> {
+        seen.map(|v| KvOutput {
+            value: Some(["", "a", "ab", "b", "ba"][v as usize % 5].into()),
+        })
+    }
+
+    proptest! {
+        /// `Kv::independent` promises that two operations on different keys commute from every state:
+        /// each is accepted after the other exactly when before it, and both orders end in the same state.
+        #[test]
+        fn operations_on_different_keys_commute_from_every_state(
+            setup in prop::collection::vec((0..3u8, 1..3u8, 0..3u8), 0..6),
+            a in (0..3u8, 0..3u8, 0..3u8, prop::option::of(0..5u8)),
+            b in (0..3u8, 0..3u8, 0..3u8, prop::option::of(0..5u8)),
+        ) {
+            let mut state = Kv.init();
+            for (key, kind, value) in setup {
+                state = Kv.step(&state, &input(key, kind, value), None).expect("writes always apply");
+            }
+            let (ia, oa) = (input(a.0, a.1, a.2), output(a.3));
+            let (ib, ob) = (input(b.0, b.1, b.2), output(b.3));
+            let independent = Kv.independent(&ia, &ib);
+            prop_assert_eq!(independent, ia.key() != ib.key());
+            if independent {
+                let ab = Kv.step(&state, &ia, oa.as_ref()).and_then(|s| Kv.step(&s, &ib, ob.as_ref()));
+                let ba = Kv.step(&state, &ib, ob.as_ref()).and_then(|s| Kv.step(&s, &ia, oa.as_ref()));
+                prop_assert_eq!(ab, ba);
+            }
+        }
     }
 }
