@@ -167,13 +167,13 @@ mod tests {
 
     use super::super::{witness, Limits, Outcome, Search};
     use crate::gen::{generate, Anomaly, GenModel, GenOptions, Generated};
-    use crate::models::Kv;
+    use crate::models::{Kv, KvInput, KvOutput};
+    use crate::History;
+
+    type KvHistory = History<KvInput, KvOutput>;
 
     /// A whole-map history of many concurrent clients over a few keys.
-    fn history(
-        seed: u64,
-        anomaly: Option<Anomaly>,
-    ) -> crate::History<crate::models::KvInput, crate::models::KvOutput> {
+    fn history(seed: u64, anomaly: Option<Anomaly>) -> KvHistory {
         let options = GenOptions {
             model: GenModel::Kv,
             clients: 16,
@@ -190,9 +190,7 @@ mod tests {
     }
 
     /// Runs a probe over the whole history to its end.
-    fn probe(
-        history: &crate::History<crate::models::KvInput, crate::models::KvOutput>,
-    ) -> (Outcome, u64) {
+    fn probe(history: &KvHistory) -> (Outcome, u64) {
         let ops: Vec<_> = history.operations.iter().collect();
         let (stop, explored) = (AtomicBool::new(false), AtomicU64::new(0));
         let limits = Limits {
