@@ -158,8 +158,6 @@ const PROBE_AFTER_PER_OPERATION: u64 = 4;
 
 /// Where a partition's backjumping probe stands.
 enum Probe<'h, M: Model> {
-    /// No two of its writes are independent: backjumping would undo one placement at a time.
-    Useless,
     NotYet,
     Running(Box<Search<'h, M>>),
     /// It ran out of choices without a linearization, after exploring this many configurations.
@@ -206,21 +204,14 @@ impl<'h, M: Model> Job<'h, M> {
             .copied()
             .filter(|&i| !history.operations[i].failed)
             .collect();
-        let ops: Vec<_> = global.iter().map(|&i| &history.operations[i]).collect();
-        let search = Search::new(model, ops);
-        // Backjumping can only help when some writes are independent of each other.
-        let probe = if search.independence() {
-            Probe::NotYet
-        } else {
-            Probe::Useless
-        };
+        let ops = global.iter().map(|&i| &history.operations[i]).collect();
         Job {
             model,
             history,
             index,
             partition,
-            probe,
-            search,
+            probe: Probe::NotYet,
+            search: Search::new(model, ops),
             global,
             micros: 0,
             result: None,
@@ -251,7 +242,9 @@ impl<'h, M: Model> Job<'h, M> {
     /// when it runs out of choices it is dropped and the search goes on alone. Both are counted in
     /// steps, not time, so which of them answers does not depend on the machine.
     fn run(&mut self, budget: u64, limits: &Limits<'_>) -> Option<Outcome> {
+        // Backjumping can only help when some writes are independent of each other.
         if matches!(self.probe, Probe::NotYet)
+            && self.search.independence()
             && self.search.explored > self.global.len() as u64 * PROBE_AFTER_PER_OPERATION
         {
             self.probe = Probe::Running(Box::new(Search::probe(self.model, self.operations())));
