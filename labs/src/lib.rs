@@ -1,0 +1,22 @@
+//! The lab catalogs of MIT 6.824/6.5840 as deterministic scenarios on the [`sim`] simulator: client
+//! history recording and checking, and the stress runner behind `quill test`.
+//!
+//! # Modules
+//! - [`raft`]: the Raft lab (3A-3D): a cluster mirroring raft/config.go, safety invariants checked
+//!   after every event, and the 28 lab tests as named scenarios.
+//! - [`kv`]: the key/value labs (kvsrv, kvraft 4A/4B) with every client history checked for
+//!   linearizability.
+//! - [`runner`]: the scenario registry ([`runner::Catalog`]) and the multi-seed parallel runner.
+//!
+//! # Example: run one Raft scenario for one seed
+//! ```
+//! let catalog = labs::runner::find_catalog("raft").unwrap();
+//! let s = catalog.scenarios.iter().find(|s| s.name == "TestBasicAgree3B").unwrap();
+//! let outcome = labs::runner::run_guarded(s, 7, &labs::runner::RunOptions::default());
+//! assert!(outcome.passed());
+//! assert_eq!(outcome.stats.commands, 3);
+//! ```
+
+pub mod kv;
+pub mod raft;
+pub mod runner;

@@ -1,0 +1,25 @@
+//! The Raft lab (3A-3D) on the simulator: [`RaftHost`] runs a [`raft::Raft`] on a simulated host,
+//! [`Cluster`] is raft/config.go in virtual time with the safety invariants checked after every
+//! event, and [`catalog`] lists the 28 tests of the lab as named scenarios.
+//!
+//! ```
+//! use labs::raft::catalog;
+//! use labs::runner::RunOptions;
+//!
+//! let scenario = catalog().scenarios.into_iter().find(|s| s.name == "TestInitialElection3A").unwrap();
+//! let outcome = (scenario.run)(42, &RunOptions::default());
+//! assert!(outcome.passed(), "{:?}", outcome.failure);
+//! ```
+
+mod cluster;
+mod invariants;
+mod scenarios;
+mod server;
+
+pub use cluster::{
+    cmd, cmd_value, describe, run_cluster, show, with_mutation, Cluster, Cmd, Failure,
+    ELECTION_TIMEOUT, MAX_LOG_SIZE, SNAPSHOT_INTERVAL, TEST_TIME_LIMIT,
+};
+pub use invariants::Invariants;
+pub use scenarios::catalog;
+pub use server::{perform_outputs, RaftHost};

@@ -1,0 +1,341 @@
+//! `quill test SYSTEM [PATTERN] [--list] [--seeds N | --seed S] [--parallel P] [--out DIR]`:
+//! runs scenarios of a lab catalog for many seeds, in parallel, and prints a summary table.
+//!
+//! Every failing run prints its seed and a command that replays it, and the run is replayed once
+//! more with tracing on to write `DIR/<scenario>/seed-<S>/trace.txt` (plus any artifacts the
+//! scenario attached). The exit status is 1 if any run failed.
+
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use labs::runner::{self, RunOptions, RunRecord, Scenario};
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// Which system's catalog (e.g. raft).
+    pub system: String,
+    /// Run the scenario with exactly this name, or else those whose name contains PATTERN, or
+    /// matches it as a glob when it has `*` or `?`.
+    pub pattern: Option<String>,
+    /// Print the matching scenario names, one per line, and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Run seeds 1..=N of every matching scenario.
+    #[arg(long, default_value_t = 1, conflicts_with = "seed")]
+    pub seeds: u64,
+    /// Run only this seed (to replay a failure).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, short = 'p')]
+    pub parallel: Option<usize>,
+    /// Where failing runs write their trace and artifacts.
+    #[arg(long, default_value = "quill-out")]
+    pub out: PathBuf,
+    /// kv catalogs: write every run's client history (`history.json`) under DIR, passing or not.
+    #[arg(long)]
+    pub keep_histories: bool,
+}
+
+/// Failing runs beyond this many are reported but not replayed to write a trace.
+const MAX_TRACES: usize = 20;
+
+pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
+    let Some(catalog) = runner::find_catalog(&args.system) else {
+        let known: Vec<&str> = runner::catalogs().iter().map(|c| c.system).collect();
+        anyhow::bail!(
+            "no scenarios for `{}`; known systems: {}",
+            args.system,
+            known.join(", ")
+        );
+    };
+    let scenarios: Vec<Scenario> = match &args.pattern {
+        None => catalog.scenarios.clone(),
+        Some(p) => match catalog.scenarios.iter().find(|s| s.name == p) {
+            Some(exact) => vec![*exact],
+            None => catalog
+                .scenarios
+                .iter()
+                .filter(|s| runner::name_matches(p, s.name))
+                .copied()
+                .collect(),
+        },
+    };
+    if scenarios.is_empty() {
+        anyhow::bail!(
+            "no {} scenario matches `{}`",
+            args.system,
+            args.pattern.as_deref().unwrap_or("")
+        );
+    }
+    if args.list {
+        let mut out = std::io::stdout().lock();
+        for s in &scenarios {
+            writeln!(out, "{}", s.name)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let seeds: Vec<u64> = match args.seed {
+        Some(s) => vec![s],
+        None => (1..=args.seeds).collect(),
+    };
+    let jobs: Vec<(Scenario, u64)> = scenarios
+        .iter()
+        .flat_map(|s| seeds.iter().map(move |&seed| (*s, seed)))
+        .collect();
+    let parallel = args
+        .parallel
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(jobs.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} runs, {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message("0 failed");
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let failed = AtomicUsize::new(0);
+    let progress = |r: &RunRecord| {
+        if !r.outcome.passed() {
+            let f = failed.fetch_add(1, Ordering::Relaxed) + 1;
+            bar.set_message(format!("{f} failed"));
+        }
+        bar.inc(1);
+    };
+
+    runner::install_quiet_panic_hook();
+    labs::kv::set_keep_histories(args.keep_histories);
+    let t0 = Instant::now();
+    let records = runner::run_jobs(&jobs, parallel, &RunOptions::default(), &progress)?;
+    let wall = t0.elapsed();
+    bar.finish_and_clear();
+
+    let mut out = std::io::stdout().lock();
+    let failures: Vec<&RunRecord> = records.iter().filter(|r| !r.outcome.passed()).collect();
+    for (k, r) in failures.iter().enumerate() {
+        writeln!(
+            out,
+            "FAIL {} seed {}: {}",
+            r.scenario,
+            r.seed,
+            r.outcome.failure.as_deref().unwrap_or("")
+        )?;
+        writeln!(
+            out,
+            "  REPRODUCE WITH: quill test {} {} --seed {}",
+            args.system, r.scenario, r.seed
+        )?;
+        if k < MAX_TRACES {
+            let scenario = scenarios
+                .iter()
+                .find(|s| s.name == r.scenario)
+                .expect("ran it");
+            match write_failure(&args.out, scenario, r.seed) {
+                Ok(dir) => {
+                    writeln!(out, "  trace: {}", dir.join("trace.txt").display())?;
+                    // The kv catalogs' evidence: history.json, timeline.html, timeline.svg.
+                    for name in ["history.json", "timeline.html", "timeline.svg"] {
+                        if dir.join(name).exists() {
+                            writeln!(out, "  {name}: {}", dir.join(name).display())?;
+                        }
+                    }
+                }
+                Err(e) => writeln!(out, "  (could not write the trace: {e:#})")?,
+            }
+        }
+    }
+    // Back to the default hook: from here on a panic is a bug of the command itself.
+    drop(std::panic::take_hook());
+    if failures.len() > MAX_TRACES {
+        writeln!(
+            out,
+            "({} more failures; traces written for the first {MAX_TRACES})",
+            failures.len() - MAX_TRACES
+        )?;
+    }
+
+    if seeds.len() == 1 {
+        // One line per test, like the lab's output: time, peers, RPCs, bytes, commands.
+        for r in &records {
+            let st = &r.outcome.stats;
+            let verdict = if r.outcome.passed() {
+                "Passed"
+            } else {
+                "FAILED"
+            };
+            writeln!(
+                out,
+                "{} (seed {}) ... {verdict} -- {:4.1} {} {:4} {:7} {:4}",
+                r.scenario,
+                r.seed,
+                st.virtual_ms as f64 / 1000.0,
+                st.peers,
+                st.rpcs,
+                st.bytes,
+                st.commands
+            )?;
+            for w in &r.outcome.warnings {
+                writeln!(out, "  warning: {w}")?;
+            }
+        }
+    }
+    if args.keep_histories {
+        let mut kept = 0;
+        for r in records.iter().filter(|r| r.outcome.passed()) {
+            let dir = args.out.join(r.scenario).join(format!("seed-{}", r.seed));
+            for a in &r.outcome.artifacts {
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::write(dir.join(&a.name), &a.contents)
+                    .with_context(|| format!("writing {}", a.name))?;
+                kept += 1;
+            }
+        }
+        writeln!(
+            out,
+            "kept {kept} histories of passing runs under {}",
+            args.out.display()
+        )?;
+    }
+    print_summary(&mut out, &records)?;
+    // A history whose check hit its time limit is neither a pass nor a failure: say so.
+    let unknown: Vec<&RunRecord> = records
+        .iter()
+        .filter(|r| {
+            r.outcome
+                .warnings
+                .iter()
+                .any(|w| w.starts_with(labs::kv::CHECK_UNKNOWN))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        writeln!(
+            out,
+            "UNKNOWN: {} runs whose linearizability check timed out (not verified):",
+            unknown.len()
+        )?;
+        for r in &unknown {
+            writeln!(out, "  {} seed {}", r.scenario, r.seed)?;
+        }
+    }
+    let runs = records.len();
+    writeln!(
+        out,
+        "{} runs of {} scenarios x {} seeds: {} passed, {} failed, in {:.2} s wall on {} threads ({:.1} runs/s)",
+        runs,
+        scenarios.len(),
+        seeds.len(),
+        runs - failures.len(),
+        failures.len(),
+        wall.as_secs_f64(),
+        parallel,
+        runs as f64 / wall.as_secs_f64().max(1e-9),
+    )?;
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Replays a failing seed with tracing on and writes its trace and artifacts.
+fn write_failure(out: &Path, scenario: &Scenario, seed: u64) -> anyhow::Result<PathBuf> {
+    let dir = out.join(scenario.name).join(format!("seed-{seed}"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let outcome = runner::run_guarded(scenario, seed, &RunOptions { trace: true });
+    let mut trace = outcome.trace.clone().unwrap_or_default();
+    match &outcome.failure {
+        Some(f) => trace.push_str(&format!("# outcome: FAILED: {f}\n")),
+        None => {
+            trace.push_str("# outcome: the traced replay PASSED: the run is not deterministic\n")
+        }
+    }
+    std::fs::write(dir.join("trace.txt"), trace)
+        .with_context(|| format!("writing the trace in {}", dir.display()))?;
+    for a in &outcome.artifacts {
+        std::fs::write(dir.join(&a.name), &a.contents)
+            .with_context(|| format!("writing {}", a.name))?;
+    }
+    Ok(dir)
+}
+
+fn print_summary(out: &mut impl std::io::Write, records: &[RunRecord]) -> std::io::Result<()> {
+    let rows = runner::summarize(records);
+    let w = rows
+        .iter()
+        .map(|r| r.scenario.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    writeln!(
+        out,
+        "{:<w$}  {:>6}  {:>6}  {:>17}  {:>19}  {:>5}  {:>8}  {:>10}  {:>6}",
+        "Test", "Failed", "Total", "Virtual s", "Wall ms", "Peers", "RPCs", "Bytes", "Cmds"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<w$}  {:>6}  {:>6}  {:>8.2} ± {:<6.2}  {:>9.2} ± {:<7.2}  {:>5}  {:>8.0}  {:>10.0}  {:>6.0}",
+            r.scenario,
+            r.failed,
+            r.total,
+            r.virtual_s.0,
+            r.virtual_s.1,
+            r.wall_ms.0,
+            r.wall_ms.1,
+            r.peers,
+            r.rpcs,
+            r.bytes,
+            r.commands
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use labs::runner::{Artifact, ScenarioOutcome};
+
+    use super::*;
+
+    fn failing(seed: u64, opts: &RunOptions) -> ScenarioOutcome {
+        ScenarioOutcome {
+            failure: Some(format!("boom at seed {seed}")),
+            trace: opts.trace.then(|| "       0 | start h0\n".to_string()),
+            artifacts: vec![Artifact {
+                name: "history.json".into(),
+                contents: b"[]".to_vec(),
+            }],
+            ..ScenarioOutcome::default()
+        }
+    }
+
+    #[test]
+    fn a_failure_writes_its_trace_and_artifacts() {
+        let dir = std::env::temp_dir().join(format!("quill-test-{}", std::process::id()));
+        let s = Scenario {
+            name: "TestFake",
+            run: failing,
+        };
+        let written = write_failure(&dir, &s, 3053).unwrap();
+        assert_eq!(written, dir.join("TestFake").join("seed-3053"));
+        let trace = std::fs::read_to_string(written.join("trace.txt")).unwrap();
+        assert_eq!(
+            trace,
+            "       0 | start h0\n# outcome: FAILED: boom at seed 3053\n"
+        );
+        assert_eq!(std::fs::read(written.join("history.json")).unwrap(), b"[]");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
