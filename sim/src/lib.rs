@@ -124,6 +124,11 @@ pub trait Process {
     }
     /// The timer set with [`Ctx::set_timer`] fired.
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>);
+    /// The timer set with [`Ctx::set_named_timer`] under `name` fired. A process with several
+    /// clocks (a shardkv server's Raft ticks, config polls and migration retries) names them.
+    fn on_named_timer(&mut self, ctx: &mut Ctx<'_, Self::Msg, Self::Note>, name: TimerName) {
+        let _ = (ctx, name);
+    }
     /// A request arrived; answer it with [`Ctx::reply`] (now or later) using `call`.
     fn on_request(
         &mut self,
@@ -142,10 +147,28 @@ pub trait Process {
     );
 }
 
-enum Effect<M> {
+/// The name of one of a process's timers; [`DEFAULT_TIMER`] is the one [`Ctx::set_timer`] sets.
+pub type TimerName = &'static str;
+
+/// The timer behind [`Ctx::set_timer`] and [`Process::on_timer`].
+pub const DEFAULT_TIMER: TimerName = "";
+
+/// What a process asks its driver to do during one step, in the order it asked. The simulator
+/// carries these out in virtual time; a real runtime can build a [`Ctx`] with [`Ctx::new`] and carry
+/// out the same effects over sockets and real timers, so the same host adapter runs under both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect<M> {
+    /// Send request `msg` to `to`; its outcome comes back as one `on_reply` for `call`.
     Call { to: HostId, call: CallId, msg: M },
+    /// Answer the request `call`.
     Reply { call: CallId, msg: M },
-    Timer(Time),
+    /// Fire timer `name` at `at` (replacing its earlier setting).
+    Timer { name: TimerName, at: Time },
+    /// Forget timer `name`.
+    CancelTimer { name: TimerName },
+    /// The process stops by itself (a MapReduce worker whose job is done). Effects issued before
+    /// it are carried out; the host is then down, as after a crash, with its persister kept.
+    Exit,
 }
 
 /// The handle a process uses during one step.
@@ -158,7 +181,27 @@ pub struct Ctx<'a, M, N> {
     next_call: &'a mut u64,
 }
 
-impl<M, N> Ctx<'_, M, N> {
+impl<'a, M, N> Ctx<'a, M, N> {
+    /// A context for one step of the process on host `me` at time `now`, for drivers other than
+    /// [`Sim`]: effects and notes are appended to the given vectors, call ids are taken from
+    /// `next_call` (which the driver keeps across steps so that ids stay unique).
+    pub fn new(
+        now: Time,
+        me: HostId,
+        effects: &'a mut Vec<Effect<M>>,
+        notes: &'a mut Vec<Noted<N>>,
+        persister: &'a mut Persister,
+        next_call: &'a mut u64,
+    ) -> Self {
+        Ctx {
+            now,
+            me,
+            effects,
+            notes,
+            persister,
+            next_call,
+        }
+    }
     /// Current virtual time.
     pub fn now(&self) -> Time {
         self.now
@@ -183,7 +226,20 @@ impl<M, N> Ctx<'_, M, N> {
     /// Sets the process's single timer to fire at `at` (replacing any earlier setting). A time in
     /// the past fires at the current time.
     pub fn set_timer(&mut self, at: Time) {
-        self.effects.push(Effect::Timer(at));
+        self.set_named_timer(DEFAULT_TIMER, at);
+    }
+    /// Sets timer `name` to fire at `at` ([`Process::on_named_timer`]), replacing its earlier
+    /// setting; each name is an independent timer.
+    pub fn set_named_timer(&mut self, name: TimerName, at: Time) {
+        self.effects.push(Effect::Timer { name, at });
+    }
+    /// Cancels timer `name` if it is set.
+    pub fn cancel_timer(&mut self, name: TimerName) {
+        self.effects.push(Effect::CancelTimer { name });
+    }
+    /// Stops this process once this step's earlier effects are carried out (see [`Effect::Exit`]).
+    pub fn exit(&mut self) {
+        self.effects.push(Effect::Exit);
     }
     /// Reports an observation to the test driver ([`Sim::take_notes`]).
     pub fn note(&mut self, note: N) {
@@ -280,6 +336,7 @@ enum Event<M> {
         host: HostId,
         inc: u64,
         gen: u64,
+        name: TimerName,
     },
 }
 
@@ -314,8 +371,11 @@ struct Host<P> {
     /// How many times a process was started here.
     starts: u64,
     persister: Persister,
-    timer: Option<Time>,
+    /// Each set timer's time and generation; an event whose generation is stale is ignored.
+    timers: BTreeMap<TimerName, (Time, u64)>,
     timer_gen: u64,
+    /// The last incarnation stopped by [`Ctx::exit`] rather than crashed.
+    exited: bool,
 }
 
 /// An outstanding call whose request was (or will be) delivered to a live callee.
@@ -437,8 +497,9 @@ impl<P: Process> Sim<P> {
             incarnation: 0,
             starts: 0,
             persister: Persister::default(),
-            timer: None,
+            timers: BTreeMap::new(),
             timer_gen: 0,
+            exited: false,
         });
         for row in &mut self.links {
             row.push(false);
@@ -461,7 +522,8 @@ impl<P: Process> Sim<P> {
         let host = &mut self.hosts[id];
         host.incarnation += 1;
         host.starts += 1;
-        host.timer = None;
+        host.timers.clear();
+        host.exited = false;
         let boot = Boot {
             id,
             now: self.now,
@@ -483,10 +545,15 @@ impl<P: Process> Sim<P> {
             return;
         }
         self.trace_line(|| format!("crash h{id}"));
+        self.crash_quietly(id);
+    }
+
+    /// The work of a crash, without its trace line (an exit writes its own).
+    fn crash_quietly(&mut self, id: HostId) {
         let host = &mut self.hosts[id];
         host.process = None;
         host.incarnation += 1;
-        host.timer = None;
+        host.timers.clear();
         let calls: Vec<CallId> = self
             .pending
             .iter()
@@ -500,6 +567,12 @@ impl<P: Process> Sim<P> {
 
     pub fn is_alive(&self, id: HostId) -> bool {
         self.hosts[id].process.is_some()
+    }
+
+    /// Whether the host's last process stopped by itself ([`Ctx::exit`]) and has not been
+    /// restarted since.
+    pub fn has_exited(&self, id: HostId) -> bool {
+        self.hosts[id].exited && self.hosts[id].process.is_none()
     }
 
     /// The running process on `id`, if any (read-only: inspection by invariant checkers).
@@ -622,20 +695,42 @@ impl<P: Process> Sim<P> {
     }
 
     fn apply_effects(&mut self, me: HostId, effects: &mut Vec<Effect<P::Msg>>) {
+        let mut exit = false;
         for effect in effects.drain(..) {
+            if exit {
+                // Nothing a process asks for after its own exit takes place.
+                continue;
+            }
             match effect {
                 Effect::Call { to, call, msg } => self.send_request(me, to, call, msg),
                 Effect::Reply { call, msg } => self.send_reply(me, call, msg),
-                Effect::Timer(at) => {
+                Effect::Timer { name, at } => {
                     let host = &mut self.hosts[me];
-                    if host.timer != Some(at) {
-                        host.timer = Some(at);
+                    if host.timers.get(name).map(|t| t.0) != Some(at) {
                         host.timer_gen += 1;
                         let (inc, gen) = (host.incarnation, host.timer_gen);
-                        self.schedule(at, Event::Timer { host: me, inc, gen });
+                        host.timers.insert(name, (at, gen));
+                        self.schedule(
+                            at,
+                            Event::Timer {
+                                host: me,
+                                inc,
+                                gen,
+                                name,
+                            },
+                        );
                     }
                 }
+                Effect::CancelTimer { name } => {
+                    self.hosts[me].timers.remove(name);
+                }
+                Effect::Exit => exit = true,
             }
+        }
+        if exit {
+            self.trace_line(|| format!("exit h{me}"));
+            self.crash_quietly(me);
+            self.hosts[me].exited = true;
         }
     }
 
@@ -748,14 +843,26 @@ impl<P: Process> Sim<P> {
         let Scheduled { time, event, .. } = self.queue.pop()?;
         self.now = self.now.max(time);
         let host = match event {
-            Event::Timer { host, inc, gen } => {
+            Event::Timer {
+                host,
+                inc,
+                gen,
+                name,
+            } => {
                 let h = &mut self.hosts[host];
-                if h.incarnation != inc || h.timer_gen != gen || h.process.is_none() {
+                let current = h.timers.get(name).is_some_and(|t| t.1 == gen);
+                if h.incarnation != inc || !current || h.process.is_none() {
                     None
                 } else {
-                    h.timer = None;
-                    self.trace_line(|| format!("timer h{host}"));
-                    self.with_host(host, |p, ctx| p.on_timer(ctx)).map(|_| host)
+                    h.timers.remove(name);
+                    if name == DEFAULT_TIMER {
+                        self.trace_line(|| format!("timer h{host}"));
+                        self.with_host(host, |p, ctx| p.on_timer(ctx)).map(|_| host)
+                    } else {
+                        self.trace_line(|| format!("timer h{host} {name}"));
+                        self.with_host(host, |p, ctx| p.on_named_timer(ctx, name))
+                            .map(|_| host)
+                    }
                 }
             }
             Event::Request {

@@ -1,0 +1,3 @@
+//! The simulator on its own, with toy processes: no system is involved.
+
+mod effects;
