@@ -1,0 +1,6 @@
+//! The real driver of Quill's systems: the same sans-IO cores that run under the simulator, run as OS
+//! processes over tokio, with real clocks, pipes, sockets and files.
+//!
+//! The simulator (`sim`) is the other driver. A host adapter written against `sim::Ctx` emits
+//! `sim::Effect`s; this crate carries them out for real (a call becomes a message on a socket, a
+//! timer a tokio sleep, the persister a file), so nothing in `systems/` knows which driver runs it.
