@@ -64,6 +64,10 @@ pub struct Options {
     pub all_partitions: bool,
     /// How many longest partial linearizations to keep per illegal partition.
     pub max_partials: usize,
+    /// Describe the model state after every step of the evidence ([`Step::state`]). A caller that
+    /// only needs the verdict (a stress harness checking thousands of histories, whose states may
+    /// be megabytes each) turns it off: the steps then carry empty states.
+    pub describe_states: bool,
     pub cancel: Option<CancelHandle>,
     pub progress: Option<Arc<Progress>>,
 }
@@ -76,6 +80,7 @@ impl Default for Options {
             partition: true,
             all_partitions: false,
             max_partials: 4,
+            describe_states: true,
             cancel: None,
             progress: None,
         }
@@ -112,7 +117,7 @@ pub fn check<M: Model>(
     let mut jobs: Vec<Job<'_, M>> = partitions
         .iter()
         .enumerate()
-        .map(|(index, p)| Job::new(model, history, index, p))
+        .map(|(index, p)| Job::new(model, history, index, p, options.describe_states))
         .collect();
     // Large partitions first within a round, so the longest searches start early on the pool.
     jobs.sort_by_key(|job| std::cmp::Reverse(job.global.len()));
@@ -197,6 +202,8 @@ struct Job<'h, M: Model> {
     probe: Probe<'h, M>,
     micros: u64,
     result: Option<PartitionResult>,
+    /// [`Options::describe_states`].
+    describe: bool,
 }
 
 impl<'h, M: Model> Job<'h, M> {
@@ -205,6 +212,7 @@ impl<'h, M: Model> Job<'h, M> {
         history: &'h History<M::Input, M::Output>,
         index: usize,
         partition: &'h Partition,
+        describe: bool,
     ) -> Self {
         // Failed operations had no effect: they take no part in the search.
         let global: Vec<usize> = partition
@@ -224,6 +232,7 @@ impl<'h, M: Model> Job<'h, M> {
             global,
             micros: 0,
             result: None,
+            describe,
         }
     }
 
@@ -345,7 +354,11 @@ impl<'h, M: Model> Job<'h, M> {
                 }
                 Step {
                     op: self.global[local],
-                    state: self.model.describe_state(&state),
+                    state: if self.describe {
+                        self.model.describe_state(&state)
+                    } else {
+                        String::new()
+                    },
                 }
             })
             .collect()

@@ -227,7 +227,7 @@ impl World {
     }
 
     /// Append; returns the old value.
-    pub async fn append(&self, clerk: usize, key: &str, value: Arc<str>) -> String {
+    pub async fn append(&self, clerk: usize, key: &str, value: Arc<str>) -> Arc<str> {
         match self
             .op(
                 clerk,

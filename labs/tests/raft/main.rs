@@ -4,9 +4,8 @@
 mod agree;
 mod determinism;
 mod election;
-mod exec;
+mod faults;
 mod mutation;
-mod network;
 mod persist;
 mod snapshot;
 

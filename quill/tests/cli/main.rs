@@ -284,3 +284,93 @@ fn pictures_are_written() {
     assert!(Path::new(&dir).join("kv-stale-read.html").exists());
     assert!(Path::new(&dir).join("register.html").exists());
 }
+
+// ----- quill test -------------------------------------------------------------------------------
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn files(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().to_path_buf();
+                out.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_replayed_failing_seed_writes_every_artifact_byte_for_byte() {
+    let (a, b) = (temp("replay-a"), temp("replay-b"));
+    let run = |out: &Path| {
+        quill(&[
+            "test",
+            "kvraft",
+            "TestOnePartition4A",
+            "--mutant",
+            "kvraft-local-reads",
+            "--seed",
+            "2",
+            "--out",
+            &out.display().to_string(),
+        ])
+    };
+    let first = run(&a);
+    assert_eq!(first.status.code(), Some(1), "{}", stdout(&first));
+    let printed = stdout(&first);
+    assert!(printed.contains("[linearizability]"), "{printed}");
+    assert!(
+        printed.contains(
+            "REPRODUCE WITH: quill test kvraft TestOnePartition4A --seed 2 --mutant kvraft-local-reads"
+        ),
+        "{printed}"
+    );
+    let second = run(&b);
+    assert_eq!(second.status.code(), Some(1));
+    let (fa, fb) = (files(&a), files(&b));
+    let names: Vec<String> = fa.keys().map(|p| p.display().to_string()).collect();
+    for name in ["history.json", "timeline.html", "timeline.svg", "trace.txt"] {
+        assert!(
+            names.iter().any(|n| n.ends_with(name)),
+            "no {name} among {names:?}"
+        );
+    }
+    assert_eq!(fa.keys().collect::<Vec<_>>(), fb.keys().collect::<Vec<_>>());
+    for (path, bytes) in &fa {
+        assert!(
+            bytes == &fb[path],
+            "{} differs between two replays",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn quill_test_refuses_zero_seeds_and_unknown_mutants() {
+    let zero = quill(&["test", "raft", "--seeds", "0"]);
+    assert!(!zero.status.success());
+    assert!(stderr(&zero).contains("--seeds"), "{}", stderr(&zero));
+    let unknown = quill(&["test", "raft", "--mutant", "no-such-bug"]);
+    assert_eq!(unknown.status.code(), Some(3));
+    let err = stderr(&unknown);
+    assert!(err.contains("no mutant `no-such-bug` for raft"), "{err}");
+    assert!(err.contains("grant-stale-votes"), "{err}");
+    // A kv mutant is not offered for Raft.
+    let listed = stdout(&quill(&["test", "raft", "--list-mutants"]));
+    assert!(listed.contains("commit-previous-terms"), "{listed}");
+    assert!(!listed.contains("kvsrv-no-duplicate-detection"), "{listed}");
+}
+
+#[test]
+fn scenario_patterns_ignore_case() {
+    let listed = stdout(&quill(&["test", "raft", "--list", "initialelection"]));
+    assert_eq!(listed.trim(), "TestInitialElection3A");
+    let globbed = stdout(&quill(&["test", "raft", "--list", "test*3a"]));
+    assert!(globbed.lines().count() >= 3, "{globbed}");
+}

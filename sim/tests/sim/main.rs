@@ -1,3 +1,5 @@
 //! The simulator on its own, with toy processes: no system is involved.
 
 mod effects;
+mod exec;
+mod network;

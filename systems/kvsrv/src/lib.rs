@@ -30,7 +30,7 @@
 //! assert_eq!(again, req);
 //! // ...and the server answers from its cache instead of appending twice.
 //! let Step::Done(outcome) = clerk.on_reply(Some(server.handle(again))) else { unreachable!() };
-//! assert_eq!(outcome, Outcome::Appended { old: String::new() });
+//! assert_eq!(outcome, Outcome::Appended { old: "".into() });
 //! assert_eq!(server.value("k"), "a");
 //! ```
 //!

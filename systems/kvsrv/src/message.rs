@@ -1,6 +1,7 @@
 //! What travels between clerks and the server.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,9 +39,10 @@ pub enum Reply {
         value: String,
     },
     Put,
-    /// The value the append replaced.
+    /// The value the append replaced. Shared with the server's duplicate table, which keeps it
+    /// to answer a retransmission: one copy of a value that can be megabytes long, not two.
     Append {
-        old: String,
+        old: Arc<str>,
     },
     /// The request is older than the newest write the server executed for this client: the
     /// client has already moved on and nobody waits for this reply.
@@ -60,7 +62,7 @@ pub enum Op {
 pub enum Outcome {
     Value(String),
     Put,
-    Appended { old: String },
+    Appended { old: Arc<str> },
 }
 
 /// Values can be megabytes long (the memory tests use 10 MiB): show their length and a prefix.

@@ -14,6 +14,7 @@
 //! compare it with a counting global allocator.
 
 use std::mem::size_of;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -39,8 +40,8 @@ pub struct Config {
 struct Dup {
     /// The newest write executed for this client.
     seq: Seq,
-    /// The old value that write returned, if it was an `Append`.
-    old: Option<Box<str>>,
+    /// The old value that write returned, if it was an `Append` (shared with that reply).
+    old: Option<Arc<str>>,
 }
 
 /// The key/value server. See the crate documentation.
@@ -93,10 +94,9 @@ impl Server {
                 let mut next = String::with_capacity(slot.len() + value.len());
                 next.push_str(slot);
                 next.push_str(&value);
-                let old = std::mem::replace(slot, next);
-                let reply = Reply::Append { old: old.clone() };
-                self.executed(client, seq, Some(old.into_boxed_str()));
-                reply
+                let old: Arc<str> = Arc::from(std::mem::replace(slot, next));
+                self.executed(client, seq, Some(old.clone()));
+                Reply::Append { old }
             }
         }
     }
@@ -114,9 +114,7 @@ impl Server {
             return Some(Reply::Stale);
         }
         Some(match (&dup.old, append) {
-            (Some(old), true) => Reply::Append {
-                old: old.to_string(),
-            },
+            (Some(old), true) => Reply::Append { old: old.clone() },
             (None, false) => Reply::Put,
             // A client reused a sequence number for a different kind of write: a clerk bug.
             _ => panic!("client {client} reused sequence number {seq} for a different operation"),
@@ -124,7 +122,7 @@ impl Server {
     }
 
     /// Records that `client`'s write `seq` ran; replacing the entry frees the previous cached value.
-    fn executed(&mut self, client: ClientId, seq: Seq, old: Option<Box<str>>) {
+    fn executed(&mut self, client: ClientId, seq: Seq, old: Option<Arc<str>>) {
         if self.config.mutation == Some(Mutation::NoDuplicateDetection) {
             return;
         }
@@ -157,11 +155,14 @@ impl Server {
             + self
                 .dups
                 .values()
-                .map(|d| d.old.as_ref().map_or(0, |o| o.len()))
+                .map(|d| d.old.as_ref().map_or(0, |o| ARC_HEADER + o.len()))
                 .sum::<usize>();
         data + dups
     }
 }
+
+/// The two reference counts in front of an `Arc`'s data.
+const ARC_HEADER: usize = 2 * size_of::<usize>();
 
 /// The width of hashbrown's control-byte groups: 16 with SSE2, 8 with the generic implementation.
 const GROUP_WIDTH: usize = if cfg!(all(
@@ -236,11 +237,11 @@ mod tests {
         let mut s = Server::new(Config::default());
         assert_eq!(
             s.handle(append(7, 1, "k", "x")),
-            Reply::Append { old: String::new() }
+            Reply::Append { old: "".into() }
         );
         assert_eq!(
             s.handle(append(7, 1, "k", "x")),
-            Reply::Append { old: String::new() }
+            Reply::Append { old: "".into() }
         );
         assert_eq!(s.value("k"), "x");
         assert_eq!(s.handle(put(7, 2, "k", "p")), Reply::Put);
