@@ -21,10 +21,12 @@
 //! - `Crash(i)`: the process dies, its persister survives (`crash1` without the disconnect: a
 //!   scenario that wants both says both). `Restart(i)`: the lab rebuilds it from its persister.
 //! - `Reliable`, `LongReordering`, `LongDelays`: labrpc's network switches.
+//! - `Rule(rule)`: adds a network rule after labrpc's ([`sim::rules`]: drop or delay messages on
+//!   some links); `ClearRules(links)` removes the rules on exactly those links, or all of them.
 
 use std::fmt;
 
-use sim::HostId;
+use sim::{HostId, Links, Rule};
 
 /// A fault, applied with [`crate::run::Core::apply`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +42,8 @@ pub enum Fault {
     Reliable(bool),
     LongReordering(bool),
     LongDelays(bool),
+    Rule(Rule),
+    ClearRules(Option<Links>),
 }
 
 /// How a fault shows on the timeline: at one instant, or as a span until another fault ends it.
@@ -51,6 +55,8 @@ pub(crate) enum Span {
     Begin(String),
     /// Closes the span of this kind.
     End(String),
+    /// Closes every open span whose kind starts with this.
+    EndAll(&'static str),
     /// Nothing on the timeline (connects and disconnects are too many to draw).
     None,
 }
@@ -67,9 +73,19 @@ impl Fault {
             Fault::Reliable(true) => Span::End("net".into()),
             Fault::LongReordering(true) => Span::Begin("reordering".into()),
             Fault::LongReordering(false) => Span::End("reordering".into()),
+            Fault::Rule(rule) => Span::Begin(rule_kind(rule.links())),
+            Fault::ClearRules(Some(links)) => Span::End(rule_kind(*links)),
+            Fault::ClearRules(None) => Span::EndAll(RULE_KIND),
             Fault::LongDelays(_) | Fault::Disconnect(_) | Fault::Connect(_) => Span::None,
         }
     }
+}
+
+const RULE_KIND: &str = "rule ";
+
+/// One timeline lane per set of links that rules apply to.
+fn rule_kind(links: Links) -> String {
+    format!("{RULE_KIND}{links:?}")
 }
 
 impl fmt::Display for Fault {
@@ -93,6 +109,21 @@ impl fmt::Display for Fault {
             Fault::Reliable(false) => f.write_str("unreliable network"),
             Fault::LongReordering(on) => write!(f, "long reordering {}", on_off(*on)),
             Fault::LongDelays(on) => write!(f, "long delays {}", on_off(*on)),
+            Fault::Rule(Rule::Drop { links, per_mille }) => {
+                write!(
+                    f,
+                    "drop {}.{}% on {links:?}",
+                    per_mille / 10,
+                    per_mille % 10
+                )
+            }
+            Fault::Rule(Rule::Delay {
+                links,
+                min_ms,
+                max_ms,
+            }) => write!(f, "delay {min_ms}-{max_ms} ms on {links:?}"),
+            Fault::ClearRules(Some(links)) => write!(f, "clear rules on {links:?}"),
+            Fault::ClearRules(None) => f.write_str("clear all rules"),
         }
     }
 }

@@ -99,6 +99,19 @@ impl<I, O> Recorder<I, O> {
         }
     }
 
+    /// Ends every open fault whose kind starts with `prefix`.
+    pub fn fault_end_all(&mut self, now: Time, prefix: &str) {
+        let kinds: Vec<String> = self
+            .open
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        for k in kinds {
+            self.fault_end(now, &k);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.ops.len()
     }

@@ -140,6 +140,7 @@ impl<L: Lab> Core<L> {
             Span::Instant => self.history.fault(now, text),
             Span::Begin(kind) => self.history.fault_begin(now, &kind, text),
             Span::End(kind) => self.history.fault_end(now, &kind),
+            Span::EndAll(prefix) => self.history.fault_end_all(now, prefix),
             Span::None => {}
         }
         let n = self.servers;
@@ -189,6 +190,8 @@ impl<L: Lab> Core<L> {
             Fault::Reliable(on) => self.sim.set_reliable(on),
             Fault::LongReordering(on) => self.sim.set_long_reordering(on),
             Fault::LongDelays(on) => self.sim.set_long_delays(on),
+            Fault::Rule(rule) => self.sim.add_rule(rule),
+            Fault::ClearRules(links) => self.sim.clear_rules(links),
         }
     }
 

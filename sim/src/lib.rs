@@ -82,6 +82,7 @@
 pub mod exec;
 mod persister;
 mod rng;
+pub mod rules;
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -93,6 +94,7 @@ use serde::Serialize;
 
 pub use persister::Persister;
 pub use rng::derive_rng;
+pub use rules::{Links, Rule};
 
 /// Virtual time in milliseconds since the start of the run.
 pub type Time = u64;
@@ -396,6 +398,8 @@ pub struct Sim<P: Process> {
     links: Vec<Vec<bool>>,
     pending: BTreeMap<CallId, Pending>,
     config: NetConfig,
+    /// The rules added to labrpc's, in the order they apply.
+    rules: Vec<Rule>,
     rng: ChaCha8Rng,
     next_call: u64,
     stats: NetStats,
@@ -420,6 +424,7 @@ impl<P: Process> Sim<P> {
             links: Vec::new(),
             pending: BTreeMap::new(),
             config,
+            rules: Vec::new(),
             rng: derive_rng(seed, "net", 0),
             next_call: 0,
             stats: NetStats::default(),
@@ -483,6 +488,49 @@ impl<P: Process> Sim<P> {
     pub fn set_long_delays(&mut self, on: bool) {
         self.trace_line(|| format!("net long_delays={on}"));
         self.config.long_delays = on;
+    }
+
+    /// Adds a network rule after the ones already in force ([`rules`]).
+    pub fn add_rule(&mut self, rule: Rule) {
+        self.trace_line(|| format!("net rule {rule:?}"));
+        self.rules.push(rule);
+    }
+
+    /// Removes every rule that matches `links` exactly, or all rules with `None`.
+    pub fn clear_rules(&mut self, links: Option<Links>) {
+        self.trace_line(|| format!("net clear rules {links:?}"));
+        match links {
+            None => self.rules.clear(),
+            Some(l) => self.rules.retain(|r| r.links() != l),
+        }
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// What the added rules do to one message from `from` to `to`: `None` if one drops it, else
+    /// the extra delay. Draws only for the rules that match.
+    fn ruled(&mut self, from: HostId, to: HostId) -> Option<Time> {
+        let mut extra = 0;
+        for k in 0..self.rules.len() {
+            match self.rules[k] {
+                Rule::Drop { links, per_mille } if links.matches(from, to) => {
+                    if self.rng.gen_range(0..1000) < per_mille {
+                        return None;
+                    }
+                }
+                Rule::Delay {
+                    links,
+                    min_ms,
+                    max_ms,
+                } if links.matches(from, to) => {
+                    extra += self.rng.gen_range(min_ms..=max_ms.max(min_ms));
+                }
+                _ => {}
+            }
+        }
+        Some(extra)
     }
 
     pub fn stats(&self) -> &NetStats {
@@ -775,6 +823,24 @@ impl<P: Process> Sim<P> {
                 return;
             }
         }
+        if !self.rules.is_empty() {
+            match self.ruled(from, to) {
+                None => {
+                    self.trace_line(|| format!("rule drops request {call}"));
+                    self.schedule(
+                        self.now + delay,
+                        Event::Failed {
+                            call,
+                            from: to,
+                            to: from,
+                            to_inc: from_inc,
+                        },
+                    );
+                    return;
+                }
+                Some(extra) => delay += extra,
+            }
+        }
         let to_inc = self.hosts[to].incarnation;
         self.pending.insert(
             call,
@@ -824,6 +890,24 @@ impl<P: Process> Sim<P> {
         if self.config.long_reordering && self.rng.gen_range(0..900) < 600 {
             let inner = self.rng.gen_range(0..2000u64);
             at += 200 + self.rng.gen_range(0..1 + inner);
+        }
+        if !self.rules.is_empty() {
+            match self.ruled(from, p.caller) {
+                None => {
+                    self.trace_line(|| format!("rule drops reply {call}"));
+                    self.schedule(
+                        at,
+                        Event::Failed {
+                            call,
+                            from,
+                            to: p.caller,
+                            to_inc: p.caller_inc,
+                        },
+                    );
+                    return;
+                }
+                Some(extra) => at += extra,
+            }
         }
         self.schedule(
             at,

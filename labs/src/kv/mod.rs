@@ -41,6 +41,50 @@ pub const TEST_TIME_LIMIT: Time = 120_000;
 /// A kv lab's history.
 pub type KvRecorder = Recorder<KvInput, KvOutput>;
 
+/// A system's clerk operation, built from the history's input (kvsrv and kvraft each have their
+/// own `Op` of the same three shapes).
+pub trait ClerkOp {
+    fn get(key: String) -> Self;
+    fn put(key: String, value: String) -> Self;
+    fn append(key: String, value: String) -> Self;
+
+    /// The operation a recorded input asks for.
+    fn of(input: &KvInput) -> Self
+    where
+        Self: Sized,
+    {
+        match input {
+            KvInput::Get { key } => Self::get(key.to_string()),
+            KvInput::Put { key, value } => Self::put(key.to_string(), value.to_string()),
+            KvInput::Append { key, value } => Self::append(key.to_string(), value.to_string()),
+        }
+    }
+}
+
+impl ClerkOp for kvsrv::Op {
+    fn get(key: String) -> Self {
+        kvsrv::Op::Get { key }
+    }
+    fn put(key: String, value: String) -> Self {
+        kvsrv::Op::Put { key, value }
+    }
+    fn append(key: String, value: String) -> Self {
+        kvsrv::Op::Append { key, value }
+    }
+}
+
+impl ClerkOp for kvraft::Op {
+    fn get(key: String) -> Self {
+        kvraft::Op::Get { key }
+    }
+    fn put(key: String, value: String) -> Self {
+        kvraft::Op::Put { key, value }
+    }
+    fn append(key: String, value: String) -> Self {
+        kvraft::Op::Append { key, value }
+    }
+}
+
 /// A finished clerk operation, noted by a clerk's host to the world driving the run.
 #[derive(Debug)]
 pub struct Done<O> {

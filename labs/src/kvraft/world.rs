@@ -35,7 +35,7 @@ use sim::{HostId, NetConfig, Noted, Stepped, Time};
 use super::host::{ClerkHost, Done, Host, ServerHost};
 use crate::failure::Failure;
 use crate::fault::Fault;
-use crate::kv::{arc, Clerks, TEST_TIME_LIMIT};
+use crate::kv::{arc, ClerkOp, Clerks, TEST_TIME_LIMIT};
 use crate::mutants::RunMutant;
 use crate::raft::Invariants;
 use crate::run::{Conclusion, Core, Lab, Run, Setup};
@@ -295,22 +295,8 @@ impl World {
         self.with(|c| {
             let now = c.sim.now();
             c.lab.commands += 1;
-            c.lab
-                .clerks
-                .begin(&mut c.history, clerk, now, input.clone());
-            let op = match input {
-                KvInput::Get { key } => Op::Get {
-                    key: key.to_string(),
-                },
-                KvInput::Put { key, value } => Op::Put {
-                    key: key.to_string(),
-                    value: value.to_string(),
-                },
-                KvInput::Append { key, value } => Op::Append {
-                    key: key.to_string(),
-                    value: value.to_string(),
-                },
-            };
+            let op = Op::of(&input);
+            c.lab.clerks.begin(&mut c.history, clerk, now, input);
             let host = c.lab.clerk_hosts[clerk];
             c.sim.with_host(host, |h, ctx| {
                 if let Host::Clerk(ck) = h {

@@ -20,7 +20,7 @@ use sim::{HostId, NetConfig, Noted, Stepped, Time};
 
 use super::host::{ClerkPool, Done, Host, CLERKS, SERVER};
 use crate::failure::Failure;
-use crate::kv::{arc, Clerks, TEST_TIME_LIMIT};
+use crate::kv::{arc, ClerkOp, Clerks, TEST_TIME_LIMIT};
 use crate::mutants::RunMutant;
 use crate::run::{Conclusion, Core, Lab, Run, Setup};
 use crate::runner::{RunOptions, ScenarioOutcome};
@@ -103,22 +103,8 @@ impl Lab for KvsrvLab {
 fn begin(core: &mut Core<KvsrvLab>, clerk: usize, input: KvInput) {
     let now = core.sim.now();
     core.lab.commands += 1;
-    core.lab
-        .clerks
-        .begin(&mut core.history, clerk, now, input.clone());
-    let op = match input {
-        KvInput::Get { key } => Op::Get {
-            key: key.to_string(),
-        },
-        KvInput::Put { key, value } => Op::Put {
-            key: key.to_string(),
-            value: value.to_string(),
-        },
-        KvInput::Append { key, value } => Op::Append {
-            key: key.to_string(),
-            value: value.to_string(),
-        },
-    };
+    let op = Op::of(&input);
+    core.lab.clerks.begin(&mut core.history, clerk, now, input);
     let started = core.sim.with_host(CLERKS, |h, ctx| {
         if let Host::Clerks(pool) = h {
             pool.begin(ctx, clerk, op);

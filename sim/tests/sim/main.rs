@@ -3,3 +3,4 @@
 mod effects;
 mod exec;
 mod network;
+mod rules;
