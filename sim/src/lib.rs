@@ -514,11 +514,13 @@ impl<P: Process> Sim<P> {
     fn ruled(&mut self, from: HostId, to: HostId) -> Option<Time> {
         let mut extra = 0;
         for k in 0..self.rules.len() {
-            match self.rules[k] {
-                Rule::Drop { links, per_mille } if links.matches(from, to) => {
-                    if self.rng.gen_range(0..1000) < per_mille {
-                        return None;
-                    }
+            let rule = self.rules[k];
+            match rule {
+                // A matching drop rule draws once, whatever it decides.
+                Rule::Drop { links, per_mille }
+                    if links.matches(from, to) && self.rng.gen_range(0..1000) < per_mille =>
+                {
+                    return None;
                 }
                 Rule::Delay {
                     links,
