@@ -882,6 +882,7 @@ fn number(word: &str) -> Option<Edn> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn one(text: &str) -> Edn {
         read(text).unwrap().remove(0).value
