@@ -58,8 +58,9 @@ fn is_record(line: &str) -> bool {
 fn log_line(line: &str) -> Option<(&str, &str)> {
     let mut rest = line.trim_start();
     // An optional timestamp: a date `2017-03-03`, then a time `18:05:41,102{GMT}`.
-    if rest.len() >= 10 && rest.as_bytes()[..4].iter().all(u8::is_ascii_digit) && &rest[4..5] == "-"
-    {
+    // Bytes, not string slices: the line may hold any characters (the fuzzer found a panic here).
+    let head = rest.as_bytes();
+    if head.len() >= 10 && head[..4].iter().all(u8::is_ascii_digit) && head[4] == b'-' {
         let mut parts = rest.splitn(3, [' ', '\t']);
         let (_date, time) = (parts.next()?, parts.next()?);
         if !time.starts_with(|c: char| c.is_ascii_digit()) || !time.contains(':') {

@@ -404,6 +404,9 @@ impl<R: Read> Reader<R> {
     }
 
     fn peek_at(&mut self, ahead: usize) -> Option<u8> {
+        if let Some(&b) = self.buf[..self.checked].get(self.pos + ahead) {
+            return Some(b);
+        }
         self.fill(ahead);
         if self.pos + ahead < self.checked {
             Some(self.buf[self.pos + ahead])
