@@ -1,10 +1,15 @@
 //! Jepsen and Knossos histories in EDN: `[{:process 0, :type :invoke, :f :read, :value nil} ...]`.
 //!
-//! Two layers. [`read`] is a small, complete reader for the EDN data a history can hold (vectors, lists,
-//! maps, sets, keywords, symbols, strings with escapes, characters, integers, floats, `nil`/`true`/`false`,
-//! `;` comments, `#_` discards, commas as white space, and tagged literals such as `#inst "..."` or Jepsen's
-//! `#jepsen.history.Op{...}` records, whose tag is dropped), with the line and column of every form so that
-//! errors name a place. [`parse`] then gives the forms Jepsen's meaning (Knossos semantics):
+//! Two layers. [`syntax`] is a small, complete, streaming reader for the EDN data a history can hold, with
+//! the line and column of every form so that errors name a place, and limits (depth, token size, UTF-8,
+//! no control bytes) so that no input crashes it or exhausts memory. This file then gives the forms Jepsen's
+//! meaning (Knossos semantics), one operation map at a time as they are read:
+//!
+//! The syntax layer is written here rather than taken from the `edn-format` crate, which was weighed for
+//! it: that crate gives no position for the forms it reads (only for its own errors), so an operation's
+//! line could not be named; its recursive parser overflows the stack on deeply nested input (the crash this
+//! reader must not have); it reads a `&str` whole, where this reader streams; and it read the histories
+//! measured about half as fast.
 //!
 //! - The history is one vector or list of operation maps, or a bare sequence of them.
 //! - Real-time order is the order of the maps in the file, never `:time` (which goes backwards in real
@@ -36,8 +41,11 @@
 //! A nil read is "result unknown" in Knossos: it constrains nothing, even when the register holds a value.
 //! Such a read is kept without a return and without an output, the checker's way of saying "any result":
 //! a read changes no state, so dropping its end time loses nothing, while a nil output would claim that the
-//! register was empty. Its process goes on invoking, as it does in the file. This differs from the etcd log format ([`super::Format::JepsenLog`]), where `:ok :read nil` means the
-//! key is absent; the two formats keep their own meaning. EDN values become JSON: keywords keep their colon
+//! register was empty. Its process goes on invoking, as it does in the file. The same holds for a set's
+//! `:read` of nil (an empty set is `#{}`) and a nil micro-op read in a transaction; a `:dequeue` of nil
+//! says the queue was empty (docs/history-format.md has the rule per model). This differs from the etcd
+//! log format ([`super::Format::JepsenLog`]), where `:ok :read nil` means the key is absent; the two
+//! formats keep their own meaning. EDN values become JSON: keywords keep their colon
 //! (`":x"`), sets and lists become arrays, map keys become strings (a keyword key loses its colon, so
 //! `{:x 0}` is `{"x":0}`), and transaction keys are named the same way (`[:read :x 1]` reads key `"x"`).
 //!
@@ -45,7 +53,7 @@
 //! `:acquire`/`:release` `mutex`, `:enqueue`/`:dequeue` `queue`, `:add` `set`; otherwise it is a
 //! `cas-register`.
 
-mod syntax;
+pub mod syntax;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read;

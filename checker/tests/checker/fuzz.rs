@@ -192,7 +192,7 @@ fn render(events: &[Event], format: Format, layout: u8) -> String {
                     _ => (":cas", format!("[{} {}]", e.value, e.other)),
                 };
                 let record = format!("{}\t{}\t{f}\t{value}", e.process, kind(e));
-                if layout % 2 == 0 {
+                if layout & 1 == 0 {
                     out.push_str(&format!("INFO  jepsen.util - {record}\n"));
                 } else {
                     out.push_str(&format!(
@@ -253,7 +253,7 @@ fn json_output(e: &Event) -> Json {
     match e.op {
         0 => json!({"value": e.value}),
         1 => Json::Null,
-        _ => json!({"ok": e.value % 2 == 0}),
+        _ => json!({"ok": e.value & 1 == 0}),
     }
 }
 
