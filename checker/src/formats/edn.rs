@@ -220,7 +220,7 @@ pub(super) fn read_history(input: impl Read) -> Result<RawHistory, FormatError> 
     }
     if events.is_empty() {
         let why = if elements.saw_nothing() {
-            "empty: no EDN forms, only white space and comments"
+            "empty file (no EDN forms, only white space and comments)"
         } else {
             "no operations found: the history holds no operation maps"
         };

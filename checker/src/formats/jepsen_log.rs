@@ -167,7 +167,7 @@ pub(super) fn read(reader: impl BufRead) -> Result<RawHistory, FormatError> {
     let ops = pairing.finish();
     if ops.is_empty() {
         let why = if lines == 0 {
-            "empty: no log lines".to_string()
+            "empty file (no log lines)".to_string()
         } else {
             format!(
                 "no operations found: {lines} log lines, {records} of them operation records, none a \

@@ -33,7 +33,7 @@ pub(super) fn read(reader: impl BufRead) -> Result<RawHistory, FormatError> {
     let ops = pairing.finish();
     if ops.is_empty() {
         let why = if lines == 0 {
-            "empty: no operation lines"
+            "empty file (no operation lines)"
         } else {
             "no operations found"
         };

@@ -513,11 +513,11 @@ fn a_huge_file_of_zeros_fails_at_once_in_every_streamed_format() {
 fn a_file_without_operations_is_an_error() {
     assert_eq!(
         error(""),
-        "file: empty: no EDN forms, only white space and comments"
+        "file: empty file (no EDN forms, only white space and comments)"
     );
     assert_eq!(
         error("  ; just a comment\n"),
-        "file: empty: no EDN forms, only white space and comments"
+        "file: empty file (no EDN forms, only white space and comments)"
     );
     assert!(
         error("[]").contains("no operations found"),

@@ -244,8 +244,8 @@ fn a_log_that_is_not_a_jepsen_log_is_an_error_naming_the_line() {
     );
     let e = log_error("\n[{:process 0, :type :invoke, :f :read, :value nil}]\n");
     assert!(e.starts_with("line 2: not a line of a Jepsen log"), "{e}");
-    assert_eq!(log_error(""), "file: empty: no log lines");
-    assert_eq!(log_error("\n  \n"), "file: empty: no log lines");
+    assert_eq!(log_error(""), "file: empty file (no log lines)");
+    assert_eq!(log_error("\n  \n"), "file: empty file (no log lines)");
     let e = log_error("INFO  jepsen.core - Running test\nINFO  jepsen.core - Done\n");
     assert!(e.starts_with("file: no operations found"), "{e}");
     // Prose after a log line of another logger is not a stack trace.
@@ -277,7 +277,7 @@ fn porcupine_lines_are_all_understood() {
         Ok(_) => panic!("an empty file was read"),
         Err(e) => e.to_string(),
     };
-    assert_eq!(e, "file: empty: no operation lines");
+    assert_eq!(e, "file: empty file (no operation lines)");
     let text = "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\nnot a map\n";
     let e = match parse(text, Some(Format::PorcupineKv)) {
         Ok(_) => panic!("prose was read"),

@@ -165,12 +165,7 @@ fn render(events: &[Event], format: Format, layout: u8) -> String {
         Format::Edn => {
             out.push_str("; generated\n[");
             for (i, e) in events.iter().enumerate() {
-                let (f, value) = match e.op {
-                    0 if e.invoke => (":read", "nil".to_string()),
-                    0 => (":read", e.value.to_string()),
-                    1 => (":write", e.value.to_string()),
-                    _ => (":cas", format!("[{} {}]", e.value, e.other)),
-                };
+                let (f, value) = edn_op(e, layout / 2 % 5);
                 out.push_str(&format!(
                     "{{:process {}, :type {}, :f {f}, :value {value}, :time {}}}\n",
                     e.process,
@@ -239,6 +234,41 @@ fn render(events: &[Event], format: Format, layout: u8) -> String {
         }
     }
     out
+}
+
+/// An event's `:f` and `:value` in EDN, for one of the models EDN histories name: registers, mutexes,
+/// queues, sets and multi-registers (so that the check of every model is fuzzed too).
+fn edn_op(e: &Event, family: u8) -> (&'static str, String) {
+    let v = e.value;
+    match (family, e.op) {
+        (1, 0 | 1) => (":acquire", "nil".into()),
+        (1, _) => (":release", "nil".into()),
+        (2, 0) => (
+            ":dequeue",
+            if e.invoke {
+                "nil".into()
+            } else {
+                v.to_string()
+            },
+        ),
+        (2, _) => (":enqueue", v.to_string()),
+        (3, 0) if e.invoke => (":read", "nil".into()),
+        (3, 0) => (
+            ":read",
+            format!(
+                "#{{{}}}",
+                (0..v).map(|x| x.to_string()).collect::<Vec<_>>().join(" ")
+            ),
+        ),
+        (3, _) => (":add", v.to_string()),
+        (4, 0) if e.invoke => (":txn", "[[:read :x nil] [:read :y nil]]".into()),
+        (4, 0) => (":txn", format!("[[:read :x {v}] [:read :y {}]]", e.other)),
+        (4, _) => (":txn", format!("[[:write :x {v}] [:write :y {}]]", e.other)),
+        (_, 0) if e.invoke => (":read", "nil".into()),
+        (_, 0) => (":read", v.to_string()),
+        (_, 1) => (":write", v.to_string()),
+        _ => (":cas", format!("[{v} {}]", e.other)),
+    }
 }
 
 fn json_input(e: &Event) -> Json {

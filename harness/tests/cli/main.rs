@@ -338,7 +338,7 @@ fn a_log_that_is_not_one_exits_three_naming_the_place() {
     for (file, place) in [
         (&prose, "prose.log: line 1: not a line of a Jepsen log"),
         (&edn, "history.edn: line 1: not a line of a Jepsen log"),
-        (&empty, "empty.log: file: empty"),
+        (&empty, "empty.log: file: empty file"),
     ] {
         let out = quill(&["check", "--format", "jepsen-log", file]);
         assert_eq!(out.status.code(), Some(3), "{file}: {}", stdout(&out));
