@@ -676,6 +676,66 @@ fn random_input_never_crashes_or_hangs() {
     });
 }
 
+/// EDN text of a random value: every kind of form the syntax layer reads, nested.
+fn edn_value() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("nil".to_string()),
+        Just("true".to_string()),
+        any::<i64>().prop_map(|i| i.to_string()),
+        any::<f64>().prop_map(|f| format!("{f:?}")),
+        "[a-z][a-z0-9.*+!?-]{0,8}(/[a-z]{1,4})?".prop_map(|s| s),
+        ":[a-z][a-z0-9.-]{0,8}".prop_map(|s| s),
+        r#""([^"\\]|\\[nrt"\\]|\\u00[0-7][0-9a-f]){0,12}""#.prop_map(|s| s),
+        prop_oneof![
+            Just("\\a"),
+            Just("\\newline"),
+            Just("\\space"),
+            Just("\\u0041"),
+            Just("\\("),
+        ]
+        .prop_map(str::to_string),
+        Just("##Inf".to_string()),
+        Just("7N".to_string()),
+        Just("1/2".to_string()),
+        Just("2.5M".to_string()),
+    ];
+    leaf.prop_recursive(6, 64, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(|v| format!("[{}]", v.join(" "))),
+            prop::collection::vec(inner.clone(), 0..6).prop_map(|v| format!("({})", v.join(", "))),
+            prop::collection::vec(inner.clone(), 0..6)
+                .prop_map(|v| format!("#{{{}}}", v.join(" "))),
+            prop::collection::vec((inner.clone(), inner.clone()), 0..4).prop_map(|v| format!(
+                "{{{}}}",
+                v.into_iter()
+                    .map(|(k, x)| format!("{k} {x}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            inner.clone().prop_map(|v| format!("#inst {v}")),
+            inner.clone().prop_map(|v| format!("#_ {v} 1")),
+            inner.prop_map(|v| format!("; note\n{v}")),
+        ]
+    })
+}
+
+/// Random EDN values as the values of a history's operations: the syntax layer, the translation to JSON
+/// and the check of whatever comes out.
+#[test]
+fn random_edn_values_read_or_fail_cleanly() {
+    let strategy = (edn_value(), edn_value(), 0u8..4);
+    run_strategy("edn values", strategy, |(a, b, f)| {
+        let f = [":write", ":cas", ":txn", ":enqueue"][f as usize];
+        let doc = format!(
+            "[{{:process 0, :type :invoke, :f {f}, :value {a}}}\n\
+             {{:process 0, :type :ok, :f {f}, :value {b}}}\n\
+             {{:process 1, :type :invoke, :f :read, :value nil}}\n\
+             {{:process 1, :type :ok, :f :read, :value {a}}}]"
+        );
+        (doc.into_bytes(), Some(Format::Edn))
+    });
+}
+
 /// Inputs that once broke a reader, kept so that they never do again.
 #[test]
 fn regressions() {

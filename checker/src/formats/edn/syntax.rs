@@ -234,8 +234,8 @@ impl<R: Read> Elements<R> {
         }
     }
 
-    /// True when the input held nothing but white space and comments (so far, or at all once `next`
-    /// has returned `None`).
+    /// True when the input has held nothing but white space and comments so far (at all, once
+    /// [`Elements::next_element`] has returned `None`).
     pub fn saw_nothing(&self) -> bool {
         !self.reader.saw_form
     }
