@@ -200,10 +200,10 @@ fn event(form: Form) -> Result<Event, FormatError> {
 }
 
 /// An operation waiting for its completion.
-struct Open<'f> {
+struct Open {
     op: usize,
-    f: &'f str,
-    value: &'f Edn,
+    f: String,
+    value: Edn,
 }
 
 /// Reads an EDN history from text in memory.
@@ -211,14 +211,15 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
     read_history(text.as_bytes())
 }
 
-/// Reads an EDN history as a stream: bad input fails where it stands, without reading the rest.
+/// Reads an EDN history as a stream, one operation map at a time: bad input fails where it stands,
+/// without reading the rest, and only what the history keeps is held.
 pub(super) fn read_history(input: impl Read) -> Result<RawHistory, FormatError> {
     let mut elements = syntax::Elements::new(input);
-    let mut events = Vec::new();
+    let mut builder = Builder::default();
     while let Some(form) = elements.next_element()? {
-        events.push(event(form)?);
+        builder.event(event(form)?)?;
     }
-    if events.is_empty() {
+    if builder.indices.is_empty() {
         let why = if elements.saw_nothing() {
             "empty file (no EDN forms, only white space and comments)"
         } else {
@@ -226,26 +227,35 @@ pub(super) fn read_history(input: impl Read) -> Result<RawHistory, FormatError> 
         };
         return Err(FormatError::invalid(Location::File, why));
     }
-    history(&events)
+    builder.finish()
 }
 
-/// Gives the events Jepsen's meaning (see the module's documentation).
-fn history(events: &[Event]) -> Result<RawHistory, FormatError> {
-    // Times: the positions, or the `:index`es when every event has one and they increase.
-    let indices: Option<Vec<i64>> = events.iter().map(|e| e.index).collect();
-    let times: Vec<i64> = match indices {
-        Some(ix) if ix.windows(2).all(|w| w[0] < w[1]) => ix,
-        _ => (0..events.len() as i64).collect(),
-    };
+/// Gives the events Jepsen's meaning (see the module's documentation), as they come. Times are the
+/// events' positions until the end, where they become the `:index`es if every event had one and they
+/// increase.
+#[derive(Default)]
+struct Builder {
+    ops: Vec<RawOp>,
+    nemesis: Nemesis,
+    open: HashMap<ClientId, Open>,
+    /// Processes whose last operation ended `:info`, with its line: they must not invoke again.
+    crashed: HashMap<ClientId, usize>,
+    fs: HashSet<String>,
+    /// Each event's `:index`, while every event has one and they increase.
+    indices: Vec<i64>,
+    indexed: Option<bool>,
+}
 
-    let mut ops: Vec<RawOp> = Vec::new();
-    let mut nemesis = Nemesis::default();
-    let mut open: HashMap<ClientId, Open<'_>> = HashMap::new();
-    // Processes whose last operation ended `:info`, with its line: they must not invoke again.
-    let mut crashed: HashMap<ClientId, usize> = HashMap::new();
-    let mut fs: HashSet<&str> = HashSet::new();
-
-    for (event, &time) in events.iter().zip(&times) {
+impl Builder {
+    fn event(&mut self, event: Event) -> Result<(), FormatError> {
+        let time = self.indices.len() as i64;
+        let increasing = match (event.index, self.indices.last()) {
+            (Some(i), Some(&last)) => i > last,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        self.indexed = Some(self.indexed.unwrap_or(true) && increasing);
+        self.indices.push(event.index.unwrap_or_default());
         let at = Location::Line(event.line);
         let client = match &event.process {
             Process::Client(c) => *c,
@@ -257,20 +267,21 @@ fn history(events: &[Event]) -> Result<RawHistory, FormatError> {
                 };
                 let text = describe_event(&event.f, &event.value);
                 let has_value = !matches!(event.value, Edn::Nil);
-                nemesis.event(name, kind, &event.f, text, has_value, time);
-                continue;
+                self.nemesis
+                    .event(name, kind, &event.f, text, has_value, time);
+                return Ok(());
             }
         };
         match event.kind {
             Kind::Invoke => {
-                if let Some(o) = open.get(&client) {
-                    let since = ops[o.op].at.clone();
+                if let Some(o) = self.open.get(&client) {
+                    let since = self.ops[o.op].at.clone();
                     return Err(FormatError::invalid(
                         at,
                         format!("process {client} invokes while its operation from {since} is still pending"),
                     ));
                 }
-                if let Some(line) = crashed.get(&client) {
+                if let Some(line) = self.crashed.get(&client) {
                     return Err(FormatError::invalid(
                         at,
                         format!(
@@ -280,29 +291,31 @@ fn history(events: &[Event]) -> Result<RawHistory, FormatError> {
                     ));
                 }
                 let input = input_json(&event.f, &event.value, &at)?;
-                fs.insert(&event.f);
-                open.insert(
+                if !self.fs.contains(&event.f) {
+                    self.fs.insert(event.f.clone());
+                }
+                self.open.insert(
                     client,
                     Open {
-                        op: ops.len(),
-                        f: &event.f,
-                        value: &event.value,
+                        op: self.ops.len(),
+                        f: event.f,
+                        value: event.value,
                     },
                 );
-                ops.push(RawOp::called(at, client, time, input));
+                self.ops.push(RawOp::called(at, client, time, input));
             }
             Kind::Ok | Kind::Fail | Kind::Info => {
-                let Some(pending) = open.remove(&client) else {
+                let Some(pending) = self.open.remove(&client) else {
                     if event.kind == Kind::Info {
                         // A client's `:info` about nothing it invoked is a note, not an operation.
-                        nemesis.note(Annotation {
+                        self.nemesis.note(Annotation {
                             client: Some(client),
                             tag: None,
                             start: time,
                             end: time,
                             text: describe_event(&event.f, &event.value),
                         });
-                        continue;
+                        return Ok(());
                     }
                     return Err(FormatError::invalid(
                         at,
@@ -317,39 +330,65 @@ fn history(events: &[Event]) -> Result<RawHistory, FormatError> {
                         at,
                         format!(
                             "process {client} completes :{} but invoked :{} at {}",
-                            event.f, pending.f, ops[pending.op].at
+                            event.f, pending.f, self.ops[pending.op].at
                         ),
                     ));
                 }
-                let op = &mut ops[pending.op];
+                let op = &mut self.ops[pending.op];
                 match event.kind {
                     // A nil read's result is unknown: no return, no output (see the module's documentation).
                     Kind::Ok if event.f == "read" && matches!(event.value, Edn::Nil) => {}
                     Kind::Ok => {
                         op.ret = Some(time);
-                        op.output = Some(output_json(&event.f, &event.value, pending.value, &at)?);
+                        op.output = Some(output_json(&event.f, &event.value, &pending.value, &at)?);
                     }
                     Kind::Fail => {
                         op.ret = Some(time);
                         op.failed = true;
                     }
                     _ => {
-                        crashed.insert(client, event.line);
+                        self.crashed.insert(client, event.line);
                     }
                 }
             }
         }
+        Ok(())
     }
-    if ops.is_empty() {
-        return Err(FormatError::invalid(
-            Location::File,
-            "no operations found: only fault-injection (nemesis) events and notes",
-        ));
+
+    fn finish(self) -> Result<RawHistory, FormatError> {
+        let Builder {
+            mut ops,
+            nemesis,
+            fs,
+            indices,
+            indexed,
+            ..
+        } = self;
+        if ops.is_empty() {
+            return Err(FormatError::invalid(
+                Location::File,
+                "no operations found: only fault-injection (nemesis) events and notes",
+            ));
+        }
+        let mut annotations = nemesis.finish();
+        if indexed == Some(true) {
+            // Every event had an increasing `:index`: those are the times a Jepsen user knows.
+            let time = |position: i64| indices[position as usize];
+            for op in &mut ops {
+                op.call = time(op.call);
+                op.ret = op.ret.map(time);
+            }
+            for a in &mut annotations {
+                a.start = time(a.start);
+                a.end = time(a.end);
+            }
+        }
+        let fs: HashSet<&str> = fs.iter().map(String::as_str).collect();
+        let model = infer_model(&fs).map(str::to_string);
+        let mut raw = RawHistory::loaded(Format::Edn, model, ops);
+        raw.annotations = annotations;
+        Ok(raw)
     }
-    let model = infer_model(&fs).map(str::to_string);
-    let mut raw = RawHistory::loaded(Format::Edn, model, ops);
-    raw.annotations = nemesis.finish();
-    Ok(raw)
 }
 
 fn describe_event(f: &str, value: &Edn) -> String {
