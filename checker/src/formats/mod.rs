@@ -11,6 +11,8 @@ pub mod edn;
 mod jepsen_log;
 mod json;
 mod jsonl;
+mod lines;
+mod nemesis;
 mod porcupine_kv;
 
 use std::io::{BufRead, BufReader, Read};
@@ -221,6 +223,13 @@ pub fn read_path(path: &Path, format: Option<Format>) -> Result<RawHistory, Form
     };
     if format == Format::Jsonl {
         return jsonl::read(reader);
+    }
+    // EDN and the log formats stream too: bad input fails where it stands, whatever the file's size.
+    match format {
+        Format::Edn => return edn::read_history(reader),
+        Format::JepsenLog => return jepsen_log::read(reader),
+        Format::PorcupineKv => return porcupine_kv::read(reader),
+        Format::Json | Format::Jsonl => {}
     }
     let mut text = String::new();
     reader

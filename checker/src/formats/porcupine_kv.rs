@@ -1,21 +1,54 @@
 //! Porcupine's key/value lines: `{:process 3, :type :invoke, :f :append, :key "7", :value "x 3 12 y"}`.
 //!
 //! Lines are in real-time order: a line's number is its time. A get's invocation has `:value nil` and its
-//! `:ok` carries the value read; put and append carry their argument in both.
+//! `:ok` carries the value read; put and append carry their argument in both. A get's `:ok` with `:value
+//! nil` read a key never written, which holds the empty string (Porcupine's initial state).
+//!
+//! Every line that is not blank or a `;` comment must be one such map, or it is an error naming the line;
+//! a file with no operation is an error too.
+
+use std::io::BufRead;
 
 use serde_json::{json, Value as Json};
 
+use super::lines::for_each_line;
 use super::{Complete, Format, Pairing, RawHistory};
 use crate::error::{FormatError, Location};
 
 pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
+    read(text.as_bytes())
+}
+
+pub(super) fn read(reader: impl BufRead) -> Result<RawHistory, FormatError> {
     let mut pairing = Pairing::new();
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
+    let mut lines = 0usize;
+    for_each_line(reader, |number, line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with(';') {
-            continue;
+            return Ok(());
         }
+        lines += 1;
+        operation(number, line, &mut pairing)
+    })?;
+    let ops = pairing.finish();
+    if ops.is_empty() {
+        let why = if lines == 0 {
+            "empty file (no operation lines)"
+        } else {
+            "no operations found"
+        };
+        return Err(FormatError::invalid(Location::File, why));
+    }
+    Ok(RawHistory::loaded(
+        Format::PorcupineKv,
+        Some("kv".to_string()),
+        ops,
+    ))
+}
+
+/// One line, `{:process 3, :type :invoke, ...}`, of number `number`.
+fn operation(number: usize, line: &str, pairing: &mut Pairing) -> Result<(), FormatError> {
+    {
         let map = parse_map(line).map_err(|m| FormatError::syntax(Location::Line(number), m))?;
         let get = |k: &str| map.iter().find(|(key, _)| key == k).map(|(_, v)| v);
         let missing =
@@ -35,6 +68,21 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
             other => other.to_string(),
         };
         let value = get("value").cloned().unwrap_or(Json::Null);
+        if kind != ":invoke" {
+            // A completion must be of the operation its process invoked.
+            let invoked = pairing
+                .outstanding(process)
+                .and_then(|input| input.get("op"))
+                .and_then(Json::as_str);
+            if let Some(invoked) = invoked {
+                if f.strip_prefix(':') != Some(invoked) {
+                    return Err(FormatError::invalid(
+                        Location::Line(number),
+                        format!("process {process} completes {f} but its pending operation is :{invoked}"),
+                    ));
+                }
+            }
+        }
         match kind {
             ":invoke" => {
                 let input = match f {
@@ -55,7 +103,7 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
                         ))
                     }
                 };
-                pairing.call(number, process, input)?;
+                pairing.call(number, process, input)
             }
             ":ok" => {
                 let is_get = pairing
@@ -68,23 +116,16 @@ pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
                 } else {
                     json!({})
                 };
-                pairing.complete(number, process, Complete::Ok(output))?;
+                pairing.complete(number, process, Complete::Ok(output))
             }
-            ":fail" => pairing.complete(number, process, Complete::Failed)?,
-            ":info" => pairing.complete(number, process, Complete::Unknown)?,
-            other => {
-                return Err(FormatError::invalid(
-                    Location::Line(number),
-                    format!("unknown type {other}"),
-                ))
-            }
+            ":fail" => pairing.complete(number, process, Complete::Failed),
+            ":info" => pairing.complete(number, process, Complete::Unknown),
+            other => Err(FormatError::invalid(
+                Location::Line(number),
+                format!("unknown type {other}"),
+            )),
         }
     }
-    Ok(RawHistory::loaded(
-        Format::PorcupineKv,
-        Some("kv".to_string()),
-        pairing.finish(),
-    ))
 }
 
 /// Reads a flat EDN map of keywords to nil, integers, keywords and strings, as JSON: keywords keep their

@@ -384,3 +384,163 @@ fn malformed_operations_name_their_line() {
         "{e}"
     );
 }
+
+/// The rule for nil in EDN, one per model (docs/history-format.md): a completed read of nil is "result
+/// unknown" (Knossos), a nil micro-op read in a transaction too, a nil dequeue is "the queue was empty", and
+/// nil as a written or compared value is the absent value.
+#[test]
+fn nil_means_one_thing_per_model() {
+    // Registers: the read of nil after a write of 1 is legal, and kept without a return.
+    let register = "{:process 0 :type :invoke :f :write :value 1}\n{:process 0 :type :ok :f :write :value 1}\n\
+                    {:process 1 :type :invoke :f :read :value nil}\n{:process 1 :type :ok :f :read :value nil}";
+    for model in ["register", "cas-register"] {
+        let c = checked(register, Some(model));
+        assert_eq!(c.result.verdict, Verdict::Ok, "{model}");
+        assert_eq!(c.view.operations[1].ret, None, "{model}");
+    }
+    // ... while a read of 2 is not legal: the rule is about nil only.
+    assert_eq!(
+        verdict(&register.replace(":read :value nil}", ":read :value 2}")),
+        Verdict::Illegal
+    );
+    // Multi-register: a micro-op read of nil constrains nothing, a read of 2 does.
+    let txn = "[{:process 0 :type :invoke :f :txn :value [[:write :x 1]]}\n\
+                {:process 0 :type :ok :f :txn :value [[:write :x 1]]}\n\
+                {:process 1 :type :invoke :f :txn :value [[:read :x nil]]}\n\
+                {:process 1 :type :ok :f :txn :value [[:read :x READ]]}]";
+    assert_eq!(verdict(&txn.replace("READ", "nil")), Verdict::Ok);
+    assert_eq!(verdict(&txn.replace("READ", "1")), Verdict::Ok);
+    assert_eq!(verdict(&txn.replace("READ", "2")), Verdict::Illegal);
+    // Queue: a dequeue of nil says the queue was empty.
+    let queue = "{:process 0 :type :invoke :f :enqueue :value 1}\n{:process 0 :type :ok :f :enqueue :value 1}\n\
+                 {:process 1 :type :invoke :f :dequeue :value nil}\n{:process 1 :type :ok :f :dequeue :value nil}";
+    assert_eq!(verdict(queue), Verdict::Illegal);
+    let empty = "{:process 1 :type :invoke :f :dequeue :value nil}\n{:process 1 :type :ok :f :dequeue :value nil}\n\
+                 {:process 0 :type :invoke :f :enqueue :value 1}\n{:process 0 :type :ok :f :enqueue :value 1}";
+    assert_eq!(verdict(empty), Verdict::Ok);
+    // Set: a read of nil is unknown like any nil read; an empty set is written `#{}`.
+    let set = "{:process 0 :type :invoke :f :add :value 1}\n{:process 0 :type :ok :f :add :value 1}\n\
+               {:process 1 :type :invoke :f :read :value nil}\n{:process 1 :type :ok :f :read :value READ}";
+    assert_eq!(verdict(&set.replace("READ", "nil")), Verdict::Ok);
+    assert_eq!(verdict(&set.replace("READ", "#{1}")), Verdict::Ok);
+    assert_eq!(verdict(&set.replace("READ", "#{}")), Verdict::Illegal);
+}
+
+#[test]
+fn nesting_is_bounded_and_named_not_a_crash() {
+    // Thousands deep overflowed the stack before (exit 134).
+    let deep = format!(
+        "[{{:process 0 :type :invoke :f :write :value {}1{}}}]",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
+    let e = error(&deep);
+    assert!(
+        e.starts_with("line 1, column ") && e.contains("nested more than 200 deep"),
+        "{e}"
+    );
+    // Values nested as deep as a history could want still read.
+    let fine = format!(
+        "{{:process 0 :type :invoke :f :write :value {}1{}}}\n{{:process 0 :type :ok :f :write :value 1}}",
+        "[".repeat(150),
+        "]".repeat(150)
+    );
+    assert_eq!(verdict(&fine), Verdict::Ok);
+}
+
+#[test]
+fn bad_bytes_fail_where_they_stand() {
+    let e = error("\0\0\0\0");
+    assert_eq!(
+        e,
+        "line 1, column 1: unexpected byte 0x00 at byte offset 0: this is not EDN text"
+    );
+    let e = error(
+        "[{:process 0 :type :invoke :f :read}\n {:process 0 :type :ok :f :read :value \"a\0b\"}]",
+    );
+    assert!(
+        e.starts_with("line 2, column 42:") && e.contains("control byte 0x00 (byte offset 78)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn invalid_utf8_is_named_by_line_and_byte_offset() {
+    let mut bytes =
+        b"[{:process 0 :type :invoke :f :read}\n {:process 0 :type :ok :f :read :value ".to_vec();
+    bytes.extend_from_slice(&[0xff, 0xfe]);
+    bytes.extend_from_slice(b"}]");
+    let path = std::env::temp_dir().join(format!("quill-edn-utf8-{}.edn", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let e = match checker::formats::read_path(&path, Some(Format::Edn)) {
+        Ok(_) => panic!("bad UTF-8 was read"),
+        Err(e) => e.to_string(),
+    };
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        e,
+        "line 2, column 40: byte 0xff at byte offset 76 is not UTF-8: this is not EDN text"
+    );
+}
+
+/// A 2 GB file of zero bytes took 54 s and 4 GB as EDN: now every reader stops at its first bytes. The file
+/// is sparse, so making it costs nothing.
+#[test]
+fn a_huge_file_of_zeros_fails_at_once_in_every_streamed_format() {
+    let path = std::env::temp_dir().join(format!("quill-zeros-{}.bin", std::process::id()));
+    std::fs::File::create(&path)
+        .and_then(|f| f.set_len(2 << 30))
+        .unwrap();
+    let read = |format| match checker::formats::read_path(&path, format) {
+        Ok(_) => panic!("zeros were read as {format:?}"),
+        Err(e) => e.to_string(),
+    };
+    let edn = read(Some(Format::Edn));
+    let log = read(Some(Format::JepsenLog));
+    let kv = read(Some(Format::PorcupineKv));
+    let detected = read(None);
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        edn,
+        "line 1, column 1: unexpected byte 0x00 at byte offset 0: this is not EDN text"
+    );
+    assert!(log.starts_with("line 1: the line is longer than"), "{log}");
+    assert!(kv.starts_with("line 1: the line is longer than"), "{kv}");
+    assert!(detected.contains("cannot tell the format"), "{detected}");
+}
+
+#[test]
+fn a_file_without_operations_is_an_error() {
+    assert_eq!(
+        error(""),
+        "file: empty file (no EDN forms, only white space and comments)"
+    );
+    assert_eq!(
+        error("  ; just a comment\n"),
+        "file: empty file (no EDN forms, only white space and comments)"
+    );
+    assert!(
+        error("[]").contains("no operations found"),
+        "{}",
+        error("[]")
+    );
+    let only_faults = "[{:process :nemesis :type :info :f :start :value nil}\n\
+                        {:process :nemesis :type :info :f :stop :value nil}]";
+    assert!(
+        error(only_faults).contains("no operations found"),
+        "{}",
+        error(only_faults)
+    );
+}
+
+#[test]
+fn the_history_collection_is_the_whole_file() {
+    let e =
+        error("[{:process 0 :type :invoke :f :read}]\n{:process 0 :type :ok :f :read :value 1}");
+    assert!(
+        e.starts_with("line 2, column 1: more after the history's `]`"),
+        "{e}"
+    );
+    let e = error("{:process 0 :type :invoke :type :ok :f :read}");
+    assert_eq!(e, "line 1: the key :type appears twice in this map");
+}

@@ -167,3 +167,131 @@ fn jepsen_log_semantics() {
                INFO  jepsen.util - 1\t:ok\t:read\tnil\n";
     assert_eq!(verdict(log), Verdict::Illegal);
 }
+
+/// Jepsen's current log layout, with a nemesis, other loggers and a stack trace, as a real log has them.
+const CURRENT_LOG: &str = "\
+2017-03-03 18:05:40,001{GMT}\tINFO\t[main] jepsen.core: Running test
+2017-03-03 18:05:41,102{GMT}\tINFO\t[jepsen worker 0] jepsen.util: 0\t:invoke\t:write\t1
+2017-03-03 18:05:41,110{GMT}\tINFO\t[jepsen nemesis] jepsen.util: :nemesis\t:info\t:start\tnil
+2017-03-03 18:05:41,120{GMT}\tINFO\t[jepsen worker 0] jepsen.util: 0\t:ok\t:write\t1
+2017-03-03 18:05:41,130{GMT}\tWARN\t[jepsen worker 1] jepsen.control: Connection reset
+java.net.SocketException: Connection reset
+\tat java.net.SocketInputStream.read(SocketInputStream.java:210)
+Caused by: java.io.IOException: closed
+2017-03-03 18:05:41,140{GMT}\tINFO\t[jepsen nemesis] jepsen.util: :nemesis\t:info\t:start\t\"Cut off {\\\"n1\\\" #{\\\"n2\\\"}}\"
+
+2017-03-03 18:05:41,150{GMT}\tINFO\t[jepsen worker 1] jepsen.util: 1\t:invoke\t:read\tnil
+2017-03-03 18:05:41,160{GMT}\tINFO\t[jepsen worker 1] jepsen.util: 1\t:ok\t:read\t1
+";
+
+#[test]
+fn jepsen_logs_of_both_layouts_read_alike() {
+    assert_eq!(detect(CURRENT_LOG), Some(Format::JepsenLog));
+    let current = parse(CURRENT_LOG, None).unwrap().into_history().unwrap();
+    let old = "INFO  jepsen.util - 0\t:invoke\t:write\t1\n\
+               INFO  jepsen.util - :nemesis\t:info\t:start\tnil\n\
+               INFO  jepsen.util - 0\t:ok\t:write\t1\n\
+               INFO  jepsen.util - 1 :invoke :read nil\n\
+               INFO  jepsen.util - 1 :ok :read 1\n";
+    let old = parse(old, None).unwrap().into_history().unwrap();
+    assert_eq!(current.operations.len(), 2);
+    let shape = |h: &History<serde_json::Value, serde_json::Value>| {
+        h.operations
+            .iter()
+            .map(|o| (o.client, o.input.clone(), o.output.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&current), shape(&old));
+    assert_eq!(verdict(CURRENT_LOG), Verdict::Ok);
+    assert_eq!(
+        verdict(&CURRENT_LOG.replace(":read\t1", ":read\t2")),
+        Verdict::Illegal
+    );
+    // The nemesis's two `:info :start` lines are one interval, from line 3 to line 9.
+    let notes: Vec<_> = current
+        .annotations
+        .iter()
+        .map(|a| (a.tag.as_deref(), a.start, a.end, a.text.as_str()))
+        .collect();
+    assert_eq!(
+        notes,
+        vec![(
+            Some("nemesis"),
+            3,
+            9,
+            r#"start "Cut off {\"n1\" #{\"n2\"}}""#
+        )]
+    );
+}
+
+fn log_error(text: &str) -> String {
+    match parse(text, Some(Format::JepsenLog)) {
+        Ok(raw) => panic!(
+            "expected an error, read {} operations",
+            raw.into_history().map_or(0, |h| h.operations.len())
+        ),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `--format jepsen-log` on prose, on EDN or on an empty file said `ops=0 linearizable`.
+#[test]
+fn a_log_that_is_not_a_jepsen_log_is_an_error_naming_the_line() {
+    let e = log_error("This is a README.\nIt has prose in it.\n");
+    assert!(
+        e.starts_with("line 1: not a line of a Jepsen log: `This is a README.`"),
+        "{e}"
+    );
+    let e = log_error("\n[{:process 0, :type :invoke, :f :read, :value nil}]\n");
+    assert!(e.starts_with("line 2: not a line of a Jepsen log"), "{e}");
+    assert_eq!(log_error(""), "file: empty file (no log lines)");
+    assert_eq!(log_error("\n  \n"), "file: empty file (no log lines)");
+    let e = log_error("INFO  jepsen.core - Running test\nINFO  jepsen.core - Done\n");
+    assert!(e.starts_with("file: no operations found"), "{e}");
+    // Prose after a log line of another logger is not a stack trace.
+    let e = log_error("INFO  jepsen.core - Running\nhello there\n");
+    assert!(e.starts_with("line 2: not a line of a Jepsen log"), "{e}");
+    let e = log_error("INFO  jepsen.util - starting the clients\n");
+    assert!(
+        e.starts_with("line 1: a jepsen.util line that is not an operation record"),
+        "{e}"
+    );
+    let e = log_error("0 :invoke :read nil\n0 :ok :write 1\n");
+    assert_eq!(
+        e,
+        "line 2: process 0 completes :write but its pending operation is :read"
+    );
+    let e = log_error("0 :invoke :cas [1\n");
+    assert!(e.starts_with("line 1: cannot read the value `[1`"), "{e}");
+    let e =
+        log_error("INFO  jepsen.util - 0 :invoke :read nil\nINFO  jepsen.util - 0 :done :read 1\n");
+    assert!(
+        e.starts_with("line 2: a jepsen.util line that is not an operation record"),
+        "{e}"
+    );
+}
+
+#[test]
+fn porcupine_lines_are_all_understood() {
+    let e = match parse("", Some(Format::PorcupineKv)) {
+        Ok(_) => panic!("an empty file was read"),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(e, "file: empty file (no operation lines)");
+    let text = "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\nnot a map\n";
+    let e = match parse(text, Some(Format::PorcupineKv)) {
+        Ok(_) => panic!("prose was read"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.starts_with("line 2: expected a map"), "{e}");
+    let text = "{:process 0, :type :invoke, :f :get, :key \"1\", :value nil}\n\
+                {:process 0, :type :ok, :f :put, :key \"1\", :value \"x\"}\n";
+    let e = match parse(text, Some(Format::PorcupineKv)) {
+        Ok(_) => panic!("a mismatched completion was read"),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(
+        e,
+        "line 2: process 0 completes :put but its pending operation is :get"
+    );
+}

@@ -5,6 +5,7 @@ mod edn;
 mod examples;
 mod explain;
 mod formats;
+mod fuzz;
 mod gen;
 mod models;
 mod oracle;

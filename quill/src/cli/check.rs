@@ -1,8 +1,9 @@
 //! `quill check [options] FILE...`: checks history files and prints a verdict line per file.
 //!
-//! Exit status: 0 when every file is linearizable, 1 when any is not, 2 when any is undecided (time limit)
-//! and none is illegal, 3 for bad input or usage. A file that cannot be read is reported and the others are
-//! still checked.
+//! Exit status: 0 when every file is linearizable, 1 when any is not, 3 for bad input or usage, 2 when any
+//! is undecided (time limit) and none is illegal or unreadable. A file that cannot be read is reported and
+//! the others are still checked; when files disagree, "not linearizable" wins over "unreadable", which wins
+//! over "unknown" ([`Summary::exit_code`] says why), and every file's result is printed whatever the status.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -31,8 +32,9 @@ pub struct CheckArgs {
     /// The input format: json, jsonl, jepsen-log, porcupine-kv or edn (default: detected from content).
     #[arg(long)]
     pub format: Option<String>,
-    /// Give up after this many seconds per file; the verdict is then unknown.
-    #[arg(long, value_name = "SECS")]
+    /// Give up after this many seconds per file (0 to 1000000; 0 decides only what needs no search); the
+    /// verdict is then unknown.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<f64>,
     /// Check the whole state as one partition (no P-compositionality).
     #[arg(long)]
@@ -79,13 +81,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let timeout = match args.timeout {
-        Some(secs) if !(secs.is_finite() && secs >= 0.0) => {
-            anyhow::bail!("--timeout must be a number of seconds")
-        }
-        Some(secs) => Some(Duration::from_secs_f64(secs)),
-        None => None,
-    };
+    check_picture_paths(&args)?;
+    // `parse_timeout` has bounded the number, so the conversion cannot overflow.
+    let timeout = args.timeout.map(Duration::from_secs_f64);
     let options = Options {
         timeout,
         partition: !args.no_partition,
@@ -120,6 +118,51 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("{summary}");
     }
     Ok(ExitCode::from(summary.exit_code()))
+}
+
+/// The longest `--timeout`, in seconds (about 11.6 days): longer is surely a typo, and far longer would
+/// overflow a `Duration`.
+const MAX_TIMEOUT_SECS: f64 = 1e6;
+
+/// `--timeout SECS`: a finite number of seconds from 0 to [`MAX_TIMEOUT_SECS`]. Zero is allowed: it asks
+/// for no search at all, which the tests of the "unknown" status use.
+fn parse_timeout(text: &str) -> anyhow::Result<f64> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("`{text}` is not a number of seconds"))?;
+    if !(0.0..=MAX_TIMEOUT_SECS).contains(&secs) {
+        anyhow::bail!(
+            "`{text}` is out of range: give a number of seconds from 0 to {MAX_TIMEOUT_SECS}"
+        );
+    }
+    // `-0` passes the range check; give the conversion a plain zero.
+    Ok(if secs == 0.0 { 0.0 } else { secs })
+}
+
+/// With several input files `--html` and `--svg` name directories, one picture per file. A path that is
+/// an existing file, or that ends like a picture (`one.html`), is surely meant as one file: an error
+/// before anything is checked, rather than a directory of that name.
+fn check_picture_paths(args: &CheckArgs) -> anyhow::Result<()> {
+    if args.files.len() < 2 {
+        return Ok(());
+    }
+    for (flag, path) in [("--html", &args.html), ("--svg", &args.svg)] {
+        let Some(path) = path else { continue };
+        let looks_like_file = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "html" | "htm" | "svg"));
+        if path.is_file() || (!path.is_dir() && looks_like_file) {
+            anyhow::bail!(
+                "{flag} {}: with {} input files {flag} names a directory (one picture per file); \
+                 give a directory, or check one file at a time",
+                path.display(),
+                args.files.len()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs `check` with the options' progress counters watched from another thread, which draws a bar on
@@ -292,11 +335,16 @@ impl Summary {
         s
     }
 
+    /// The status of a run whose files may disagree. "Not linearizable" comes first: it is a finding about
+    /// the system, and a CI gate that looks for status 1 must never miss it because another file was bad
+    /// input (the unreadable files are still reported, on standard error and in the summary line).
+    /// "Unreadable" comes before "unknown": a file that was not read at all is worse news than one that
+    /// ran out of time, and a gate that retries on 2 with a longer time limit would retry in vain.
     fn exit_code(&self) -> u8 {
-        if self.errors > 0 {
-            EXIT_USAGE
-        } else if self.illegal > 0 {
+        if self.illegal > 0 {
             1
+        } else if self.errors > 0 {
+            EXIT_USAGE
         } else if self.unknown > 0 {
             2
         } else {

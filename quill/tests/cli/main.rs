@@ -374,3 +374,207 @@ fn scenario_patterns_ignore_case() {
     let globbed = stdout(&quill(&["test", "raft", "--list", "test*3a"]));
     assert!(globbed.lines().count() >= 3, "{globbed}");
 }
+
+/// Usage errors are bad input (3), never the "unknown" of a time limit (2); `--help` is not an error.
+#[test]
+fn usage_errors_exit_three() {
+    let file = example("register.jsonl");
+    for args in [
+        vec!["check", "--no-such-flag", file.as_str()],
+        vec!["check"],
+        vec!["check", "--timeout", "abc", file.as_str()],
+        vec!["check", "--timeout", "1e300", file.as_str()],
+        vec!["check", "--timeout", "-1", file.as_str()],
+        vec!["check", "--timeout", "NaN", file.as_str()],
+        vec!["check", "--timeout", "inf", file.as_str()],
+        vec!["check", "--format", "yaml", file.as_str()],
+        vec!["no-such-command"],
+    ] {
+        let out = quill(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "{args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).starts_with("error:"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    let out = quill(&["check", "--timeout", "1e300", &file]);
+    assert!(
+        stderr(&out)
+            .contains("`1e300` is out of range: give a number of seconds from 0 to 1000000"),
+        "{}",
+        stderr(&out)
+    );
+    let out = quill(&["check", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("--timeout"), "{}", stdout(&out));
+}
+
+/// `--format jepsen-log` on prose, on an EDN file or on an empty file said `ops=0 linearizable`, exit 0.
+#[test]
+fn a_log_that_is_not_one_exits_three_naming_the_place() {
+    let prose = write("prose.log", "Notes from the run.\nAll went well.\n");
+    let edn = write(
+        "history.edn",
+        "[{:process 0, :type :invoke, :f :read, :value nil}\n {:process 0, :type :ok, :f :read, :value nil}]\n",
+    );
+    let empty = write("empty.log", "");
+    for (file, place) in [
+        (&prose, "prose.log: line 1: not a line of a Jepsen log"),
+        (&edn, "history.edn: line 1: not a line of a Jepsen log"),
+        (&empty, "empty.log: file: empty file"),
+    ] {
+        let out = quill(&["check", "--format", "jepsen-log", file]);
+        assert_eq!(out.status.code(), Some(3), "{file}: {}", stdout(&out));
+        assert!(stderr(&out).contains(place), "{}", stderr(&out));
+        assert!(!stdout(&out).contains("linearizable"), "{}", stdout(&out));
+    }
+    // Jepsen's current layout is read, and detected.
+    let current = write(
+        "current.log",
+        "2017-03-03 18:05:41,102{GMT}\tINFO\t[jepsen worker 0] jepsen.util: 0\t:invoke\t:write\t1\n\
+         2017-03-03 18:05:41,130{GMT}\tINFO\t[jepsen worker 0] jepsen.util: 0\t:ok\t:write\t1\n\
+         2017-03-03 18:05:41,150{GMT}\tINFO\t[jepsen worker 1] jepsen.util: 1\t:invoke\t:read\tnil\n\
+         2017-03-03 18:05:41,160{GMT}\tINFO\t[jepsen worker 1] jepsen.util: 1\t:ok\t:read\t2\n",
+    );
+    let out = quill(&["check", &current]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("current.log: not linearizable  ops=2"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// EDN nested thousands deep crashed with exit 134; a file of zero bytes ran out of memory.
+#[test]
+fn hostile_edn_exits_three_naming_the_place() {
+    let deep = write("deep.edn", &"[".repeat(100_000));
+    let out = quill(&["check", "--format", "edn", &deep]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("deep.edn: line 1, column 201: nested more than 200 deep"),
+        "{}",
+        stderr(&out)
+    );
+    let zeros = temp("zeros.edn");
+    std::fs::File::create(&zeros)
+        .and_then(|f| f.set_len(2 << 30))
+        .unwrap();
+    let out = quill(&["check", "--format", "edn", &zeros.display().to_string()]);
+    std::fs::remove_file(&zeros).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "zeros.edn: line 1, column 1: unexpected byte 0x00 at byte offset 0: this is not EDN text"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// One file not linearizable, one unreadable: both are printed, and the status is 1, so that a CI gate
+/// looking for "not linearizable" never has it hidden by bad input. Unreadable beats unknown.
+#[test]
+fn when_files_disagree_not_linearizable_wins_and_both_are_printed() {
+    let bad = write("unreadable.log", "just some words\n");
+    let out = quill(&[
+        "check",
+        "--format",
+        "jepsen-log",
+        &corpus("etcd/etcd_000.log"),
+        &bad,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("etcd_000.log: not linearizable"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("unreadable.log: line 1: not a line of a Jepsen log"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out)
+            .contains("2 files: 0 linearizable, 1 not linearizable, 0 unknown, 1 unreadable"),
+        "{}",
+        stdout(&out)
+    );
+    // In JSON too, both files are there, and the summary carries the status.
+    let out = quill(&[
+        "check",
+        "--json",
+        "--format",
+        "jepsen-log",
+        &corpus("etcd/etcd_000.log"),
+        &bad,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["files"][0]["verdict"], "illegal");
+    assert!(doc["files"][1]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("line 1")));
+    assert_eq!(doc["summary"]["exit_code"], 1);
+    // Unreadable and unknown: 3.
+    let out = quill(&["check", "--timeout", "0", &hard_file(), &bad]);
+    assert!(stdout(&out).contains("unknown"), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+}
+
+/// 14 concurrent writes and a read nothing explains: far more than no time at all to refute.
+fn hard_file() -> String {
+    let mut ops: Vec<String> = (0..14)
+        .map(|c| format!(r#"{{"client": {c}, "call": 0, "return": 100, "input": {{"op": "write", "value": {c}}}, "output": null}}"#))
+        .collect();
+    ops.push(r#"{"client": 99, "call": 0, "return": 100, "input": {"op": "read"}, "output": {"value": 1000}}"#.into());
+    write(
+        "hard-too.json",
+        &format!(
+            r#"{{"model": "register", "operations": [{}]}}"#,
+            ops.join(",")
+        ),
+    )
+}
+
+/// With several inputs `--html`/`--svg` name a directory: a path that looks like one file is an error
+/// before anything is checked, not a directory named `one.html`.
+#[test]
+fn one_picture_path_for_several_files_is_an_error() {
+    let dir = temp("pictures-one");
+    std::fs::create_dir_all(&dir).unwrap();
+    for flag in ["--html", "--svg"] {
+        let target = dir.join(if flag == "--html" {
+            "one.html"
+        } else {
+            "one.svg"
+        });
+        let out = quill(&[
+            "check",
+            flag,
+            &target.display().to_string(),
+            &example("kv-linearizable.json"),
+            &example("register.jsonl"),
+        ]);
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("with 2 input files"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!target.exists(), "{} was made", target.display());
+        assert!(
+            stdout(&out).is_empty(),
+            "nothing is checked: {}",
+            stdout(&out)
+        );
+    }
+}
