@@ -8,4 +8,5 @@ mod formats;
 mod gen;
 mod models;
 mod oracle;
+mod recorder;
 mod search;
