@@ -187,9 +187,10 @@ pub fn write(
             "availability {availability:.3} is below the required {required}"
         ));
     }
-    if ops.is_empty() && verdict == Verdict::Ok {
+    if ok == 0 && verdict == Verdict::Ok {
+        // Nothing was observed, so nothing was shown correct.
         verdict = Verdict::Unknown;
-        summary.push("no operations were made".into());
+        summary.push("no operation completed, so nothing was checked".into());
     }
     summary.insert(
         0,

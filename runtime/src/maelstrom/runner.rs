@@ -61,7 +61,7 @@ impl Run {
             *slot = Some(problem);
         }
         drop(slot);
-        let _ = self.stop.send(true);
+        self.stop.send_replace(true);
     }
 
     fn stopped(&self) -> bool {
@@ -410,7 +410,7 @@ async fn drive(
     };
     tokio::select! {
         _ = inits => {}
-        _ = &mut cancel => { interrupted = true; let _ = run.stop.send(true); }
+        _ = &mut cancel => { interrupted = true; run.stop.send_replace(true); }
     }
 
     let mut nemesis_notes: Vec<Annotation> = Vec::new();
@@ -449,7 +449,7 @@ async fn drive(
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {}
             _ = stop.wait_for(|s| *s) => {}
-            _ = &mut cancel => { interrupted = true; let _ = run.stop.send(true); }
+            _ = &mut cancel => { interrupted = true; run.stop.send_replace(true); }
         }
         // Let the clients finish the request in flight (each is bounded by its timeout), then stop them.
         let grace = config.request_timeout() + Duration::from_millis(200);
@@ -467,7 +467,7 @@ async fn drive(
             let healed = recorder.now();
             tokio::select! {
                 _ = tokio::time::sleep(config.recovery_wait) => {}
-                _ = &mut cancel => { interrupted = true; let _ = run.stop.send(true); }
+                _ = &mut cancel => { interrupted = true; run.stop.send_replace(true); }
             }
             if !run.stopped() {
                 let until = Instant::now() + config.recovery_wait.max(Duration::from_secs(1));
