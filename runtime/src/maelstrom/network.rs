@@ -85,6 +85,9 @@ enum Kind {
 }
 
 struct InFlight {
+    /// The real sender (a node may forward a message with a client's `src`; faults apply to the link it
+    /// was actually sent on).
+    from: Kind,
     deadline: Instant,
     seq: u64,
     log: Option<usize>,
@@ -233,9 +236,18 @@ impl Network {
         Duration::from_secs_f64(secs.min(60.0))
     }
 
-    /// Sends `message` by the rules of the module guide.
+    /// Sends `message` by the rules of the module guide, from the sender its `src` names.
     pub fn send(&self, message: Message) -> Result<(), SendError> {
         let src = self.kind(&message.src);
+        self.send_as(src, message)
+    }
+
+    /// Sends a message that node `node` wrote, whatever its `src` says.
+    pub fn send_from_node(&self, node: usize, message: Message) -> Result<(), SendError> {
+        self.send_as(Kind::Node(node), message)
+    }
+
+    fn send_as(&self, src: Kind, message: Message) -> Result<(), SendError> {
         let dest = self.kind(&message.dest);
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -280,6 +292,7 @@ impl Network {
             let log = self.log(state, &message, true);
             state.seq += 1;
             let _ = inbox.send(InFlight {
+                from: src,
                 deadline: now + latency,
                 seq: state.seq,
                 log,
@@ -305,7 +318,7 @@ impl Network {
 
     /// Delivers one message that reached its deadline.
     fn deliver(&self, flight: InFlight) {
-        let src = self.kind(&flight.message.src);
+        let src = flight.from;
         let dest = self.kind(&flight.message.dest);
         let mut state = self.lock();
         match dest {

@@ -122,7 +122,9 @@ async fn route(run: Arc<Run>, mut out: mpsc::UnboundedReceiver<NodeOutput>) {
                         continue;
                     }
                 };
-                if let Err(super::network::SendError::UnknownDest(dest)) = run.net.send(message) {
+                if let Err(super::network::SendError::UnknownDest(dest)) =
+                    run.net.send_from_node(node, message)
+                {
                     run.fail(Problem::Protocol {
                         node: format!("n{node}"),
                         line,
