@@ -12,7 +12,9 @@ use crate::explain::{explain, ExplainOptions};
 use crate::formats::{RawHistory, RawOp};
 use crate::history::{History, Operation};
 use crate::model::Model;
-use crate::models::{CasRegister, KeyedCasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, Value};
+use crate::models::{
+    CasRegister, KeyedCasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, Value,
+};
 use crate::verdict::CheckResult;
 use crate::view::HistoryView;
 

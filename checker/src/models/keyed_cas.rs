@@ -69,7 +69,10 @@ impl Model for KeyedCasRegister {
     fn partition(&self, operations: &[Operation<KeyedCasInput, CasOutput>]) -> Vec<Partition> {
         let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (index, op) in operations.iter().enumerate() {
-            by_key.entry(op.input.key.to_string()).or_default().push(index);
+            by_key
+                .entry(op.input.key.to_string())
+                .or_default()
+                .push(index);
         }
         Partition::by_key(by_key)
     }

@@ -2,10 +2,10 @@
 //!
 //! A client sends a request with a fresh `msg_id` and waits for the reply whose `in_reply_to` matches,
 //! ignoring any other message (a late reply to a request that timed out), until its timeout. The
-//! [`Pacer`] spreads the requests of all clients to `--rate` per second in total, as Jepsen's `stagger`
-//! does: each request is scheduled a random interval (uniform in `[0, 2/rate)`) after the previous one.
+//! [`Pacer`] spreads a client's requests as Jepsen's `stagger` does: each is scheduled a random interval
+//! after the previous one, so that all the clients together make `--rate` requests per second.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
@@ -71,30 +71,32 @@ impl Drop for Client {
     }
 }
 
-/// Spreads requests over time at a total rate.
+/// Spreads one client's requests over time. Each of the `concurrency` clients has its own pacer at
+/// `rate / concurrency`, so the total is `--rate` and a client whose requests are fast cannot take the
+/// slots of the others (a shared schedule let the clients of the fastest node do most of the work).
 pub struct Pacer {
-    state: Mutex<(Instant, ChaCha8Rng)>,
+    next: Instant,
+    rng: ChaCha8Rng,
     mean_gap: Duration,
 }
 
 impl Pacer {
-    pub fn new(rate: f64, rng: ChaCha8Rng) -> Arc<Self> {
-        Arc::new(Pacer {
-            state: Mutex::new((Instant::now(), rng)),
-            mean_gap: Duration::from_secs_f64(1.0 / rate),
-        })
+    /// A pacer at `rate` per second; the first slot is at a random point of the first interval.
+    pub fn new(rate: f64, mut rng: ChaCha8Rng) -> Self {
+        let mean_gap = Duration::from_secs_f64(1.0 / rate);
+        let first = mean_gap.mul_f64(rng.gen_range(0.0..1.0));
+        Pacer {
+            next: Instant::now() + first,
+            rng,
+            mean_gap,
+        }
     }
 
-    /// Waits for this client's next slot.
-    pub async fn wait(&self) {
-        let slot = {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let (next, rng) = &mut *state;
-            let slot = (*next).max(Instant::now());
-            let gap = self.mean_gap.mul_f64(rng.gen_range(0.0..2.0));
-            *next = slot + gap;
-            slot
-        };
+    /// Waits for the next slot: a random interval, uniform in `[0, 2/rate)`, after the previous one (or
+    /// now, when the client is behind).
+    pub async fn wait(&mut self) {
+        let slot = self.next.max(Instant::now());
+        self.next = slot + self.mean_gap.mul_f64(self.rng.gen_range(0.0..2.0));
         tokio::time::sleep_until(tokio::time::Instant::from_std(slot)).await;
     }
 }

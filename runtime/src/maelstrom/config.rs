@@ -281,9 +281,13 @@ impl Config {
             return Err(Error::Usage("--node-count must be at least 1".into()));
         }
         if self.rate <= 0.0 || !self.rate.is_finite() {
-            return Err(Error::Usage(format!("--rate must be positive, not {}", self.rate)));
+            return Err(Error::Usage(format!(
+                "--rate must be positive, not {}",
+                self.rate
+            )));
         }
-        if self.workload == Workload::LinKv && self.concurrency % (2 * self.node_count) != 0 {
+        if self.workload == Workload::LinKv && !self.concurrency.is_multiple_of(2 * self.node_count)
+        {
             return Err(Error::Usage(format!(
                 "lin-kv needs --concurrency to be a multiple of 2 x node-count = {} (e.g. `2n`), not {}",
                 2 * self.node_count,
@@ -291,7 +295,9 @@ impl Config {
             )));
         }
         if !(0.0..=1.0).contains(&self.fault_fraction) {
-            return Err(Error::Usage("--fault-fraction must be between 0 and 1".into()));
+            return Err(Error::Usage(
+                "--fault-fraction must be between 0 and 1".into(),
+            ));
         }
         Ok(())
     }

@@ -31,7 +31,13 @@ pub fn value(json: &Json) -> String {
 
 fn keyword(k: &str) -> String {
     k.chars()
-        .map(|c| if c.is_alphanumeric() || "-_?!*".contains(c) { c } else { '-' })
+        .map(|c| {
+            if c.is_alphanumeric() || "-_?!*".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect()
 }
 

@@ -52,7 +52,10 @@ pub enum Error {
     #[error("cannot start the node program `{bin}`: {source}")]
     Spawn { bin: String, source: std::io::Error },
     #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What ended a run early (the history is still saved).
@@ -94,8 +97,12 @@ impl Problem {
             Problem::Protocol { node, line, reason } => {
                 json!({"kind": "protocol", "node": node, "line": line, "reason": reason})
             }
-            Problem::NoInit { node, secs } => json!({"kind": "no-init", "node": node, "secs": secs}),
-            Problem::NoReply { node, what } => json!({"kind": "no-reply", "node": node, "what": what}),
+            Problem::NoInit { node, secs } => {
+                json!({"kind": "no-init", "node": node, "secs": secs})
+            }
+            Problem::NoReply { node, what } => {
+                json!({"kind": "no-reply", "node": node, "what": what})
+            }
             Problem::Interrupted => json!({"kind": "interrupted"}),
         }
     }

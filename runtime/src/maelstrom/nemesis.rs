@@ -76,21 +76,30 @@ pub fn partition(n: usize, rng: &mut ChaCha8Rng) -> (BTreeSet<(usize, usize)>, S
     match rng.gen_range(0..4) {
         0 => {
             let groups = vec![order[..1].to_vec(), order[1..].to_vec()];
-            (components(&groups), format!("partition one {}", show(&groups)))
+            (
+                components(&groups),
+                format!("partition one {}", show(&groups)),
+            )
         }
         1 => {
             let k = (n / 3).max(1);
             let groups = vec![order[..k].to_vec(), order[k..].to_vec()];
-            (components(&groups), format!("partition third {}", show(&groups)))
+            (
+                components(&groups),
+                format!("partition third {}", show(&groups)),
+            )
         }
         2 => {
             let k = (n / 2).max(1);
             let groups = vec![order[..k].to_vec(), order[k..].to_vec()];
-            (components(&groups), format!("partition halves {}", show(&groups)))
+            (
+                components(&groups),
+                format!("partition halves {}", show(&groups)),
+            )
         }
         _ => {
             // The node at ring position p hears from the positions within `reach` of p: a majority.
-            let reach = (n / 2 + 1) / 2;
+            let reach = (n / 2).div_ceil(2);
             let mut cut = BTreeSet::new();
             for p in 0..n {
                 for q in 0..n {
@@ -103,7 +112,10 @@ pub fn partition(n: usize, rng: &mut ChaCha8Rng) -> (BTreeSet<(usize, usize)>, S
             if cut.is_empty() {
                 // Too few nodes for a ring: halves instead.
                 let groups = vec![order[..n / 2].to_vec(), order[n / 2..].to_vec()];
-                return (components(&groups), format!("partition halves {}", show(&groups)));
+                return (
+                    components(&groups),
+                    format!("partition halves {}", show(&groups)),
+                );
             }
             let description = format!("partition majorities-ring {}", describe_cut(&cut));
             (cut, description)
@@ -152,12 +164,21 @@ impl Nemesis {
             if !wait(d, &mut stop).await {
                 break;
             }
-            let fault = *self.faults.choose(&mut self.rng).expect("faults are not empty");
+            let fault = *self
+                .faults
+                .choose(&mut self.rng)
+                .expect("faults are not empty");
             let n = self.node_count;
             let applied = match fault {
                 Fault::Partition => {
                     let (cut, text) = partition(n, &mut self.rng);
-                    Applied::Net(Faults { cut, ..Faults::default() }, text)
+                    Applied::Net(
+                        Faults {
+                            cut,
+                            ..Faults::default()
+                        },
+                        text,
+                    )
                 }
                 Fault::OneWay => {
                     let mut order: Vec<usize> = (0..n).collect();
@@ -170,14 +191,26 @@ impl Nemesis {
                         }
                     }
                     let text = format!("one-way {}", describe_cut(&cut));
-                    Applied::Net(Faults { cut, ..Faults::default() }, text)
+                    Applied::Net(
+                        Faults {
+                            cut,
+                            ..Faults::default()
+                        },
+                        text,
+                    )
                 }
                 Fault::Loss => Applied::Net(
-                    Faults { loss: self.fraction, ..Faults::default() },
+                    Faults {
+                        loss: self.fraction,
+                        ..Faults::default()
+                    },
                     format!("loss {:.0}%", self.fraction * 100.0),
                 ),
                 Fault::Duplicate => Applied::Net(
-                    Faults { duplicate: self.fraction, ..Faults::default() },
+                    Faults {
+                        duplicate: self.fraction,
+                        ..Faults::default()
+                    },
                     format!("duplicate {:.0}%", self.fraction * 100.0),
                 ),
                 Fault::Kill => Applied::Kill(self.rng.gen_range(0..n)),

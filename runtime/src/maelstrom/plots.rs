@@ -41,7 +41,10 @@ pub fn latency(history: &JsonHistory, start: i64) -> Plot {
             .map(|p| p.1)
             .fold(1.0, f64::max);
         let mut chart = ChartBuilder::on(&root)
-            .caption("Latency of each operation (ms) by call time (s)", ("sans-serif", 16))
+            .caption(
+                "Latency of each operation (ms) by call time (s)",
+                ("sans-serif", 16),
+            )
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(50)
@@ -55,7 +58,11 @@ pub fn latency(history: &JsonHistory, start: i64) -> Plot {
                 .map(|p| (p.0, if p.1.is_finite() { p.1 } else { max_l * 1.05 }))
                 .collect();
             chart
-                .draw_series(series.into_iter().map(|p| Circle::new(p, 2, color.filled())))
+                .draw_series(
+                    series
+                        .into_iter()
+                        .map(|p| Circle::new(p, 2, color.filled())),
+                )
                 .map_err(|e| e.to_string())?
                 .label(label)
                 .legend(move |(x, y)| Circle::new((x, y), 3, color.filled()));
@@ -84,7 +91,9 @@ pub fn rate(history: &JsonHistory, start: i64) -> Plot {
     for op in &history.operations {
         let Some(r) = op.ret else { continue };
         let bin = (((r - start).max(0) as f64 / 1e9) as usize).min(bins - 1);
-        kinds.entry(kind_of(&op.input)).or_insert_with(|| vec![0; bins])[bin] += 1;
+        kinds
+            .entry(kind_of(&op.input))
+            .or_insert_with(|| vec![0; bins])[bin] += 1;
     }
     let max = kinds.values().flatten().copied().max().unwrap_or(1).max(1);
     let mut svg = String::new();
@@ -146,7 +155,8 @@ pub fn lamport(messages: &[Logged], node_count: usize) -> Plot {
     let height = 1200u32;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (120 * lanes as u32, height)).into_drawing_area();
+        let root =
+            SVGBackend::with_string(&mut svg, (120 * lanes as u32, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
@@ -181,7 +191,9 @@ pub fn lamport(messages: &[Logged], node_count: usize) -> Plot {
             .draw_series(messages.iter().map(|m| {
                 let a = (lane_of(&m.src) as f64, ms(m.sent));
                 match m.delivered {
-                    Some(d) => PathElement::new(vec![a, (lane_of(&m.dest) as f64, ms(d))], BLUE.mix(0.5)),
+                    Some(d) => {
+                        PathElement::new(vec![a, (lane_of(&m.dest) as f64, ms(d))], BLUE.mix(0.5))
+                    }
                     None => {
                         let towards = lane_of(&m.dest) as f64;
                         let b = (a.0 + (towards - a.0) * 0.25, a.1);

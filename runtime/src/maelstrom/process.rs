@@ -191,7 +191,10 @@ async fn read_stdout(
                 }
             }
             Err(e) => {
-                let start = String::from_utf8_lossy(e.as_bytes()).chars().take(200).collect();
+                let start = String::from_utf8_lossy(e.as_bytes())
+                    .chars()
+                    .take(200)
+                    .collect();
                 let _ = out.send(NodeOutput::Bad {
                     node,
                     incarnation,
@@ -205,12 +208,7 @@ async fn read_stdout(
     let _ = out.send(NodeOutput::Closed { node, incarnation });
 }
 
-async fn copy_stderr(
-    stderr: tokio::process::ChildStderr,
-    log: PathBuf,
-    node: usize,
-    echo: bool,
-) {
+async fn copy_stderr(stderr: tokio::process::ChildStderr, log: PathBuf, node: usize, echo: bool) {
     let file = tokio::fs::OpenOptions::new()
         .create(true)
         .append(true)

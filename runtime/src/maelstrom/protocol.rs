@@ -53,8 +53,7 @@ impl Message {
 
     /// A node's stdout line, or why it breaks the protocol.
     pub fn parse(line: &str) -> Result<Self, String> {
-        let value: Json =
-            serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
+        let value: Json = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
         let Json::Object(mut map) = value else {
             return Err("not a JSON object".into());
         };
@@ -122,9 +121,14 @@ mod tests {
 
     #[test]
     fn parses_a_message_and_keeps_unknown_fields() {
-        let m = Message::parse(r#"{"src":"n0","dest":"c1","id":7,"body":{"type":"echo_ok","in_reply_to":3,"x":[1]}}"#)
-            .unwrap();
-        assert_eq!((m.src.as_str(), m.dest.as_str(), m.kind()), ("n0", "c1", "echo_ok"));
+        let m = Message::parse(
+            r#"{"src":"n0","dest":"c1","id":7,"body":{"type":"echo_ok","in_reply_to":3,"x":[1]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (m.src.as_str(), m.dest.as_str(), m.kind()),
+            ("n0", "c1", "echo_ok")
+        );
         assert_eq!(m.in_reply_to(), Some(3));
         assert!(m.to_line().contains(r#""x":[1]"#));
     }

@@ -31,7 +31,9 @@ pub struct Outcome {
 
 /// `YYYYMMDDTHHMMSS.mmm` in UTC, without a date library.
 fn timestamp() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = now.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Howard Hinnant's days-to-civil algorithm.
@@ -151,7 +153,11 @@ pub fn write(
     let ok = ops.iter().filter(|op| op.is_complete()).count();
     let failed = ops.iter().filter(|op| op.failed).count();
     let unknown = ops.iter().filter(|op| op.ret.is_none()).count();
-    let availability = if ops.is_empty() { 0.0 } else { ok as f64 / ops.len() as f64 };
+    let availability = if ops.is_empty() {
+        0.0
+    } else {
+        ok as f64 / ops.len() as f64
+    };
     let mut latencies: Vec<i64> = ops
         .iter()
         .filter(|op| op.is_complete())
@@ -160,8 +166,14 @@ pub fn write(
     latencies.sort_unstable();
     let mut by_kind: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
     for op in ops.iter().filter(|op| op.is_complete()) {
-        let kind = op.input["f"].as_str().or(op.input["op"].as_str()).unwrap_or("?");
-        by_kind.entry(kind.to_string()).or_default().push(op.ret.unwrap_or(op.call) - op.call);
+        let kind = op.input["f"]
+            .as_str()
+            .or(op.input["op"].as_str())
+            .unwrap_or("?");
+        by_kind
+            .entry(kind.to_string())
+            .or_default()
+            .push(op.ret.unwrap_or(op.call) - op.call);
     }
     let by_kind: serde_json::Map<String, Json> = by_kind
         .into_iter()
@@ -282,7 +294,10 @@ pub fn write(
         "operations": history.operations,
         "annotations": history.annotations,
     });
-    write_file(dir.join("history.json"), serde_json::to_string(&doc).expect("JSON serializes"))?;
+    write_file(
+        dir.join("history.json"),
+        serde_json::to_string(&doc).expect("JSON serializes"),
+    )?;
     write_file(
         dir.join("history.edn"),
         edn::write(&history, config.workload == Workload::LinKv),
@@ -308,7 +323,10 @@ pub fn write(
     for (name, svg) in [
         ("latency.svg", plots::latency(&history, outcome.run_start)),
         ("rate.svg", plots::rate(&history, outcome.run_start)),
-        ("messages.svg", plots::lamport(&net.message_log(), nodes.count())),
+        (
+            "messages.svg",
+            plots::lamport(&net.message_log(), nodes.count()),
+        ),
     ] {
         match svg {
             Ok(svg) => write_file(dir.join(name), svg)?,

@@ -39,9 +39,9 @@ fn stream(seed: u64, purpose: u64) -> ChaCha8Rng {
 
 const STREAM_NETWORK: u64 = 1;
 const STREAM_NEMESIS: u64 = 2;
-const STREAM_PACER: u64 = 3;
+const STREAM_PACERS: u64 = 1 << 32;
 const STREAM_SERVICES: u64 = 4;
-const STREAM_CLIENTS: u64 = 1000;
+const STREAM_CLIENTS: u64 = 1 << 16;
 
 /// Shared by the tasks of a run: the first problem ends it.
 struct Run {
@@ -76,7 +76,9 @@ impl Run {
     /// Sends `init` to node `i` and waits for `init_ok`.
     async fn init(&self, i: usize) -> Result<(), Problem> {
         let mut client = self.client();
-        let node_ids: Vec<String> = (0..self.config.node_count).map(|n| format!("n{n}")).collect();
+        let node_ids: Vec<String> = (0..self.config.node_count)
+            .map(|n| format!("n{n}"))
+            .collect();
         let body = json!({"type": "init", "node_id": format!("n{i}"), "node_ids": node_ids});
         let node = format!("n{i}");
         let mut stop = self.stop.subscribe();
@@ -156,7 +158,10 @@ async fn route(run: Arc<Run>, mut out: mpsc::UnboundedReceiver<NodeOutput>) {
                         .map(|s| s.to_string())
                         .unwrap_or_else(|| "closed its stdout".into());
                     let note = format!("n{node} exited on its own ({status}); see its log");
-                    run.crashes.lock().unwrap_or_else(|e| e.into_inner()).push(note);
+                    run.crashes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(note);
                 }
             }
         }
@@ -198,7 +203,7 @@ async fn client_loop(
     worker: usize,
     generator: Arc<Generator>,
     recorder: Recorder<Json, Json>,
-    pacer: Arc<Pacer>,
+    mut pacer: Pacer,
     deadline: tokio::time::Instant,
 ) {
     let mut rng = stream(run.config.seed, STREAM_CLIENTS + worker as u64);
@@ -395,7 +400,10 @@ async fn drive(
             for i in 0..config.node_count {
                 let mut client = run.client();
                 let body = json!({"type": "topology", "topology": topology});
-                match client.rpc(&format!("n{i}"), body, config.init_timeout).await {
+                match client
+                    .rpc(&format!("n{i}"), body, config.init_timeout)
+                    .await
+                {
                     Ok(reply) if reply.kind() == "topology_ok" => {}
                     Ok(reply) => run.fail(Problem::Protocol {
                         node: format!("n{i}"),
@@ -418,7 +426,6 @@ async fn drive(
     let mut nemesis_notes: Vec<Annotation> = Vec::new();
     let run_start = recorder.now();
     if !run.stopped() {
-        let pacer = Pacer::new(config.rate, stream(config.seed, STREAM_PACER));
         let deadline = tokio::time::Instant::now() + config.time_limit;
         let clients: Vec<_> = (0..config.concurrency)
             .map(|w| {
@@ -427,7 +434,10 @@ async fn drive(
                     w,
                     Arc::clone(&generator),
                     recorder.clone(),
-                    Arc::clone(&pacer),
+                    Pacer::new(
+                        config.rate / config.concurrency as f64,
+                        stream(config.seed, STREAM_PACERS + w as u64),
+                    ),
                     deadline,
                 ))
             })
@@ -497,7 +507,11 @@ async fn drive(
     if interrupted && problem.is_none() {
         problem = Some(Problem::Interrupted);
     }
-    let crashes = run.crashes.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let crashes = run
+        .crashes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     Ok(RunOutcome {
         history: recorder.history(),
         problem,
@@ -508,9 +522,9 @@ async fn drive(
 }
 
 /// Awaits every future (a tiny `join_all`, to avoid a dependency for one use).
-async fn futures_join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();
@@ -522,4 +536,3 @@ where
     }
     out
 }
-

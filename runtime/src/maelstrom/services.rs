@@ -73,7 +73,9 @@ impl Store {
                     None => latest,
                 };
                 match self.value_at(&key, position) {
-                    Some(value) => json!({"type": "read_ok", "in_reply_to": msg_id, "value": value}),
+                    Some(value) => {
+                        json!({"type": "read_ok", "in_reply_to": msg_id, "value": value})
+                    }
                     None => error_body(msg_id, code::KEY_DOES_NOT_EXIST, "key does not exist"),
                 }
             }
@@ -147,7 +149,11 @@ impl Services {
                 self.tso += 1;
                 json!({"type": "ts_ok", "in_reply_to": request.msg_id(), "ts": self.tso})
             }
-            "lin-tso" => error_body(request.msg_id(), code::NOT_SUPPORTED, "lin-tso answers ts only"),
+            "lin-tso" => error_body(
+                request.msg_id(),
+                code::NOT_SUPPORTED,
+                "lin-tso answers ts only",
+            ),
             _ => return None,
         };
         Some(Message::new(&request.dest, &request.src, body))
@@ -170,9 +176,15 @@ mod tests {
         let read = r(&mut s, json!({"type":"read","msg_id":1,"key":"x"}));
         assert_eq!(read.body["code"], 20);
         assert_eq!(read.dest, "n0");
-        let cas = r(&mut s, json!({"type":"cas","msg_id":2,"key":"x","from":0,"to":1,"create_if_not_exists":true}));
+        let cas = r(
+            &mut s,
+            json!({"type":"cas","msg_id":2,"key":"x","from":0,"to":1,"create_if_not_exists":true}),
+        );
         assert_eq!(cas.kind(), "cas_ok");
-        let cas = r(&mut s, json!({"type":"cas","msg_id":3,"key":"x","from":0,"to":2}));
+        let cas = r(
+            &mut s,
+            json!({"type":"cas","msg_id":3,"key":"x","from":0,"to":2}),
+        );
         assert_eq!(cas.body["code"], 22);
         let read = r(&mut s, json!({"type":"read","msg_id":4,"key":"x"}));
         assert_eq!((read.kind(), &read.body["value"]), ("read_ok", &json!(1)));
@@ -183,17 +195,40 @@ mod tests {
     fn seq_kv_reads_may_be_stale_but_never_go_back_and_see_own_writes() {
         let mut s = Services::new(ChaCha8Rng::seed_from_u64(7));
         for v in 0..50 {
-            s.handle(&request("n1", "seq-kv", json!({"type":"write","msg_id":v,"key":"k","value":v})));
+            s.handle(&request(
+                "n1",
+                "seq-kv",
+                json!({"type":"write","msg_id":v,"key":"k","value":v}),
+            ));
         }
         let mut seen = Vec::new();
         for i in 0..50 {
-            let read = s.handle(&request("n0", "seq-kv", json!({"type":"read","msg_id":i,"key":"k"}))).unwrap();
+            let read = s
+                .handle(&request(
+                    "n0",
+                    "seq-kv",
+                    json!({"type":"read","msg_id":i,"key":"k"}),
+                ))
+                .unwrap();
             seen.push(read.body.get("value").and_then(Json::as_i64).unwrap_or(-1));
         }
         assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
-        assert!(seen[0] < 49, "the first read is stale with this seed: {seen:?}");
-        s.handle(&request("n0", "seq-kv", json!({"type":"write","msg_id":99,"key":"k","value":100})));
-        let read = s.handle(&request("n0", "seq-kv", json!({"type":"read","msg_id":100,"key":"k"}))).unwrap();
+        assert!(
+            seen[0] < 49,
+            "the first read is stale with this seed: {seen:?}"
+        );
+        s.handle(&request(
+            "n0",
+            "seq-kv",
+            json!({"type":"write","msg_id":99,"key":"k","value":100}),
+        ));
+        let read = s
+            .handle(&request(
+                "n0",
+                "seq-kv",
+                json!({"type":"read","msg_id":100,"key":"k"}),
+            ))
+            .unwrap();
         assert_eq!(read.body["value"], 100);
     }
 }

@@ -31,7 +31,8 @@ pub fn config(workload: Workload, script: &str, args: &[&str]) -> Config {
     config.recovery_wait = Duration::from_millis(500);
     config.init_timeout = Duration::from_secs(5);
     config.seed = 7;
-    config.store = std::env::temp_dir().join(format!("quill-maelstrom-tests-{}", std::process::id()));
+    config.store =
+        std::env::temp_dir().join(format!("quill-maelstrom-tests-{}", std::process::id()));
     config
 }
 

@@ -23,7 +23,11 @@ fn a_line_that_is_not_json_ends_the_run_with_exit_3_and_the_line() {
     let r = results(&report);
     assert_eq!(r["problem"]["kind"], "protocol");
     assert_eq!(r["problem"]["line"], "hello, I am not JSON");
-    assert!(report.summary[0].contains("broke the protocol"), "{:?}", report.summary);
+    assert!(
+        report.summary[0].contains("broke the protocol"),
+        "{:?}",
+        report.summary
+    );
     assert!(report.dir.join("history.jsonl").exists());
 }
 
@@ -34,7 +38,11 @@ fn a_node_that_never_answers_init_is_named() {
     let report = run(c);
     assert_eq!(report.exit_code, 3);
     assert_eq!(results(&report)["problem"]["kind"], "no-init");
-    assert!(report.summary[0].contains("did not answer init"), "{:?}", report.summary);
+    assert!(
+        report.summary[0].contains("did not answer init"),
+        "{:?}",
+        report.summary
+    );
 }
 
 #[test]
@@ -43,7 +51,10 @@ fn a_node_that_crashes_is_reported_and_the_run_goes_on_to_its_end() {
     let r = results(&report);
     let crashes = r["crashes"].as_array().unwrap();
     assert!(!crashes.is_empty());
-    assert!(crashes[0].as_str().unwrap().contains("exit status: 7"), "{crashes:?}");
+    assert!(
+        crashes[0].as_str().unwrap().contains("exit status: 7"),
+        "{crashes:?}"
+    );
     assert_eq!(report.verdict, Verdict::Unknown, "nothing completed");
 }
 
@@ -62,14 +73,19 @@ fn a_node_that_hangs_times_out_and_the_verdict_is_unknown() {
     let report = run(bad("hang"));
     assert_eq!((report.exit_code, report.verdict), (2, Verdict::Unknown));
     let r = results(&report);
-    assert!(r["operations"]["fail"].as_u64().unwrap() >= 2, "echo is idempotent: timeouts fail");
+    assert!(
+        r["operations"]["fail"].as_u64().unwrap() >= 2,
+        "echo is idempotent: timeouts fail"
+    );
     assert!(r["wall_secs"].as_f64().unwrap() < 30.0);
 }
 
 /// The pid a `bad.py spawn` node logged for its child.
 fn child_pids(report: &runtime::maelstrom::Report) -> Vec<u32> {
     (0..2)
-        .filter_map(|i| std::fs::read_to_string(report.dir.join(format!("node-logs/n{i}.log"))).ok())
+        .filter_map(|i| {
+            std::fs::read_to_string(report.dir.join(format!("node-logs/n{i}.log"))).ok()
+        })
         .flat_map(|log| {
             log.lines()
                 .filter_map(|l| l.strip_prefix("child ").and_then(|p| p.parse().ok()))
@@ -81,7 +97,10 @@ fn child_pids(report: &runtime::maelstrom::Report) -> Vec<u32> {
 fn alive(pid: u32) -> bool {
     // A process that is gone, or a zombie waiting for init to reap it, is not running.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')),
+        Ok(stat) => !stat
+            .split(") ")
+            .nth(1)
+            .is_some_and(|rest| rest.starts_with('Z')),
         Err(_) => false,
     }
 }

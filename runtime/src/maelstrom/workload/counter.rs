@@ -59,8 +59,16 @@ pub fn check(history: &JsonHistory, node_count: usize) -> Analysis {
             })
         })
         .collect();
-    let base: i64 = adds.iter().filter(|a| a.acked.is_some()).map(|a| a.delta).sum();
-    let unknown: Vec<i64> = adds.iter().filter(|a| a.acked.is_none()).map(|a| a.delta).collect();
+    let base: i64 = adds
+        .iter()
+        .filter(|a| a.acked.is_some())
+        .map(|a| a.delta)
+        .sum();
+    let unknown: Vec<i64> = adds
+        .iter()
+        .filter(|a| a.acked.is_none())
+        .map(|a| a.delta)
+        .collect();
     let low = base + unknown.iter().filter(|d| **d < 0).sum::<i64>();
     let high = base + unknown.iter().filter(|d| **d > 0).sum::<i64>();
     let reachable: Option<BTreeSet<i64>> = (unknown.len() <= EXACT_LIMIT).then(|| {
@@ -108,7 +116,8 @@ pub fn check(history: &JsonHistory, node_count: usize) -> Analysis {
             }
         }
         if !(lo..=hi).contains(&value) {
-            wrong_reads.push(json!({"op": index, "node": node, "value": value, "bounds": [lo, hi]}));
+            wrong_reads
+                .push(json!({"op": index, "node": node, "value": value, "bounds": [lo, hi]}));
         }
     }
     let missing: Vec<String> = (0..node_count)
@@ -131,7 +140,10 @@ pub fn check(history: &JsonHistory, node_count: usize) -> Analysis {
     if let Some(w) = wrong_reads.first() {
         summary.push(format!(
             "read {} of {} saw {}, outside the bounds {} of what could have been applied",
-            w["op"], w["node"].as_str().unwrap_or("?"), w["value"], w["bounds"]
+            w["op"],
+            w["node"].as_str().unwrap_or("?"),
+            w["value"],
+            w["bounds"]
         ));
     }
     if !missing.is_empty() {
@@ -153,4 +165,3 @@ pub fn check(history: &JsonHistory, node_count: usize) -> Analysis {
         checked: None,
     }
 }
-

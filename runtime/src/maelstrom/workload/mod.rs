@@ -103,11 +103,13 @@ impl Generator {
     pub fn final_read(&self, node: usize) -> Option<Request> {
         let node = format!("n{node}");
         match self {
-            Generator::GSet(_) | Generator::Counter { .. } | Generator::Broadcast(_) => Some(Request {
-                input: json!({"f": "read", "final": true, "node": node}),
-                body: json!({"type": "read"}),
-                idempotent: true,
-            }),
+            Generator::GSet(_) | Generator::Counter { .. } | Generator::Broadcast(_) => {
+                Some(Request {
+                    input: json!({"f": "read", "final": true, "node": node}),
+                    body: json!({"type": "read"}),
+                    idempotent: true,
+                })
+            }
             _ => None,
         }
     }

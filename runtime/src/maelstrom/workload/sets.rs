@@ -76,7 +76,11 @@ pub fn quantiles_ms(sorted: &[i64]) -> Json {
 
 /// The set-full check; `add` elements are in the input field `element`, reads in the output field `field`.
 pub fn check(history: &JsonHistory, node_count: usize, element: &str, field: &str) -> Analysis {
-    let add_f = if element == "message" { "broadcast" } else { "add" };
+    let add_f = if element == "message" {
+        "broadcast"
+    } else {
+        "add"
+    };
     // Adds: element -> (call time, acknowledged).
     let mut attempted: BTreeMap<u64, (i64, bool)> = BTreeMap::new();
     for (_, op) in ops_of(history, add_f) {

@@ -69,7 +69,10 @@ pub fn check_unique(history: &JsonHistory) -> Analysis {
     let mut by_id: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (index, op) in history.operations.iter().enumerate() {
         if let Some(output) = op.output.as_ref().filter(|_| op.is_complete()) {
-            by_id.entry(output["id"].to_string()).or_default().push(index);
+            by_id
+                .entry(output["id"].to_string())
+                .or_default()
+                .push(index);
         }
     }
     let generated: usize = by_id.values().map(Vec::len).sum();
