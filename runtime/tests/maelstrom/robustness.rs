@@ -94,6 +94,23 @@ fn child_pids(report: &runtime::maelstrom::Report) -> Vec<u32> {
         .collect()
 }
 
+/// How many children the nodes of the run under `store` have logged so far.
+fn logged_children(store: &std::path::Path) -> usize {
+    let Ok(runs) = std::fs::read_dir(store.join("echo")) else {
+        return 0;
+    };
+    runs.flatten()
+        .flat_map(|run| {
+            std::fs::read_dir(run.path().join("node-logs"))
+                .into_iter()
+                .flatten()
+        })
+        .flatten()
+        .filter_map(|log| std::fs::read_to_string(log.path()).ok())
+        .map(|log| log.lines().filter(|l| l.starts_with("child ")).count())
+        .sum()
+}
+
 fn alive(pid: u32) -> bool {
     // A process that is gone, or a zombie waiting for init to reap it, is not running.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
@@ -108,9 +125,15 @@ fn alive(pid: u32) -> bool {
 #[test]
 fn an_interrupted_run_kills_every_process_group_including_grandchildren() {
     let mut c = bad("spawn");
-    c.time_limit = Duration::from_secs(30);
-    let report = run_until(c, async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+    c.time_limit = Duration::from_secs(60);
+    c.store = c.store.join("interrupted");
+    let store = c.store.clone();
+    // Interrupt once both nodes have started their children (a loaded machine may take a while).
+    let report = run_until(c, async move {
+        let started = std::time::Instant::now();
+        while logged_children(&store) < 2 && started.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     });
     assert_eq!(report.exit_code, 130);
     assert_eq!(results(&report)["problem"]["kind"], "interrupted");
