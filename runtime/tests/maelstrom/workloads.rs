@@ -240,3 +240,17 @@ fn a_single_replica_that_forgets_its_state_when_killed_is_caught() {
     assert!(history.contains("kill n0"), "the seed kills n0 first");
     assert_eq!(report.verdict, Verdict::Illegal, "{:?}", report.summary);
 }
+
+#[test]
+fn g_counter_over_seq_kv_that_syncs_before_reading_is_valid() {
+    // The node keeps the counter in the seq-kv service (read, then cas with create_if_not_exists); a
+    // write of its own before each read moves its view of seq-kv to the latest state.
+    let report = run(config(Workload::GCounter, "counter_seqkv.py", &[]));
+    assert_eq!(report.verdict, Verdict::Ok, "{:?}", report.summary);
+    let r = results(&report);
+    assert!(
+        r["net"]["services"]["sent"].as_u64().unwrap() > 100,
+        "{}",
+        r["net"]
+    );
+}
