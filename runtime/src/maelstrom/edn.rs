@@ -1,6 +1,7 @@
 //! The history as Jepsen EDN (`history.edn`): an invocation and a completion per operation, in time order,
 //! as Jepsen and Maelstrom write them. lin-kv's values are Jepsen's independent tuples: `[key value]`, and
-//! `[key [from to]]` for a cas. An operation with no response completes as `:info` at the end.
+//! `[key [from to]]` for a cas; a cas that did not swap completes as `:fail`, as Knossos expects. An
+//! operation with no response completes as `:info` at the end.
 
 use std::fmt::Write;
 
@@ -94,7 +95,9 @@ pub fn write(history: &JsonHistory, lin_kv: bool) -> String {
         let op = &history.operations[i];
         let output = op.output.as_ref().filter(|_| op.is_complete());
         let (f, invoke, done) = f_and_values(lin_kv, &op.input, output);
-        let (kind, v) = match (completion, op.ret, op.failed) {
+        // A cas that did not swap (error 20 or 22) is a failed cas to Knossos.
+        let refused = lin_kv && output.is_some_and(|o| o["ok"] == false);
+        let (kind, v) = match (completion, op.ret, op.failed || refused) {
             (0, _, _) => ("invoke", invoke),
             (_, None, _) => ("info", invoke),
             (_, Some(_), true) => ("fail", invoke),

@@ -253,7 +253,7 @@ impl Network {
         let state = &mut *guard;
         let link = link(&mut state.stats, src, dest);
         if dest == Kind::Client {
-            let Some(tx) = state.clients.get(&message.dest) else {
+            let Some(tx) = state.clients.get(&message.dest).cloned() else {
                 // A reply to a client that has gone (its run is over): dropped, like Maelstrom's.
                 if message.dest.starts_with('c') {
                     return Ok(());
@@ -262,6 +262,10 @@ impl Network {
             };
             link.sent += 1;
             link.delivered += 1;
+            // Client links have no latency: drawn as delivered when sent.
+            if let Some(i) = self.log(state, &message, true) {
+                state.log[i].delivered = Some(state.log[i].sent);
+            }
             let _ = tx.send(message);
             return Ok(());
         }
