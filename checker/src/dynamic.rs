@@ -12,7 +12,9 @@ use crate::explain::{explain, ExplainOptions};
 use crate::formats::{RawHistory, RawOp};
 use crate::history::{History, Operation};
 use crate::model::Model;
-use crate::models::{CasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, Value};
+use crate::models::{
+    CasRegister, KeyedCasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, Value,
+};
 use crate::verdict::CheckResult;
 use crate::view::HistoryView;
 
@@ -20,6 +22,7 @@ use crate::view::HistoryView;
 pub const MODELS: &[&str] = &[
     "register",
     "cas-register",
+    "keyed-cas-register",
     "kv",
     "mutex",
     "multi-register",
@@ -80,6 +83,11 @@ fn check_named(
     match name.as_str() {
         "register" => run(&Register::new(init), &name, raw, options, explain),
         "cas-register" => run(&CasRegister::new(init), &name, raw, options, explain),
+        "keyed-cas-register" if init.is_some() => Err(FormatError::invalid(
+            Location::File,
+            "the keyed-cas-register model takes no initial value (every key starts absent)",
+        )),
+        "keyed-cas-register" => run(&KeyedCasRegister, &name, raw, options, explain),
         "kv" => run(&Kv, &name, raw, options, explain),
         "mutex" if init.is_some() => Err(FormatError::invalid(
             Location::File,

@@ -43,6 +43,8 @@
 //! - [`formats`] and [`dynamic`]: reading files and checking with a model chosen by name.
 //! - [`explain`](mod@explain): shrinking an illegal history to a minimal illegal sub-history, with a story.
 //! - [`gen`]: synthetic histories, reproducible by seed, optionally with an injected anomaly.
+//! - [`recorder`]: recording a history from real clients (threads or tokio tasks), streamed as JSON Lines;
+//!   `checker/examples/recorder.rs` is a complete example.
 pub mod check;
 pub mod dynamic;
 pub mod error;
@@ -52,6 +54,7 @@ pub mod gen;
 pub mod history;
 pub mod model;
 pub mod models;
+pub mod recorder;
 mod search;
 pub mod verdict;
 pub mod view;

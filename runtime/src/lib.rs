@@ -4,3 +4,5 @@
 //! The simulator (`sim`) is the other driver. A host adapter written against `sim::Ctx` emits
 //! `sim::Effect`s; this crate carries them out for real (a call becomes a message on a socket, a
 //! timer a tokio sleep, the persister a file), so nothing in `systems/` knows which driver runs it.
+
+pub mod maelstrom;

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `register` | one value, absent at first | read, write |
 //! | `cas-register` | one value, absent at first | read, write, cas |
+//! | `keyed-cas-register` | cas-registers by key, absent at first; partitioned by key | read, write, cas (with a key) |
 //! | `kv` | strings by key, `""` at first; partitioned by key | get, put, append |
 //! | `mutex` | locked or not, unlocked at first | acquire, release |
 //! | `multi-register` | values by key, absent at first; by key when no transaction spans keys | txn of reads and writes |
@@ -11,6 +12,7 @@
 //! | `set` | a set, empty at first | add, read (the whole set) |
 
 pub mod cas_register;
+pub mod keyed_cas;
 pub mod kv;
 pub mod multi_register;
 pub mod mutex;
@@ -20,6 +22,7 @@ pub mod set;
 mod value;
 
 pub use cas_register::{CasInput, CasOutput, CasRegister};
+pub use keyed_cas::{KeyedCasInput, KeyedCasRegister};
 pub use kv::{Kv, KvInput, KvOutput};
 pub use multi_register::{MicroKind, MicroOp, MultiInput, MultiOutput, MultiRegister};
 pub use mutex::{Mutex, MutexInput, MutexOutput};

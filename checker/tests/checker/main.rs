@@ -9,4 +9,5 @@ mod fuzz;
 mod gen;
 mod models;
 mod oracle;
+mod recorder;
 mod search;

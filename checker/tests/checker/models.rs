@@ -451,3 +451,24 @@ mod kv {
         }
     }
 }
+
+#[test]
+fn keyed_cas_registers_are_checked_key_by_key_from_absent() {
+    let text = r#"{"model":"keyed-cas-register"}
+{"client":0,"call":0,"return":10,"input":{"key":1,"op":"write","value":3}}
+{"client":1,"call":20,"return":30,"input":{"key":2,"op":"read"},"output":{"value":null}}
+{"client":2,"call":20,"return":30,"input":{"key":1,"op":"cas","from":3,"to":4},"output":{"ok":true}}
+{"client":3,"call":40,"return":50,"input":{"key":1,"op":"cas","from":3,"to":0},"output":{"ok":false}}
+"#;
+    let raw = parse(text, Some(Format::Jsonl)).unwrap();
+    let checked = check_raw(raw, None, &Options::default()).unwrap();
+    assert_eq!(checked.result.verdict, Verdict::Ok);
+    assert_eq!(checked.result.partitions.len(), 2);
+    assert_eq!(checked.view.operations[2].input, "1:cas(3, 4)");
+    // A read of key 2 that sees key 1's value: keys are independent, so this is illegal.
+    let bad = text.replace(r#""output":{"value":null}"#, r#""output":{"value":3}"#);
+    let raw = parse(&bad, Some(Format::Jsonl)).unwrap();
+    let checked = check_raw(raw, None, &Options::default()).unwrap();
+    assert_eq!(checked.result.verdict, Verdict::Illegal);
+    assert_eq!(checked.result.illegal().next().unwrap().label, "2");
+}
