@@ -6,6 +6,8 @@
 //!   after every event, and the 28 lab tests as named scenarios.
 //! - [`kv`]: the key/value labs (kvsrv, kvraft 4A/4B) with every client history checked for
 //!   linearizability.
+//! - [`mr`]: MapReduce (lab 1): coordinator and workers sharing a simulated directory, the seven
+//!   tests of `test-mr.sh`, invariants after every event.
 //! - [`runner`]: the scenario registry ([`runner::Catalog`]) and the multi-seed parallel runner.
 //!
 //! # Example: run one Raft scenario for one seed
@@ -18,5 +20,6 @@
 //! ```
 
 pub mod kv;
+pub mod mr;
 pub mod raft;
 pub mod runner;

@@ -85,6 +85,7 @@ pub fn catalogs() -> Vec<Catalog> {
         crate::raft::catalog(),
         crate::kv::kvsrv::catalog(),
         crate::kv::kvraft::catalog(),
+        crate::mr::catalog(),
     ]
 }
 

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod gen;
+mod mr;
 mod test;
 
 /// Exit status for bad input or usage (shared by every subcommand).
@@ -30,6 +31,8 @@ pub enum Command {
     Gen(gen::GenArgs),
     /// Run the simulated lab test catalog (raft, kvsrv, kvraft) over many seeds.
     Test(test::TestArgs),
+    /// MapReduce as real processes: coordinator, worker, sequential reference.
+    Mr(mr::MrArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -37,5 +40,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Test(args) => test::run(args),
+        Command::Mr(args) => mr::run(args),
     }
 }
