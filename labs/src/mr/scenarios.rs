@@ -9,8 +9,8 @@ use std::rc::Rc;
 use sim::Time;
 
 use super::host::COORDINATOR;
-use super::world::{reference, World, POLL_MS};
-use crate::runner::{Catalog, RunOptions, Scenario, ScenarioOutcome};
+use super::world::{reference, run_world, World, POLL_MS};
+use crate::runner::{Catalog, RunOptions, Scenario};
 
 type R = Result<(), String>;
 
@@ -40,7 +40,7 @@ fn compare(test: &str, got: &[u8], want: &[u8]) -> R {
 }
 
 /// The coordinator, `sleep 1`, then `workers` workers of `app`; waits for them all.
-async fn run_job(w: &World, app: &str, workers: usize, limit: Time) -> R {
+async fn run_job(w: &World, app: &'static str, workers: usize, limit: Time) -> R {
     w.start_coordinator();
     w.sleep(1000).await;
     for slot in 1..=workers {
@@ -157,23 +157,6 @@ async fn crash(w: Rc<World>) -> R {
         w.wait_exit(slot, CRASH_LIMIT).await?;
     }
     compare("crash", &w.output(), want)
-}
-
-fn run_world<F, Fut>(seed: u64, opts: &RunOptions, slots: usize, body: F) -> ScenarioOutcome
-where
-    F: FnOnce(Rc<World>) -> Fut,
-    Fut: std::future::Future<Output = R>,
-{
-    match World::new(seed, slots, opts.trace) {
-        Ok(w) => {
-            let fut = body(w.clone());
-            w.run(fut, slots)
-        }
-        Err(e) => ScenarioOutcome {
-            failure: Some(e),
-            ..ScenarioOutcome::default()
-        },
-    }
 }
 
 macro_rules! scenarios {

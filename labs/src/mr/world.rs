@@ -16,6 +16,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::ops::Deref;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
@@ -24,13 +25,13 @@ use mapreduce::{
     apps, canonical, digest, intermediate_name, output_name, run_blocking, sequential, CoordEvent,
     Coordinator, TaskId, WorkerConfig, DIGEST_START, N_REDUCE,
 };
-use rand::Rng;
-use sim::exec::{Executor, RunEnd};
-use sim::{derive_rng, ChaCha8Rng, HostId, NetConfig, Sim, Time};
+use sim::{HostId, NetConfig, Noted, Stepped, Time};
 
 use super::fs::SimFs;
 use super::host::{pid, CoordHost, Host, Note, Pids, WorkerHost, COORDINATOR};
-use crate::runner::{RunStats, ScenarioOutcome};
+use crate::failure::Failure;
+use crate::run::{Core, Lab, Run, Setup};
+use crate::runner::{RunOptions, ScenarioOutcome};
 
 /// How often a waiting script looks at a process, in virtual ms.
 pub const POLL_MS: Time = 100;
@@ -115,12 +116,13 @@ pub fn reference(app: &'static str) -> Result<&'static [u8], String> {
     Ok(sorted)
 }
 
-struct State {
-    sim: Sim<Host>,
+/// What the MapReduce tester keeps beside the simulator.
+pub struct MrLab {
     fs: Rc<RefCell<SimFs>>,
     pids: Pids,
     files: Vec<String>,
-    failure: Option<String>,
+    /// The application each worker slot last ran (for [`Lab::restart`]).
+    apps: Vec<Option<&'static str>>,
     /// When each host's current process started (for the time limits).
     started: Vec<Time>,
     alive: Vec<bool>,
@@ -128,18 +130,10 @@ struct State {
     first_exit: Option<(Time, Vec<u8>)>,
     completed: u64,
     crashes: u64,
-    rng: ChaCha8Rng,
 }
 
-impl State {
-    fn fail(&mut self, msg: String) {
-        if self.failure.is_none() {
-            self.sim.trace_line(|| format!("FAILED: {msg}"));
-            self.failure = Some(msg);
-        }
-    }
-
-    fn check_completed(&mut self, task: TaskId, reported: u64) {
+impl MrLab {
+    fn check_completed(&self, task: TaskId, reported: u64) -> Result<(), Failure> {
         let fs = self.fs.borrow();
         let names: Vec<String> = match task {
             TaskId::Map(x) => (0..N_REDUCE).map(|y| intermediate_name(x, y)).collect(),
@@ -150,245 +144,222 @@ impl State {
             match fs.get(n) {
                 Some(f) => h = digest(h, f),
                 None => {
-                    let msg = format!("{task} was reported done but {n} is not in place");
-                    drop(fs);
-                    return self.fail(msg);
+                    return Err(Failure::invariant(format!(
+                        "{task} was reported done but {n} is not in place"
+                    )))
                 }
             }
         }
         if h != reported {
-            drop(fs);
-            self.fail(format!(
+            return Err(Failure::invariant(format!(
                 "{task} was reported done with output {reported:016x}, but the files in place digest to {h:016x}"
-            ));
+            )));
         }
-    }
-
-    fn after_step(&mut self) {
-        for n in self.sim.take_notes() {
-            match n.note {
-                Note::Coord(CoordEvent::Conflict { task, first, second }) => self.fail(format!(
-                    "{task} was reported done twice with different outputs ({first:016x}, then {second:016x})"
-                )),
-                Note::Coord(CoordEvent::Completed { task, digest, .. }) => {
-                    self.completed += 1;
-                    self.check_completed(task, digest);
-                }
-                Note::Coord(_) => {}
-                Note::WorkerEnded(Err(e)) => self.fail(format!("worker h{} failed: {e}", n.host)),
-                Note::WorkerEnded(Ok(_)) => {}
-                Note::Crashed => self.crashes += 1,
-            }
-        }
-        let breaches = std::mem::take(&mut self.fs.borrow_mut().violations);
-        if let Some(b) = breaches.into_iter().next() {
-            self.fail(format!("a final file changed: {b}"));
-        }
-        for h in 0..self.alive.len() {
-            let now_alive = self.sim.is_alive(h);
-            if self.alive[h] && !now_alive && self.first_exit.is_none() {
-                let out = canonical(self.fs.borrow().with_prefix("mr-out"));
-                self.first_exit = Some((self.sim.now(), out));
-            }
-            self.alive[h] = now_alive;
-        }
+        Ok(())
     }
 }
 
-/// One MapReduce run. Shared as `Rc<World>` by the scenario's tasks.
+impl Lab for MrLab {
+    type Host = Host;
+    type Input = ();
+    type Output = ();
+
+    fn observe(core: &mut Core<Self>, _: Stepped, notes: Vec<Noted<Note>>) -> Result<(), Failure> {
+        for n in notes {
+            match n.note {
+                Note::Coord(CoordEvent::Conflict { task, first, second }) => {
+                    return Err(Failure::invariant(format!(
+                        "{task} was reported done twice with different outputs ({first:016x}, then {second:016x})"
+                    )))
+                }
+                Note::Coord(CoordEvent::Completed { task, digest, .. }) => {
+                    core.lab.completed += 1;
+                    core.lab.check_completed(task, digest)?;
+                }
+                Note::Coord(_) => {}
+                Note::WorkerEnded(Err(e)) => {
+                    return Err(Failure::assertion(format!("worker h{} failed: {e}", n.host)))
+                }
+                Note::WorkerEnded(Ok(_)) => {}
+                Note::Crashed => core.lab.crashes += 1,
+            }
+        }
+        let breach = core.lab.fs.borrow_mut().violations.drain(..).next();
+        if let Some(b) = breach {
+            return Err(Failure::invariant(format!("a final file changed: {b}")));
+        }
+        for h in 0..core.lab.alive.len() {
+            let now_alive = core.sim.is_alive(h);
+            if core.lab.alive[h] && !now_alive && core.lab.first_exit.is_none() {
+                let out = canonical(core.lab.fs.borrow().with_prefix("mr-out"));
+                core.lab.first_exit = Some((core.sim.now(), out));
+            }
+            core.lab.alive[h] = now_alive;
+        }
+        Ok(())
+    }
+
+    /// A restarted worker slot runs its last application again, as a new process.
+    fn restart(core: &mut Core<Self>, host: HostId) {
+        if host == COORDINATOR {
+            let coord = Coordinator::new(core.lab.files.clone(), N_REDUCE);
+            core.lab.started[host] = core.sim.now();
+            core.sim
+                .start(host, |_| Host::Coordinator(CoordHost::new(coord)));
+            core.lab.alive[host] = true;
+            return;
+        }
+        let Some(name) = core.lab.apps[host] else {
+            return;
+        };
+        let app = apps::by_name(name).expect("a lab application");
+        let (fs, pids) = (core.lab.fs.clone(), core.lab.pids.clone());
+        core.lab.started[host] = core.sim.now();
+        core.sim.start(host, |boot| {
+            let p = pid(host, boot.incarnation);
+            pids.borrow_mut().insert(p);
+            let w = mapreduce::worker(app, WorkerConfig::default());
+            Host::Worker(WorkerHost::new(w, fs, pids, p, boot.rng))
+        });
+        core.lab.alive[host] = true;
+    }
+
+    fn commands(core: &Core<Self>) -> u64 {
+        core.lab.completed
+    }
+}
+
+/// One MapReduce run. Shared as `Rc<World>` by the scenario's tasks; the run's own helpers
+/// (`sleep`, `spawn`, `rand`, `fail`) come through `Deref`.
 pub struct World {
-    exec: Executor,
-    st: RefCell<State>,
+    run: Run<MrLab>,
+}
+
+impl Deref for World {
+    type Target = Run<MrLab>;
+    fn deref(&self) -> &Run<MrLab> {
+        &self.run
+    }
 }
 
 impl World {
     /// A run over the eight books with `slots` worker hosts, all linked to the coordinator.
-    pub fn new(seed: u64, slots: usize, trace: bool) -> Result<Rc<World>, String> {
-        let mut sim = Sim::new(seed, NetConfig::default());
-        if trace {
-            sim.enable_trace();
-        }
+    pub fn new(seed: u64, opts: &RunOptions, slots: usize) -> Result<Rc<World>, String> {
         let fs = Rc::new(RefCell::new(SimFs::default()));
         let mut files = Vec::new();
         for (n, b) in books()? {
             fs.borrow_mut().insert(n, b.clone());
             files.push(n.clone());
         }
-        let coord = sim.add_host();
-        for _ in 0..slots {
-            let w = sim.add_host();
-            sim.set_link(w, coord, true);
-            sim.set_link(coord, w, true);
-        }
-        let hosts = sim.host_count();
-        let st = State {
-            sim,
+        let hosts = 1 + slots;
+        let lab = MrLab {
             fs,
             pids: Rc::new(RefCell::new(BTreeSet::new())),
             files,
-            failure: None,
+            apps: vec![None; hosts],
             started: vec![0; hosts],
             alive: vec![false; hosts],
             first_exit: None,
             completed: 0,
             crashes: 0,
-            rng: derive_rng(seed, "scenario", 0),
         };
-        Ok(Rc::new(World {
-            exec: Executor::new(),
-            st: RefCell::new(st),
-        }))
-    }
-
-    pub fn now(&self) -> Time {
-        self.exec.now()
-    }
-
-    pub fn sleep(&self, ms: Time) -> sim::exec::Sleep {
-        self.exec.sleep(ms)
-    }
-
-    pub fn spawn(&self, f: impl Future<Output = ()> + 'static) {
-        self.exec.spawn(f)
-    }
-
-    /// A draw in `0..n` from the scenario's own stream.
-    pub fn rand(&self, n: u64) -> u64 {
-        self.st.borrow_mut().rng.gen_range(0..n.max(1))
+        let run = Run::new(Setup {
+            seed,
+            opts: opts.clone(),
+            net: NetConfig::default(),
+            servers: hosts,
+            lab,
+        });
+        run.with(|core| {
+            for w in 1..hosts {
+                core.sim.set_link(w, COORDINATOR, true);
+                core.sim.set_link(COORDINATOR, w, true);
+            }
+        });
+        Ok(Rc::new(World { run }))
     }
 
     /// `mrcoordinator pg*.txt` with nReduce = 10.
     pub fn start_coordinator(&self) {
-        let mut st = self.st.borrow_mut();
-        let coord = Coordinator::new(st.files.clone(), N_REDUCE);
-        st.started[COORDINATOR] = st.sim.now();
-        st.sim
-            .start(COORDINATOR, |_| Host::Coordinator(CoordHost::new(coord)));
-        st.alive[COORDINATOR] = true;
+        self.with(|core| MrLab::restart(core, COORDINATOR));
     }
 
-    /// `mrworker app.so` on worker slot `slot` (1-based host id); a new process with a new pid.
-    pub fn start_worker(&self, slot: HostId, app: &str) {
-        let mut st = self.st.borrow_mut();
-        let st = &mut *st;
-        let app = apps::by_name(app).expect("a lab application");
-        let (fs, pids) = (st.fs.clone(), st.pids.clone());
-        st.started[slot] = st.sim.now();
-        st.sim.start(slot, |boot| {
-            let p = pid(slot, boot.incarnation);
-            pids.borrow_mut().insert(p);
-            let w = mapreduce::worker(app, WorkerConfig::default());
-            Host::Worker(WorkerHost::new(w, fs, pids, p, boot.rng))
+    /// `mrworker app.so` on worker slot `slot` (host id 1..): a new process with a new pid.
+    pub fn start_worker(&self, slot: HostId, app: &'static str) {
+        self.with(|core| {
+            core.lab.apps[slot] = Some(app);
+            MrLab::restart(core, slot);
         });
-        st.alive[slot] = true;
     }
 
     pub fn alive(&self, host: HostId) -> bool {
-        self.st.borrow().sim.is_alive(host)
+        self.with(|c| c.sim.is_alive(host))
     }
 
     /// Whether the coordinator has exited by itself (the script's `mr-done`).
     pub fn coordinator_exited(&self) -> bool {
-        self.st.borrow().sim.has_exited(COORDINATOR)
+        self.with(|c| c.sim.has_exited(COORDINATOR))
     }
 
     /// Waits until the process on `host` is gone; past `limit` ms after its start it is killed
     /// (`timeout -k 2s`) and the run fails.
     pub async fn wait_exit(&self, host: HostId, limit: Time) -> Result<(), String> {
         loop {
-            {
-                let mut st = self.st.borrow_mut();
-                if !st.sim.is_alive(host) {
-                    return Ok(());
+            let over = self.with(|c| {
+                if !c.sim.is_alive(host) {
+                    return Some(false);
                 }
-                if st.sim.now() - st.started[host] > limit {
-                    st.sim.crash(host);
-                    st.pids.borrow_mut().retain(|p| *p / 1000 != host as u32);
+                if c.sim.now() - c.lab.started[host] > limit {
+                    c.sim.crash(host);
+                    c.lab.pids.borrow_mut().retain(|p| *p / 1000 != host as u32);
+                    return Some(true);
+                }
+                None
+            });
+            match over {
+                Some(false) => return Ok(()),
+                Some(true) => {
                     return Err(format!(
                         "{} h{host} ran longer than its limit of {} s and was killed",
-                        if host == COORDINATOR {
-                            "the coordinator"
-                        } else {
-                            "a worker"
-                        },
+                        if host == COORDINATOR { "the coordinator" } else { "a worker" },
                         limit / 1000
-                    ));
+                    ))
                 }
+                None => self.sleep(POLL_MS).await,
             }
-            self.sleep(POLL_MS).await;
         }
     }
 
     /// `sort mr-out* | grep .`
     pub fn output(&self) -> Vec<u8> {
-        canonical(self.st.borrow().fs.borrow().with_prefix("mr-out"))
+        self.with(|c| canonical(c.lab.fs.borrow().with_prefix("mr-out")))
     }
 
     /// The output when the first process exited (`wait -n`), and when.
     pub fn first_exit(&self) -> Option<(Time, Vec<u8>)> {
-        self.st.borrow().first_exit.clone()
+        self.with(|c| c.lab.first_exit.clone())
     }
 
     /// How many times applications crashed their worker.
     pub fn crashes(&self) -> u64 {
-        self.st.borrow().crashes
-    }
-
-    /// Runs the scenario body and packages the outcome.
-    pub fn run<F: Future<Output = Result<(), String>>>(
-        self: &Rc<Self>,
-        body: F,
-        peers: usize,
-    ) -> ScenarioOutcome {
-        let end = self.exec.run(&**self, body, RUN_LIMIT);
-        let mut st = self.st.borrow_mut();
-        let failure = match end {
-            RunEnd::Done(Ok(())) => st.failure.clone(),
-            RunEnd::Done(Err(msg)) => Some(st.failure.clone().unwrap_or(msg)),
-            RunEnd::Halted => st.failure.clone(),
-            RunEnd::TimedOut => Some(format!("the run took longer than {} s", RUN_LIMIT / 1000)),
-            RunEnd::Stuck => {
-                Some("the simulation ran out of events while the test was waiting".into())
-            }
-        };
-        if let Some(f) = &failure {
-            let f = f.clone();
-            st.sim.trace_line(|| format!("FAILED: {f}"));
-        }
-        let stats = RunStats {
-            virtual_ms: st.sim.now(),
-            peers,
-            rpcs: st.sim.stats().rpcs,
-            bytes: st.sim.stats().bytes,
-            commands: st.completed,
-        };
-        let trace = st.sim.tracing().then(|| st.sim.take_trace());
-        ScenarioOutcome {
-            failure,
-            stats,
-            warnings: Vec::new(),
-            trace,
-            artifacts: Vec::new(),
-        }
+        self.with(|c| c.lab.crashes)
     }
 }
 
-impl sim::exec::World for World {
-    fn next_event_time(&self) -> Option<Time> {
-        self.st.borrow().sim.next_event_time()
-    }
-
-    fn step(&self) {
-        let mut st = self.st.borrow_mut();
-        st.sim.step();
-        st.after_step();
-    }
-
-    fn advance_to(&self, t: Time) {
-        self.st.borrow_mut().sim.advance_to(t);
-    }
-
-    fn halted(&self) -> bool {
-        self.st.borrow().failure.is_some()
+/// Runs `body` on a fresh world with `slots` worker slots: the shape of every mr scenario.
+pub fn run_world<F, Fut>(seed: u64, opts: &RunOptions, slots: usize, body: F) -> ScenarioOutcome
+where
+    F: FnOnce(Rc<World>) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    match World::new(seed, opts, slots) {
+        Ok(w) => {
+            let fut = body(w.clone());
+            w.run.run(fut, RUN_LIMIT)
+        }
+        Err(e) => ScenarioOutcome {
+            failure: Some(Failure::assertion(e)),
+            ..ScenarioOutcome::default()
+        },
     }
 }
