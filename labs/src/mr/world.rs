@@ -321,7 +321,11 @@ impl World {
                 Some(true) => {
                     return Err(format!(
                         "{} h{host} ran longer than its limit of {} s and was killed",
-                        if host == COORDINATOR { "the coordinator" } else { "a worker" },
+                        if host == COORDINATOR {
+                            "the coordinator"
+                        } else {
+                            "a worker"
+                        },
                         limit / 1000
                     ))
                 }

@@ -8,10 +8,10 @@
 //! |---|---|---|---|
 //! | wc | 3 | wc | `sort mr-out* \| grep .` equals the sorted sequential output |
 //! | indexer | 2 | indexer | likewise |
-//! | map parallelism | 2 | mtiming | exactly 2 `times-` lines, and a line `parallel... 2` |
-//! | reduce parallelism | 2 | rtiming | at least 2 lines `^[a-z] 2` |
-//! | job count | 4 | jobcount | the line `a 8`: no map ran twice |
-//! | early exit | 3 | early_exit | the output when the first process exits equals the final one |
+//! | map_parallelism | 2 | mtiming | exactly 2 `times-` lines, and a line `parallel... 2` |
+//! | reduce_parallelism | 2 | rtiming | at least 2 lines `^[a-z] 2` |
+//! | job_count | 4 | jobcount | the line `a 8`: no map ran twice |
+//! | early_exit | 3 | early_exit | the output when the first process exits equals the final one |
 //! | crash | 1 + 3 restarting | crash | equals the sequential `nocrash` output |
 //! | faults | 3 | wc | equals the sequential output, though a worker was killed with SIGKILL right after it received a task and the socket was unreachable for 2 s |
 //!
@@ -65,14 +65,14 @@ pub struct TestReport {
     pub kept: Option<PathBuf>,
 }
 
-/// The names of the tests, in the script's order (plus `faults`).
+/// The names of the tests, in the script's order (plus `faults`), as in the simulated catalog.
 pub const TESTS: [&str; 8] = [
     "wc",
     "indexer",
-    "map parallelism",
-    "reduce parallelism",
-    "job count",
-    "early exit",
+    "map_parallelism",
+    "reduce_parallelism",
+    "job_count",
+    "early_exit",
     "crash",
     "faults",
 ];
@@ -98,7 +98,7 @@ impl Drop for Job {
 
 impl Job {
     fn new(cfg: &SuiteConfig, name: &str) -> std::io::Result<Job> {
-        let dir = cfg.work.join(format!("mr-tmp-{}", name.replace(' ', "-")));
+        let dir = cfg.work.join(format!("mr-tmp-{name}"));
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
@@ -362,7 +362,7 @@ async fn one(
             plain_job(job, name, workers, LIMIT).await?;
             compare(name, &job.output(), want)
         }
-        "map parallelism" => {
+        "map_parallelism" => {
             plain_job(job, "mtiming", 2, LIMIT).await?;
             let out = String::from_utf8_lossy(&job.output()).into_owned();
             let times = out.lines().filter(|l| l.starts_with("times-")).count();
@@ -379,7 +379,7 @@ async fn one(
             }
             Ok(())
         }
-        "reduce parallelism" => {
+        "reduce_parallelism" => {
             plain_job(job, "rtiming", 2, LIMIT).await?;
             let out = String::from_utf8_lossy(&job.output()).into_owned();
             let n = out
@@ -396,7 +396,7 @@ async fn one(
             }
             Ok(())
         }
-        "job count" => {
+        "job_count" => {
             plain_job(job, "jobcount", 4, LIMIT).await?;
             let out = String::from_utf8_lossy(&job.output()).into_owned();
             if !out.lines().any(|l| l == "a 8") {
@@ -407,7 +407,7 @@ async fn one(
             }
             Ok(())
         }
-        "early exit" => early_exit(job).await,
+        "early_exit" => early_exit(job).await,
         "crash" => {
             crash(job).await?;
             compare("crash", &job.output(), &refs.nocrash)
