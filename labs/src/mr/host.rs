@@ -55,7 +55,7 @@ pub type Pids = Rc<RefCell<BTreeSet<u32>>>;
 /// The processes of a MapReduce run.
 pub enum Host {
     Coordinator(CoordHost),
-    Worker(WorkerHost),
+    Worker(Box<WorkerHost>),
 }
 
 /// `mrcoordinator`: serves requests; checks `Done()` every second, then exits a second later.

@@ -86,7 +86,8 @@ pub fn books() -> Result<&'static Books, String> {
 
 /// The sorted sequential output of `app` on the books (`mrsequential` then `sort`), computed once.
 pub fn reference(app: &'static str) -> Result<&'static [u8], String> {
-    static REFS: OnceLock<std::sync::Mutex<Vec<(&'static str, &'static [u8])>>> = OnceLock::new();
+    type Refs = std::sync::Mutex<Vec<(&'static str, &'static [u8])>>;
+    static REFS: OnceLock<Refs> = OnceLock::new();
     let refs = REFS.get_or_init(Default::default);
     if let Some((_, r)) = refs
         .lock()
@@ -219,7 +220,7 @@ impl Lab for MrLab {
             let p = pid(host, boot.incarnation);
             pids.borrow_mut().insert(p);
             let w = mapreduce::worker(app, WorkerConfig::default());
-            Host::Worker(WorkerHost::new(w, fs, pids, p, boot.rng))
+            Host::Worker(Box::new(WorkerHost::new(w, fs, pids, p, boot.rng)))
         });
         core.lab.alive[host] = true;
     }

@@ -19,5 +19,9 @@ pub fn scenario(name: &str) -> Scenario {
 }
 
 pub fn run(name: &str, seed: u64, trace: bool) -> ScenarioOutcome {
-    run_guarded(&scenario(name), seed, &RunOptions { trace })
+    let opts = RunOptions {
+        trace,
+        ..RunOptions::default()
+    };
+    run_guarded(&scenario(name), seed, &opts)
 }

@@ -8,7 +8,7 @@ fn passes(name: &str, seeds: std::ops::RangeInclusive<u64>) {
         assert!(
             o.passed(),
             "{name} seed {seed}: {}",
-            o.failure.unwrap_or_default()
+            o.failure_message().unwrap_or_default()
         );
         // 8 map tasks and 10 reduce tasks, each completed once.
         assert_eq!(o.stats.commands, 18, "{name} seed {seed}");
