@@ -9,7 +9,9 @@
 //! A *final* file is a job file that readers rely on: an intermediate `mr-X-Y` or an output
 //! `mr-out-Y`. Once a final file is in place its contents must never change: a later rename onto
 //! it (a backup task finishing) must bring the same bytes, and nothing may write, remove or
-//! rename it away. Every breach is recorded with the time and the file, for the world to fail on.
+//! rename it away; and a final file only ever appears by a rename, never by a write in place
+//! (which a crash or a reader could catch half-written). Every breach is recorded with the time
+//! and the file, for the world to fail on.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -90,8 +92,11 @@ impl SimFs {
 
     pub fn write(&mut self, now: Time, path: &str, bytes: Vec<u8>) -> Got {
         self.ops += 1;
-        if is_final(path) && self.files.contains_key(path) {
-            self.breach(now, format!("{path} was overwritten in place"));
+        if is_final(path) {
+            self.breach(
+                now,
+                format!("{path} was written in place, not renamed into place"),
+            );
         }
         self.files.insert(path.to_string(), Arc::from(bytes));
         Got::Done(Ok(()))

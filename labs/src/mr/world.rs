@@ -30,6 +30,7 @@ use sim::{HostId, NetConfig, Noted, Stepped, Time};
 use super::fs::SimFs;
 use super::host::{pid, CoordHost, Host, Note, Pids, WorkerHost, COORDINATOR};
 use crate::failure::Failure;
+use crate::mutants::RunMutant;
 use crate::run::{Core, Lab, Run, Setup};
 use crate::runner::{RunOptions, ScenarioOutcome};
 
@@ -203,7 +204,8 @@ impl Lab for MrLab {
     /// A restarted worker slot runs its last application again, as a new process.
     fn restart(core: &mut Core<Self>, host: HostId) {
         if host == COORDINATOR {
-            let coord = Coordinator::new(core.lab.files.clone(), N_REDUCE);
+            let mutation = core.opts.mutant.mr();
+            let coord = Coordinator::with_mutation(core.lab.files.clone(), N_REDUCE, mutation);
             core.lab.started[host] = core.sim.now();
             core.sim
                 .start(host, |_| Host::Coordinator(CoordHost::new(coord)));
@@ -215,11 +217,15 @@ impl Lab for MrLab {
         };
         let app = apps::by_name(name).expect("a lab application");
         let (fs, pids) = (core.lab.fs.clone(), core.lab.pids.clone());
+        let config = WorkerConfig {
+            mutation: core.opts.mutant.mr(),
+            ..WorkerConfig::default()
+        };
         core.lab.started[host] = core.sim.now();
         core.sim.start(host, |boot| {
             let p = pid(host, boot.incarnation);
             pids.borrow_mut().insert(p);
-            let w = mapreduce::worker(app, WorkerConfig::default());
+            let w = mapreduce::worker(app, config);
             Host::Worker(Box::new(WorkerHost::new(w, fs, pids, p, boot.rng)))
         });
         core.lab.alive[host] = true;

@@ -48,7 +48,7 @@ fn a_final_file_that_changes_is_a_violation() {
         fs.violations,
         [
             "at 6 ms: mr-out-3 changed after it was in place (4 bytes replaced by 4 other bytes)",
-            "at 7 ms: mr-out-3 was overwritten in place",
+            "at 7 ms: mr-out-3 was written in place, not renamed into place",
             "at 8 ms: mr-out-3 was removed",
         ]
     );

@@ -5,6 +5,7 @@
 //! when they are absent every scenario fails with a message naming the missing path.
 
 mod fs;
+mod mutation;
 mod scenarios;
 
 use labs::runner::{find_catalog, run_guarded, RunOptions, Scenario, ScenarioOutcome};

@@ -69,12 +69,26 @@ pub struct Coordinator {
     /// Which task each attempt ran, to recognise reports.
     attempts: BTreeMap<u64, TaskId>,
     events: Vec<CoordEvent>,
+    reissue_after: Millis,
 }
 
 impl Coordinator {
     /// `MakeCoordinator(files, nReduce)`.
     pub fn new(files: Vec<String>, n_reduce: usize) -> Self {
+        Self::with_mutation(files, n_reduce, None)
+    }
+
+    /// Test-only: a coordinator with a known bug put back in ([`crate::Mutation`]).
+    pub fn with_mutation(
+        files: Vec<String>,
+        n_reduce: usize,
+        mutation: Option<crate::Mutation>,
+    ) -> Self {
         let n_map = files.len();
+        let reissue_after = match mutation {
+            Some(crate::Mutation::ReissueEarly) => 1000,
+            _ => REISSUE_AFTER,
+        };
         Coordinator {
             files,
             n_reduce,
@@ -83,6 +97,7 @@ impl Coordinator {
             next_attempt: 1,
             attempts: BTreeMap::new(),
             events: Vec::new(),
+            reissue_after,
         }
     }
 
@@ -124,6 +139,7 @@ impl Coordinator {
             return Reply::Exit;
         }
         let maps_done = self.maps.iter().all(is_done);
+        let reissue_after = self.reissue_after;
         let (tasks, make): (&mut Vec<TaskState>, fn(usize) -> TaskId) = if maps_done {
             (&mut self.reduces, TaskId::Reduce)
         } else {
@@ -138,7 +154,7 @@ impl Coordinator {
                     .iter()
                     .position(|t| {
                         matches!(t, TaskState::Running { since, .. }
-                            if now.saturating_sub(*since) >= REISSUE_AFTER)
+                            if now.saturating_sub(*since) >= reissue_after)
                     })
                     .map(|i| (i, true))
             });

@@ -72,3 +72,15 @@ pub use worker::{
 
 /// The lab's number of reduce tasks.
 pub const N_REDUCE: usize = 10;
+
+/// Test-only: a known bug put back in, so tests can show the harness catches it. Off (`None`)
+/// in any real use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    /// The coordinator re-issues a task after 1 s instead of 10 s, so slow map tasks run twice
+    /// (the job-count test's "backup tasks must wait more than 10 s").
+    ReissueEarly,
+    /// A reduce worker writes `mr-out-Y` in place instead of through a temporary file and a
+    /// rename, so a crash or a reader can see a partial file.
+    WriteInPlace,
+}

@@ -37,6 +37,8 @@ pub struct WorkerConfig {
     pub retry_ms: Millis,
     /// Consecutive failed calls after which the worker gives up.
     pub max_call_failures: u32,
+    /// Test-only: a known bug put back in ([`crate::Mutation`]); `None` in any real use.
+    pub mutation: Option<crate::Mutation>,
 }
 
 impl Default for WorkerConfig {
@@ -45,6 +47,7 @@ impl Default for WorkerConfig {
             wait_ms: 200,
             retry_ms: 500,
             max_call_failures: 10,
+            mutation: None,
         }
     }
 }
@@ -115,7 +118,7 @@ async fn run(env: Env, app: Rc<dyn App>, cfg: WorkerConfig) -> Result<WorkerEnd,
         failures = 0;
         let digest = match a.task {
             TaskId::Map(x) => map_task(&env, &*app, &a, x).await?,
-            TaskId::Reduce(y) => reduce_task(&env, &*app, &a, y).await?,
+            TaskId::Reduce(y) => reduce_task(&env, &*app, &a, y, cfg.mutation).await?,
         };
         let report = Request::Report {
             task: a.task,
@@ -234,6 +237,7 @@ async fn reduce_task(
     app: &dyn App,
     a: &Assignment,
     y: usize,
+    mutation: Option<crate::Mutation>,
 ) -> Result<u64, WorkerError> {
     let task = a.task;
     let mut kvs = Vec::new();
@@ -249,6 +253,12 @@ async fn reduce_task(
         .await
         .map_err(|source| WorkerError::App { task, source })?;
     let h = digest(DIGEST_START, &out);
+    if mutation == Some(crate::Mutation::WriteInPlace) {
+        env.write_file(&output_name(y), out)
+            .await?
+            .map_err(|source| WorkerError::Io { task, source })?;
+        return Ok(h);
+    }
     let tmp = format!("mr-tmp-out-{y}-{}", a.attempt);
     env.write_file(&tmp, out)
         .await?

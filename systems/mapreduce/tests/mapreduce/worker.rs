@@ -90,6 +90,7 @@ fn failed_calls_are_retried_then_the_worker_gives_up() {
         wait_ms: 200,
         retry_ms: 500,
         max_call_failures: 3,
+        mutation: None,
     };
     let mut w = worker(apps::by_name("wc").unwrap(), cfg);
     assert_eq!(w.resume(None), Step::Need(Need::Call(Request::GetTask)));
