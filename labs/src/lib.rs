@@ -6,6 +6,8 @@
 //!   after every event, and the 28 lab tests as named scenarios.
 //! - [`kv`]: the key/value labs (kvsrv, kvraft 4A/4B) with every client history checked for
 //!   linearizability.
+//! - [`mr`]: MapReduce (lab 1): coordinator and workers sharing a simulated directory, the seven
+//!   tests of `test-mr.sh`, invariants after every event.
 //! - [`runner`]: the scenario registry ([`runner::Catalog`]) and the multi-seed parallel runner.
 //!
 //! # Example: run one Raft scenario for one seed
@@ -23,6 +25,7 @@ pub mod history;
 pub mod kv;
 pub mod kvraft;
 pub mod kvsrv;
+pub mod mr;
 pub mod mutants;
 pub mod raft;
 pub mod run;

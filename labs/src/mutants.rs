@@ -16,6 +16,7 @@ pub enum Mutant {
     Raft(raft::Mutation),
     Kvsrv(kvsrv::Mutation),
     Kvraft(kvraft::Mutation),
+    Mr(mapreduce::Mutation),
 }
 
 /// A catalog entry.
@@ -37,6 +38,7 @@ impl MutantInfo {
             Mutant::Raft(_) => "raft",
             Mutant::Kvsrv(_) => "kvsrv",
             Mutant::Kvraft(_) => "kvraft",
+            Mutant::Mr(_) => "mr",
         }
     }
 
@@ -46,6 +48,7 @@ impl MutantInfo {
             Mutant::Raft(_) => lab == "raft" || lab == "kvraft",
             Mutant::Kvsrv(_) => lab == "kvsrv",
             Mutant::Kvraft(_) => lab == "kvraft",
+            Mutant::Mr(_) => lab == "mr",
         }
     }
 }
@@ -58,7 +61,7 @@ impl fmt::Display for MutantInfo {
 
 /// Every mutant, by system.
 pub fn catalog() -> Vec<MutantInfo> {
-    use Mutant::{Kvraft, Kvsrv, Raft};
+    use Mutant::{Kvraft, Kvsrv, Mr, Raft};
     vec![
         MutantInfo {
             name: "commit-previous-terms",
@@ -91,6 +94,19 @@ pub fn catalog() -> Vec<MutantInfo> {
             description: "a leader answers Get from its own state, without a log entry",
             breaks: "Raft paper, section 8 (read-only operations must not return stale data)",
         },
+        MutantInfo {
+            name: "mr-reissue-early",
+            mutant: Mr(mapreduce::Mutation::ReissueEarly),
+            description: "the coordinator re-issues a task after 1 s instead of 10 s",
+            breaks: "lab 1: backup tasks must wait 10 s (job count: no map runs twice)",
+        },
+        MutantInfo {
+            name: "mr-write-in-place",
+            mutant: Mr(mapreduce::Mutation::WriteInPlace),
+            description:
+                "a reducer writes mr-out-Y in place, without a temporary file and a rename",
+            breaks: "lab 1 hint: write a temporary file and rename it atomically",
+        },
     ]
 }
 
@@ -118,6 +134,12 @@ impl RunMutant for Option<Mutant> {
             _ => None,
         }
     }
+    fn mr(&self) -> Option<mapreduce::Mutation> {
+        match self {
+            Some(Mutant::Mr(m)) => Some(*m),
+            _ => None,
+        }
+    }
 }
 
 /// The system switch a run's mutant sets, for each system's servers.
@@ -125,4 +147,5 @@ pub trait RunMutant {
     fn raft(&self) -> Option<raft::Mutation>;
     fn kvsrv(&self) -> Option<kvsrv::Mutation>;
     fn kvraft(&self) -> Option<kvraft::Mutation>;
+    fn mr(&self) -> Option<mapreduce::Mutation>;
 }

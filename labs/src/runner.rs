@@ -115,6 +115,7 @@ pub fn catalogs() -> Vec<Catalog> {
         crate::raft::catalog(),
         crate::kvsrv::catalog(),
         crate::kvraft::catalog(),
+        crate::mr::catalog(),
     ]
 }
 

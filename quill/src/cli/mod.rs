@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod check;
 mod gen;
 mod maelstrom;
+mod mr;
 mod test;
 
 /// Exit status for bad input or usage (shared by every subcommand).
@@ -33,6 +34,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Run nodes written for Jepsen's Maelstrom (Gossip Glomers) as real processes, and check them.
     Maelstrom(maelstrom::MaelstromArgs),
+    /// MapReduce as real processes: coordinator, worker, sequential reference.
+    Mr(mr::MrArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -41,5 +44,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen(args) => gen::run(args),
         Command::Test(args) => test::run(args),
         Command::Maelstrom(args) => maelstrom::run(args),
+        Command::Mr(args) => mr::run(args),
     }
 }

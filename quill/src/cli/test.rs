@@ -60,12 +60,26 @@ pub struct TestArgs {
     /// (deterministic: the same seed gives the same verdict on any machine).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub check_budget: Option<u64>,
+    /// mr: run the lab's tests with real processes and real time instead of the simulator.
+    #[arg(long)]
+    pub real: bool,
+    /// mr --real: the directory of the input books (pg-*.txt).
+    #[arg(long, default_value = "../shared/mapreduce/inputs")]
+    pub inputs: PathBuf,
 }
 
 /// Failing runs beyond this many are reported but not replayed to write a trace.
 const MAX_TRACES: usize = 20;
 
 pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
+    if args.real {
+        anyhow::ensure!(
+            args.system == "mr",
+            "--real runs real processes only for mr, not {}",
+            args.system
+        );
+        return super::mr::run_real_suite(args.pattern.as_deref(), &args.inputs);
+    }
     let Some(catalog) = runner::find_catalog(&args.system) else {
         let known: Vec<&str> = runner::catalogs().iter().map(|c| c.system).collect();
         anyhow::bail!(

@@ -1,6 +1,8 @@
 //! `quill check` as a user runs it: verdict lines, exit statuses, errors that name their place, JSON
 //! output, and the pictures.
 
+mod mr;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,605 @@
+//! The lab's `test-mr.sh` with real processes: `quill test mr --real`.
+//!
+//! Each test runs in a fresh directory of its own with its own socket, starts `quill mr
+//! coordinator` and `quill mr worker` as separate OS processes (the binary is passed in, normally
+//! the running `quill`), and checks what the script checks:
+//!
+//! | test | workers | app | passes when |
+//! |---|---|---|---|
+//! | wc | 3 | wc | `sort mr-out* \| grep .` equals the sorted sequential output |
+//! | indexer | 2 | indexer | likewise |
+//! | map_parallelism | 2 | mtiming | exactly 2 `times-` lines, and a line `parallel... 2` |
+//! | reduce_parallelism | 2 | rtiming | at least 2 lines `^[a-z] 2` |
+//! | job_count | 4 | jobcount | the line `a 8`: no map ran twice |
+//! | early_exit | 3 | early_exit | the output when the first process exits equals the final one |
+//! | crash | 1 + 3 restarting | crash | equals the sequential `nocrash` output |
+//! | faults | 3 | wc | equals the sequential output, though a worker was killed with SIGKILL right after it received a task and the socket was unreachable for 2 s |
+//!
+//! Every process runs under a time limit (45 s, 120 s in the crash test), after which it is
+//! killed and the test fails. Instead of the script's `sleep 1` before starting workers, the
+//! suite waits for the socket to appear. Children are spawned with `kill_on_drop`, and a [`Job`]
+//! removes its socket (and, unless its test failed, its directory) when dropped, so cancelling the
+//! suite's future (Ctrl-C in `quill`) or a failure leaves no process and no socket behind.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use mapreduce::canonical;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use super::worker::{app, sequential};
+
+/// Each process's time limit (the script's `timeout -k 2s 45s`).
+pub const LIMIT: Duration = Duration::from_secs(45);
+/// The crash test's time limit per process.
+pub const CRASH_LIMIT: Duration = Duration::from_secs(120);
+
+/// What the suite needs to know.
+#[derive(Clone, Debug)]
+pub struct SuiteConfig {
+    /// The `quill` binary to run as coordinator and workers.
+    pub exe: PathBuf,
+    /// The input files (absolute paths, so every directory sees the same names).
+    pub inputs: Vec<PathBuf>,
+    /// Where the tests' directories are made.
+    pub work: PathBuf,
+    /// Print progress lines like the script's.
+    pub verbose: bool,
+}
+
+/// The outcome of one test.
+#[derive(Clone, Debug)]
+pub struct TestReport {
+    pub name: &'static str,
+    /// `None` if it passed.
+    pub failure: Option<String>,
+    pub wall: Duration,
+    /// Observations worth reporting (e.g. whether the killed worker's task was re-issued).
+    pub notes: Vec<String>,
+    /// The directory kept for a failed test.
+    pub kept: Option<PathBuf>,
+}
+
+/// The names of the tests, in the script's order (plus `faults`), as in the simulated catalog.
+pub const TESTS: [&str; 8] = [
+    "wc",
+    "indexer",
+    "map_parallelism",
+    "reduce_parallelism",
+    "job_count",
+    "early_exit",
+    "crash",
+    "faults",
+];
+
+/// One test's directory, socket and processes.
+pub struct Job {
+    exe: PathBuf,
+    inputs: Vec<String>,
+    pub dir: PathBuf,
+    pub socket: PathBuf,
+    keep: Cell<bool>,
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.socket);
+        let _ = std::fs::remove_file(self.socket.with_extension("away"));
+        if !self.keep.get() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl Job {
+    fn new(cfg: &SuiteConfig, name: &str) -> std::io::Result<Job> {
+        let dir = cfg.work.join(format!("mr-tmp-{name}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        let socket = super::rpc::default_socket(&dir);
+        let _ = std::fs::remove_file(&socket);
+        Ok(Job {
+            exe: cfg.exe.clone(),
+            inputs: cfg.inputs.iter().map(|p| p.display().to_string()).collect(),
+            dir,
+            socket,
+            keep: Cell::new(false),
+        })
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.exe);
+        c.arg("mr")
+            .args(args)
+            .arg("--dir")
+            .arg(&self.dir)
+            .arg("--socket")
+            .arg(&self.socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        c
+    }
+
+    fn coordinator(&self, verbose: bool) -> std::io::Result<Child> {
+        let mut args = vec!["coordinator"];
+        args.extend(self.inputs.iter().map(String::as_str));
+        if verbose {
+            args.push("--verbose");
+        }
+        let mut c = self.command(&args);
+        if verbose {
+            c.stderr(Stdio::piped());
+        }
+        c.spawn()
+    }
+
+    fn worker(&self, app: &str, verbose: bool) -> std::io::Result<Child> {
+        let mut args = vec!["worker", "--app", app];
+        if verbose {
+            args.push("--verbose");
+        }
+        let mut c = self.command(&args);
+        if verbose {
+            c.stderr(Stdio::piped());
+        }
+        c.spawn()
+    }
+
+    /// Waits until the coordinator's socket exists (instead of the script's `sleep 1`).
+    async fn socket_up(&self) -> Result<(), String> {
+        for _ in 0..200 {
+            if self.socket.exists() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Err(format!(
+            "the coordinator's socket {} did not appear within 5 s",
+            self.socket.display()
+        ))
+    }
+
+    /// `sort mr-out* | grep .`
+    pub fn output(&self) -> Vec<u8> {
+        let mut files: Vec<Vec<u8>> = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            let mut names: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("mr-out"))
+                })
+                .collect();
+            names.sort();
+            for n in names {
+                files.push(std::fs::read(n).unwrap_or_default());
+            }
+        }
+        canonical(files.iter().map(Vec::as_slice))
+    }
+}
+
+/// Waits for `child` at most `limit`; kills it at the limit. `Err` names the process.
+async fn limited(child: &mut Child, limit: Duration, what: &str) -> Result<ExitStatus, String> {
+    match tokio::time::timeout(limit, child.wait()).await {
+        Ok(Ok(status)) => Ok(status),
+        Ok(Err(e)) => Err(format!("waiting for the {what}: {e}")),
+        Err(_) => {
+            let _ = child.kill().await;
+            Err(format!(
+                "the {what} ran longer than its limit of {} s and was killed",
+                limit.as_secs()
+            ))
+        }
+    }
+}
+
+/// Waits for every process; the first failure wins.
+async fn wait_all(children: &mut [(Child, String)], limit: Duration) -> Result<(), String> {
+    let waits = children
+        .iter_mut()
+        .map(|(c, what)| async move { limited(c, limit, what).await.map(|_| ()) });
+    let results = futures_join_all(waits).await;
+    results.into_iter().collect()
+}
+
+/// `join_all` without the futures crate: polls every future to completion concurrently.
+async fn futures_join_all<F: Future>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut outs = Vec::new();
+    let mut pending: Vec<Option<std::pin::Pin<Box<F>>>> =
+        futs.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        results[i] = Some(v);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => all = false,
+                }
+            }
+        }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    for r in results {
+        outs.push(r.expect("every future finished"));
+    }
+    outs
+}
+
+fn compare(name: &str, got: &[u8], want: &[u8]) -> Result<(), String> {
+    if got == want {
+        return Ok(());
+    }
+    let (g, w) = (String::from_utf8_lossy(got), String::from_utf8_lossy(want));
+    let first = g
+        .lines()
+        .zip(w.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| g.lines().count().min(w.lines().count()));
+    Err(format!(
+        "{name} output is not the same as the sequential output: {} lines against {}; first difference at line {}: got {:?}, want {:?}",
+        g.lines().count(),
+        w.lines().count(),
+        first + 1,
+        g.lines().nth(first).unwrap_or("<end>"),
+        w.lines().nth(first).unwrap_or("<end>"),
+    ))
+}
+
+/// References computed once per suite.
+struct References {
+    wc: Vec<u8>,
+    indexer: Vec<u8>,
+    nocrash: Vec<u8>,
+}
+
+async fn reference(cfg: &SuiteConfig, name: &str) -> Result<Vec<u8>, String> {
+    let files = cfg.inputs.iter().map(|p| p.display().to_string()).collect();
+    let a = app(name, None, None).map_err(|e| e.to_string())?;
+    let out = sequential(a, cfg.work.clone(), files)
+        .await
+        .map_err(|e| format!("sequential {name}: {e}"))?;
+    Ok(canonical([&out[..]]))
+}
+
+/// Runs the tests whose names `select` accepts, one after another, and reports each.
+pub async fn run(cfg: &SuiteConfig, select: &dyn Fn(&str) -> bool) -> Vec<TestReport> {
+    let mut reports = Vec::new();
+    let refs = match (
+        reference(cfg, "wc").await,
+        reference(cfg, "indexer").await,
+        reference(cfg, "nocrash").await,
+    ) {
+        (Ok(wc), Ok(indexer), Ok(nocrash)) => References {
+            wc,
+            indexer,
+            nocrash,
+        },
+        (a, b, c) => {
+            let e = [a.err(), b.err(), c.err()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>();
+            reports.push(TestReport {
+                name: "sequential",
+                failure: Some(e.join("; ")),
+                wall: Duration::ZERO,
+                notes: Vec::new(),
+                kept: None,
+            });
+            return reports;
+        }
+    };
+    for name in TESTS.into_iter().filter(|n| select(n)) {
+        if cfg.verbose {
+            eprintln!("*** Starting {name} test.");
+        }
+        let t0 = Instant::now();
+        let mut notes = Vec::new();
+        let (result, kept) = match Job::new(cfg, name) {
+            Err(e) => (Err(format!("making the test directory: {e}")), None),
+            Ok(job) => {
+                let r = one(&job, name, &refs, &mut notes).await;
+                let kept = if r.is_err() {
+                    job.keep.set(true);
+                    Some(job.dir.clone())
+                } else {
+                    None
+                };
+                (r, kept)
+            }
+        };
+        let wall = t0.elapsed();
+        if cfg.verbose {
+            match &result {
+                Ok(()) => eprintln!("--- {name} test: PASS ({:.1} s)", wall.as_secs_f64()),
+                Err(e) => eprintln!("--- {name} test: FAIL: {e}"),
+            }
+        }
+        reports.push(TestReport {
+            name,
+            failure: result.err(),
+            wall,
+            notes,
+            kept,
+        });
+    }
+    reports
+}
+
+async fn one(
+    job: &Job,
+    name: &str,
+    refs: &References,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    match name {
+        "wc" | "indexer" => {
+            let (workers, want) = if name == "wc" {
+                (3, &refs.wc)
+            } else {
+                (2, &refs.indexer)
+            };
+            plain_job(job, name, workers, LIMIT).await?;
+            compare(name, &job.output(), want)
+        }
+        "map_parallelism" => {
+            plain_job(job, "mtiming", 2, LIMIT).await?;
+            let out = String::from_utf8_lossy(&job.output()).into_owned();
+            let times = out.lines().filter(|l| l.starts_with("times-")).count();
+            if times != 2 {
+                return Err(format!(
+                    "map workers did not run in parallel: {times} times- lines, want 2"
+                ));
+            }
+            let parallel = out
+                .lines()
+                .any(|l| l.starts_with("parallel") && l.split(' ').skip(1).any(|n| n == "2"));
+            if !parallel {
+                return Err("map workers did not run in parallel: no `parallel... 2` line".into());
+            }
+            Ok(())
+        }
+        "reduce_parallelism" => {
+            plain_job(job, "rtiming", 2, LIMIT).await?;
+            let out = String::from_utf8_lossy(&job.output()).into_owned();
+            let n = out
+                .lines()
+                .filter(|l| {
+                    let b = l.as_bytes();
+                    b.len() >= 3 && b[0].is_ascii_lowercase() && &b[1..3] == b" 2"
+                })
+                .count();
+            if n < 2 {
+                return Err(format!(
+                    "too few parallel reduces: {n} lines `^[a-z] 2`, want at least 2"
+                ));
+            }
+            Ok(())
+        }
+        "job_count" => {
+            plain_job(job, "jobcount", 4, LIMIT).await?;
+            let out = String::from_utf8_lossy(&job.output()).into_owned();
+            if !out.lines().any(|l| l == "a 8") {
+                return Err(format!(
+                    "map jobs ran incorrect number of times: output {:?}, want `a 8`",
+                    out.trim()
+                ));
+            }
+            Ok(())
+        }
+        "early_exit" => early_exit(job).await,
+        "crash" => {
+            crash(job).await?;
+            compare("crash", &job.output(), &refs.nocrash)
+        }
+        "faults" => {
+            faults(job, notes).await.map_err(|e| e.to_string())?;
+            compare("faults", &job.output(), &refs.wc)
+        }
+        other => Err(format!("no test named {other}")),
+    }
+}
+
+/// Coordinator plus `workers` workers of `app`; all must exit within `limit`.
+async fn plain_job(job: &Job, app: &str, workers: usize, limit: Duration) -> Result<(), String> {
+    let mut coord = job
+        .coordinator(false)
+        .map_err(|e| format!("starting the coordinator: {e}"))?;
+    job.socket_up().await?;
+    let mut children = Vec::new();
+    for i in 0..workers {
+        let c = job
+            .worker(app, false)
+            .map_err(|e| format!("starting worker {i}: {e}"))?;
+        children.push((c, format!("worker {i}")));
+    }
+    limited(&mut coord, limit, "coordinator").await?;
+    wait_all(&mut children, limit).await
+}
+
+/// The output when the first process exits must equal the final output (`wait -n`).
+async fn early_exit(job: &Job) -> Result<(), String> {
+    let mut coord = job
+        .coordinator(false)
+        .map_err(|e| format!("starting the coordinator: {e}"))?;
+    job.socket_up().await?;
+    let mut workers = Vec::new();
+    for i in 0..3 {
+        workers.push(
+            job.worker("early_exit", false)
+                .map_err(|e| format!("starting worker {i}: {e}"))?,
+        );
+    }
+    let first = {
+        let mut waits: Vec<_> = std::iter::once(&mut coord)
+            .chain(workers.iter_mut())
+            .map(|c| Box::pin(c.wait()))
+            .collect();
+        let any = std::future::poll_fn(|cx| {
+            for w in waits.iter_mut() {
+                if w.as_mut().poll(cx).is_ready() {
+                    return std::task::Poll::Ready(());
+                }
+            }
+            std::task::Poll::Pending
+        });
+        tokio::time::timeout(LIMIT, any).await
+    };
+    if first.is_err() {
+        return Err("no process exited within 45 s".into());
+    }
+    let at_first_exit = job.output();
+    limited(&mut coord, LIMIT, "coordinator").await?;
+    let mut children: Vec<(Child, String)> = workers
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (c, format!("worker {i}")))
+        .collect();
+    wait_all(&mut children, LIMIT).await?;
+    let last = job.output();
+    if at_first_exit != last {
+        return Err(format!(
+            "output changed after first worker exited: {} lines at the first exit, {} at the end",
+            String::from_utf8_lossy(&at_first_exit).lines().count(),
+            String::from_utf8_lossy(&last).lines().count()
+        ));
+    }
+    Ok(())
+}
+
+/// One worker, plus three loops restarting a worker while the socket exists and the coordinator
+/// has not finished (`mr-done`).
+async fn crash(job: &Job) -> Result<(), String> {
+    let mut coord = job
+        .coordinator(false)
+        .map_err(|e| format!("starting the coordinator: {e}"))?;
+    job.socket_up().await?;
+    let done = Rc::new(Cell::new(false));
+    let first = job
+        .worker("crash", false)
+        .map_err(|e| format!("starting a worker: {e}"))?;
+    let restarts = Rc::new(Cell::new(0u32));
+    let looped = |done: Rc<Cell<bool>>, restarts: Rc<Cell<u32>>| async move {
+        while job.socket.exists() && !done.get() {
+            let mut w = job
+                .worker("crash", false)
+                .map_err(|e| format!("starting a worker: {e}"))?;
+            restarts.set(restarts.get() + 1);
+            limited(&mut w, CRASH_LIMIT, "crash worker").await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Ok::<(), String>(())
+    };
+    let coordinator = async {
+        let r = limited(&mut coord, CRASH_LIMIT, "coordinator").await;
+        done.set(true);
+        r.map(|_| ())
+    };
+    let mut first = first;
+    let first_worker = async {
+        // The first worker may crash; only its time limit matters.
+        limited(&mut first, CRASH_LIMIT, "first crash worker")
+            .await
+            .map(|_| ())
+    };
+    let (c, f, a, b, d) = tokio::join!(
+        coordinator,
+        first_worker,
+        looped(done.clone(), restarts.clone()),
+        looped(done.clone(), restarts.clone()),
+        looped(done.clone(), restarts.clone()),
+    );
+    c.and(f).and(a).and(b).and(d)
+}
+
+/// wc with three workers; a worker is killed (SIGKILL) as soon as it reports having received
+/// its first task, then the coordinator's socket is moved away for 2 s (connections fail with
+/// "no such file") and put back.
+async fn faults(job: &Job, notes: &mut Vec<String>) -> std::io::Result<()> {
+    let mut coord = job.coordinator(true)?;
+    let coord_log = coord.stderr.take().expect("piped");
+    let log_task = tokio::task::spawn_local(async move {
+        let mut lines = BufReader::new(coord_log).lines();
+        let mut reissued = 0;
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.contains("reissue: true") {
+                reissued += 1;
+            }
+        }
+        reissued
+    });
+    job.socket_up().await.map_err(std::io::Error::other)?;
+    let mut victim = job.worker("wc", true)?;
+    let mut others = Vec::new();
+    for i in 0..2 {
+        others.push((job.worker("wc", false)?, format!("worker {i}")));
+    }
+    let mut lines = BufReader::new(victim.stderr.take().expect("piped")).lines();
+    let started = loop {
+        match tokio::time::timeout(LIMIT, lines.next_line()).await {
+            Ok(Ok(Some(l))) if l.contains(": start ") => break Some(l),
+            Ok(Ok(Some(_))) => continue,
+            _ => break None,
+        }
+    };
+    victim.kill().await?;
+    notes.push(format!(
+        "killed a worker after `{}`",
+        started.as_deref().unwrap_or("(it never started a task)")
+    ));
+    let away = job.socket.with_extension("away");
+    std::fs::rename(&job.socket, &away)?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    std::fs::rename(&away, &job.socket)?;
+    notes.push("the coordinator's socket was unreachable for 2 s".into());
+    limited(&mut coord, LIMIT, "coordinator")
+        .await
+        .map_err(std::io::Error::other)?;
+    wait_all(&mut others, LIMIT)
+        .await
+        .map_err(std::io::Error::other)?;
+    let reissued = log_task.await.unwrap_or(0);
+    notes.push(format!("{reissued} task(s) re-issued after 10 s"));
+    Ok(())
+}
+
+/// The inputs as absolute paths, or an error naming the missing one.
+pub fn inputs_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name().is_some_and(|n| {
+                n.to_string_lossy().starts_with("pg-") && n.to_string_lossy().ends_with(".txt")
+            })
+        })
+        .collect();
+    v.sort();
+    if v.is_empty() {
+        return Err(format!("no pg-*.txt in {}", dir.display()));
+    }
+    v.iter()
+        .map(|p| std::fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display())))
+        .collect()
+}
