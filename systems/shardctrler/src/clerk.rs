@@ -17,9 +17,14 @@ pub enum CtrlOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CtrlStep {
     /// Send `req` to controller server `to`.
-    Send { to: usize, req: CtrlRequest },
+    Send {
+        to: usize,
+        req: CtrlRequest,
+    },
     /// Wait, then [`CtrlClerk::resume`].
-    Backoff { ms: u64 },
+    Backoff {
+        ms: u64,
+    },
     Done(CtrlOutcome),
 }
 

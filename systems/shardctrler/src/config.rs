@@ -132,7 +132,10 @@ mod tests {
         let three = rebalance(&two, &[1, 2, 3]);
         // TestMinimalAgain: shards not moved to 3 stay put, at most NSHARDS/3 + 1 move.
         for s in 0..NSHARDS {
-            assert!(three[s] == two[s] || three[s] == 3, "shard {s} moved elsewhere");
+            assert!(
+                three[s] == two[s] || three[s] == 3,
+                "shard {s} moved elsewhere"
+            );
         }
         assert_eq!(moved(&two, &three), 3);
         let mut c = counts(&three, &[1, 2, 3]);
@@ -183,7 +186,9 @@ mod tests {
         let mut groups: Vec<Gid> = Vec::new();
         let mut x: u64 = 12345;
         for _ in 0..500 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let g = (x >> 33) % 6 + 1;
             if let Some(i) = groups.iter().position(|h| *h == g) {
                 groups.remove(i);

@@ -76,9 +76,15 @@ pub enum RsmOutput<R> {
         msg: raft::Message,
     },
     /// The state machine's reply to the proposal with `token`.
-    Reply { token: u64, reply: R },
+    Reply {
+        token: u64,
+        reply: R,
+    },
     /// The proposal with `token` will not be answered by the state machine.
-    Rejected { token: u64, why: Rejection },
+    Rejected {
+        token: u64,
+        why: Rejection,
+    },
 }
 
 /// Why persisted bytes could not be turned back into a node.
@@ -171,6 +177,12 @@ impl<S: StateMachine> Rsm<S> {
     /// The service state, as of [`Rsm::applied`].
     pub fn state(&self) -> &S {
         &self.sm
+    }
+    /// For settings that live beside the replicated state but are not part of it (a test switch
+    /// lost when a snapshot replaces the state). Changing replicated state through it would make
+    /// replicas disagree.
+    pub fn state_mut(&mut self) -> &mut S {
+        &mut self.sm
     }
     pub fn applied(&self) -> Index {
         self.applied
@@ -345,7 +357,8 @@ impl<S: StateMachine> Rsm<S> {
                 state: self.sm.encode(),
             };
             let data = postcard::to_allocvec(&env).expect("encoding into a Vec cannot fail");
-            self.raft.snapshot(now, self.applied, data, &mut self.raft_out);
+            self.raft
+                .snapshot(now, self.applied, data, &mut self.raft_out);
         }
     }
 }

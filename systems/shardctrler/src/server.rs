@@ -280,7 +280,10 @@ mod tests {
             s.step(now, Input::Tick, &mut out);
             for o in out.drain(..) {
                 match o {
-                    Output::Persist { state: st, snapshot } => {
+                    Output::Persist {
+                        state: st,
+                        snapshot,
+                    } => {
                         state = st;
                         if let Some(sn) = snapshot {
                             snap = sn;
