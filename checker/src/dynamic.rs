@@ -12,7 +12,9 @@ use crate::explain::{explain, ExplainOptions};
 use crate::formats::{RawHistory, RawOp};
 use crate::history::{History, Operation};
 use crate::model::Model;
-use crate::models::{CasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, Value};
+use crate::models::{
+    CasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, ShardConfig, Value,
+};
 use crate::verdict::CheckResult;
 use crate::view::HistoryView;
 
@@ -25,6 +27,7 @@ pub const MODELS: &[&str] = &[
     "multi-register",
     "queue",
     "set",
+    "shard-config",
 ];
 
 /// A checked history: the verdict with its evidence, and the history described for display.
@@ -104,6 +107,7 @@ fn check_named(
                 explain,
             )
         }
+        "shard-config" => run(&ShardConfig::default(), &name, raw, options, explain),
         _ => Err(FormatError::UnknownModel {
             name,
             known: MODELS.join(", "),
