@@ -6,6 +6,8 @@
 //!   after every event, and the 28 lab tests as named scenarios.
 //! - [`kv`]: the key/value labs (kvsrv, kvraft 4A/4B) with every client history checked for
 //!   linearizability.
+//! - [`shardctrler`], [`shardkv`]: the sharded key/value labs (5A, 5B, both challenges), with the
+//!   client and controller histories checked and shard ownership checked after every event.
 //! - [`runner`]: the scenario registry ([`runner::Catalog`]) and the multi-seed parallel runner.
 //!
 //! # Example: run one Raft scenario for one seed
@@ -20,3 +22,5 @@
 pub mod kv;
 pub mod raft;
 pub mod runner;
+pub mod shardctrler;
+pub mod shardkv;

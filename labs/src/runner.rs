@@ -85,6 +85,8 @@ pub fn catalogs() -> Vec<Catalog> {
         crate::raft::catalog(),
         crate::kv::kvsrv::catalog(),
         crate::kv::kvraft::catalog(),
+        crate::shardctrler::catalog(),
+        crate::shardkv::catalog(),
     ]
 }
 

@@ -189,10 +189,15 @@ fn keep_histories() -> bool {
     KEEP_HISTORIES.load(Ordering::Relaxed)
 }
 
-/// The history of one run as it is being recorded.
-#[derive(Default)]
-pub struct Recorder {
-    ops: Vec<Operation<KvInput, KvOutput>>,
+/// Whether every run attaches its histories (for labs that record more than the kv history).
+pub(crate) fn keep_histories_on() -> bool {
+    keep_histories()
+}
+
+/// The history of one run as it is being recorded (of kv operations unless told otherwise: the
+/// shard controller's history records the configuration service's).
+pub struct Recorder<I = KvInput, O = KvOutput> {
+    ops: Vec<Operation<I, O>>,
     annotations: Vec<Annotation>,
     /// Faults that last (a partition) until healed: lane text and start.
     open: BTreeMap<&'static str, (i64, String)>,
@@ -200,7 +205,19 @@ pub struct Recorder {
     tick: i64,
 }
 
-impl Recorder {
+impl<I, O> Default for Recorder<I, O> {
+    fn default() -> Self {
+        Recorder {
+            ops: Vec::new(),
+            annotations: Vec::new(),
+            open: BTreeMap::new(),
+            last_ms: 0,
+            tick: 0,
+        }
+    }
+}
+
+impl<I, O> Recorder<I, O> {
     /// The history time of a record made now: see the module documentation.
     fn stamp(&mut self, now: Time) -> i64 {
         if now != self.last_ms {
@@ -216,14 +233,14 @@ impl Recorder {
     }
 
     /// Records a call; returns the operation's index for [`Recorder::ret`].
-    pub fn call(&mut self, client: u64, now: Time, input: KvInput) -> usize {
+    pub fn call(&mut self, client: u64, now: Time, input: I) -> usize {
         let call = self.stamp(now);
         self.ops.push(Operation::pending(client, call, input));
         self.ops.len() - 1
     }
 
     /// Records the return of operation `op`.
-    pub fn ret(&mut self, op: usize, now: Time, output: KvOutput) {
+    pub fn ret(&mut self, op: usize, now: Time, output: O) {
         let t = self.stamp(now);
         let o = &mut self.ops[op];
         o.ret = Some(t);
@@ -271,7 +288,7 @@ impl Recorder {
     }
 
     /// The finished history; faults still open end at `now`.
-    pub fn finish(mut self, now: Time) -> History<KvInput, KvOutput> {
+    pub fn finish(mut self, now: Time) -> History<I, O> {
         let kinds: Vec<&'static str> = self.open.keys().copied().collect();
         for k in kinds {
             self.fault_end(now, k);
