@@ -39,7 +39,8 @@ pub enum Mutation {
     ServeBeforeData,
     /// Drop the duplicate table when installing a migrated shard: a retried write executes twice.
     ForgetDups,
-    /// Jump to the latest config instead of applying each in order, skipping hand-overs.
+    /// Jump to the latest config as soon as it is seen, instead of applying each in order once
+    /// the previous one's hand-overs are done.
     SkipConfigs,
 }
 

@@ -149,7 +149,7 @@ impl GroupState {
         if next.num != self.config.num + 1 && !(skip && next.num > self.config.num) {
             return;
         }
-        if !self.settled() {
+        if !self.settled() && !skip {
             return;
         }
         let me = self.gid;
