@@ -54,6 +54,10 @@ pub struct Progress {
 pub struct Options {
     /// Give up after this long; undecided partitions are `Unknown`.
     pub timeout: Option<Duration>,
+    /// Give up on a partition after it explored this many configurations (it is `Unknown`, with
+    /// [`Undecided::Budget`]). Unlike `timeout`, the same history gives the same verdict under
+    /// the same budget on any machine and at any load, which a reproducible test harness needs.
+    pub max_configurations: Option<u64>,
     /// Use the model's partitioning (P-compositionality); false checks the whole state as one partition.
     pub partition: bool,
     /// Keep checking the other partitions after one is found illegal.
@@ -68,6 +72,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             timeout: None,
+            max_configurations: None,
             partition: true,
             all_partitions: false,
             max_partials: 4,
@@ -121,7 +126,11 @@ pub fn check<M: Model>(
             break;
         }
         active.into_par_iter().for_each(|job| {
-            job.advance(budget, &limits);
+            match options.max_configurations {
+                Some(max) if job.explored() >= max => job.give_up(Undecided::Budget),
+                Some(max) => job.advance(budget.min(max - job.explored()), &limits),
+                None => job.advance(budget, &limits),
+            }
             match job.result.as_ref().map(|r| r.verdict) {
                 Some(Verdict::Illegal) if !options.all_partitions => {
                     stop.store(true, Ordering::Relaxed)
@@ -216,6 +225,22 @@ impl<'h, M: Model> Job<'h, M> {
             micros: 0,
             result: None,
         }
+    }
+
+    /// Configurations explored so far by the search and its probe.
+    fn explored(&self) -> u64 {
+        self.search.explored + self.probe.explored()
+    }
+
+    /// Ends the partition undecided.
+    fn give_up(&mut self, why: Undecided) {
+        self.search.release();
+        if let Probe::Running(probe) = &mut self.probe {
+            probe.release();
+        }
+        let mut result = self.finish(Outcome::Stopped);
+        result.undecided = Some(why);
+        self.result = Some(result);
     }
 
     /// Runs the search for up to `budget` steps and records the result if it ended.

@@ -69,6 +69,9 @@ pub struct PartialLinearization {
 pub enum Undecided {
     /// The time limit passed.
     Timeout,
+    /// The partition explored [`crate::Options::max_configurations`] configurations without a
+    /// verdict: a limit that, unlike the time limit, ends at the same point on every machine.
+    Budget,
     /// The check was cancelled, or another partition was found illegal first.
     Cancelled,
 }

@@ -19,8 +19,15 @@
 //! assert_eq!(outcome.stats.commands, 3);
 //! ```
 
+pub mod failure;
+pub mod fault;
+pub mod history;
 pub mod kv;
+pub mod kvraft;
+pub mod kvsrv;
+pub mod mutants;
 pub mod raft;
+pub mod run;
 pub mod runner;
 pub mod shardctrler;
 pub mod shardkv;

@@ -12,11 +12,25 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-/// Options for one run of one scenario.
+use checker::Verdict;
+
+use crate::failure::Failure;
+use crate::mutants::Mutant;
+
+/// Options for one run of one scenario. Everything that changes what a run does or attaches is
+/// here, so that a run is a function of its seed and these options alone.
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// Record a trace of every event (slower; the runner turns it on to replay a failing seed).
     pub trace: bool,
+    /// Attach the client history (`history.json`) to every run, passing or not.
+    pub keep_histories: bool,
+    /// A known bug put back into the servers ([`crate::mutants`]); `None` in any real use.
+    pub mutant: Option<Mutant>,
+    /// How many configurations the history check may explore per partition before it gives up
+    /// with Unknown; `None` for [`crate::kv::CHECK_BUDGET`]. A budget counted in configurations
+    /// (not seconds) keeps a seed's whole outcome, verdict included, the same on any machine.
+    pub check_budget: Option<u64>,
 }
 
 /// Figures of one run, as in the labs' "Passed" lines.
@@ -42,7 +56,12 @@ pub struct Artifact {
 #[derive(Clone, Debug, Default)]
 pub struct ScenarioOutcome {
     /// `None` if the scenario passed; otherwise what went wrong.
-    pub failure: Option<String>,
+    pub failure: Option<Failure>,
+    /// Failures found before [`ScenarioOutcome::failure`] that it supersedes (the scenario's own,
+    /// when the history check then found the history not linearizable).
+    pub also: Vec<Failure>,
+    /// The verdict on the run's client history, for labs that record one.
+    pub verdict: Option<Verdict>,
     pub stats: RunStats,
     /// Non-fatal observations (the lab prints "warning: ..." and passes).
     pub warnings: Vec<String>,
@@ -54,6 +73,17 @@ pub struct ScenarioOutcome {
 impl ScenarioOutcome {
     pub fn passed(&self) -> bool {
         self.failure.is_none()
+    }
+
+    /// The failure as one line, with the failures it supersedes.
+    pub fn failure_message(&self) -> Option<String> {
+        let f = self.failure.as_ref()?;
+        let mut s = f.to_string();
+        for other in &self.also {
+            s.push_str("; also: ");
+            s.push_str(&other.to_string());
+        }
+        Some(s)
     }
 }
 
@@ -83,8 +113,8 @@ pub struct Catalog {
 pub fn catalogs() -> Vec<Catalog> {
     vec![
         crate::raft::catalog(),
-        crate::kv::kvsrv::catalog(),
-        crate::kv::kvraft::catalog(),
+        crate::kvsrv::catalog(),
+        crate::kvraft::catalog(),
         crate::shardctrler::catalog(),
         crate::shardkv::catalog(),
     ]
@@ -95,13 +125,14 @@ pub fn find_catalog(system: &str) -> Option<Catalog> {
     catalogs().into_iter().find(|c| c.system == system)
 }
 
-/// Name matching for `quill test SYSTEM PATTERN`: a pattern with `*` or `?` is a glob that must
-/// match the whole name; any other pattern matches as a substring.
+/// Name matching for `quill test SYSTEM PATTERN`, ignoring ASCII case: a pattern with `*` or `?`
+/// is a glob that must match the whole name; any other pattern matches as a substring.
 pub fn name_matches(pattern: &str, name: &str) -> bool {
+    let (pattern, name) = (pattern.to_ascii_lowercase(), name.to_ascii_lowercase());
     if pattern.contains(['*', '?']) {
         glob(pattern.as_bytes(), name.as_bytes())
     } else {
-        name.contains(pattern)
+        name.contains(&pattern)
     }
 }
 
@@ -141,15 +172,12 @@ pub fn run_guarded(scenario: &Scenario, seed: u64, opts: &RunOptions) -> Scenari
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "non-string panic payload".to_string());
-            let at = PANIC_LOCATION
-                .with(|p| p.borrow_mut().take())
-                .map(|l| format!(" (at {l})"))
-                .unwrap_or_default();
+            let location = PANIC_LOCATION.with(|p| p.borrow_mut().take());
             ScenarioOutcome {
-                failure: Some(format!(
-                    "panic in {} with seed {seed}: {msg}{at}",
-                    scenario.name
-                )),
+                failure: Some(Failure::Panic {
+                    message: format!("in {} with seed {seed}: {msg}", scenario.name),
+                    location,
+                }),
                 ..ScenarioOutcome::default()
             }
         }
@@ -277,6 +305,8 @@ mod tests {
         assert!(!name_matches("3B", "TestReElection3A"));
         assert!(name_matches("Test*3A", "TestReElection3A"));
         assert!(!name_matches("Test*3", "TestReElection3A"));
+        assert!(name_matches("reelection", "TestReElection3A"));
+        assert!(name_matches("test*3a", "TestReElection3A"));
         assert!(name_matches(
             "*Snapshot?nstall*",
             "TestSnapshotInstallCrash3D"

@@ -363,6 +363,38 @@ fn a_time_limit_gives_unknown() {
 }
 
 #[test]
+fn a_configuration_budget_gives_unknown_at_the_same_point_every_time() {
+    let options = Options {
+        max_configurations: Some(5_000),
+        ..Options::default()
+    };
+    let first = check(&Register::default(), &hard_history(), &options).unwrap();
+    assert_eq!(first.verdict, Verdict::Unknown);
+    assert_eq!(first.partitions[0].undecided, Some(Undecided::Budget));
+    let explored = first.partitions[0].states_explored;
+    assert!(
+        (5_000..6_000).contains(&explored),
+        "stopped after {explored} configurations"
+    );
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let again =
+            pool.install(|| check(&Register::default(), &hard_history(), &options).unwrap());
+        assert_eq!(again.partitions[0].states_explored, explored);
+    }
+    // With room enough, the same history is decided.
+    let options = Options {
+        max_configurations: Some(u64::MAX),
+        ..Options::default()
+    };
+    let decided = check(&Register::default(), &hard_history(), &options).unwrap();
+    assert_eq!(decided.verdict, Verdict::Illegal);
+}
+
+#[test]
 fn cancellation_gives_unknown() {
     let cancel = checker::CancelHandle::new();
     cancel.cancel();

@@ -1,128 +1,45 @@
-//! The key/value labs under the simulator: kvsrv (lab 2) and kvraft (4A/4B), with every client
-//! history checked for linearizability.
+//! What the key/value labs (kvsrv, kvraft 4A/4B) share: clerk bookkeeping that records every
+//! operation in the run's history, the end-of-run check of that history, and the Go testers'
+//! value checks.
 //!
 //! # Histories
-//! Scenario code calls clerks through a world ([`kvsrv::World`], [`kvraft::World`]) that records
-//! each operation in a [`Recorder`]: its input at the call, its output at the return (no return
-//! when the client never finished), and the faults the scenario injects (partition and heal, crash,
-//! restart) as annotations on a lane tagged `"faults"`.
+//! A lab's world records each clerk operation through [`Clerks`]: its input at the call, its
+//! output at the return (no return when the client never finished), stamped as
+//! [`crate::history`] describes. Faults are annotations written by the run itself
+//! ([`crate::run::Core::apply`]).
 //!
-//! Times are **virtual nanoseconds**: the millisecond of the simulator's clock times 10^6, plus a
-//! counter that orders the records made within that millisecond. A reliable network delivers in
-//! zero virtual time, so many calls and returns share a millisecond; the counter keeps the order
-//! in which the simulator actually ran them, which is a causal order (a server executes a request
-//! after its call was recorded and before its reply is recorded), so the history is exact rather
-//! than coarsened into overlapping intervals.
-//!
-//! At the end of a run [`check_history`] checks the history with [`checker::models::Kv`] (per-key
-//! partitions, checked in parallel) under a time limit. A violation fails the run; a check that hits
-//! the limit is **Unknown**: the run passes (as in the Go tester) but carries a warning starting
-//! with [`CHECK_UNKNOWN`], which `quill test` counts in its summary. Failing runs attach
+//! At the end of a run [`conclude`] checks the history with [`checker::models::Kv`] (per-key
+//! partitions, checked in parallel) under a budget of explored configurations
+//! ([`CHECK_BUDGET`], or [`crate::runner::RunOptions::check_budget`]), never a wall-clock limit,
+//! so a seed's verdict is the same on any machine. A violation fails the run; a check that
+//! exhausts its budget is **Unknown**: the run passes (as in the Go tester) but carries a warning
+//! starting with [`CHECK_UNKNOWN`], which `quill test` counts in its summary. Failing runs attach
 //! `history.json` (the checker's JSON format, model `"kv"`), `timeline.html` and `timeline.svg`;
-//! with [`set_keep_histories`] every run attaches its `history.json`.
+//! with [`crate::runner::RunOptions::keep_histories`] every run attaches its `history.json`.
 
-pub mod kvraft;
-pub mod kvsrv;
-
-use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::LocalKey;
-use std::time::Duration;
 
 use checker::models::{Kv, KvInput, KvOutput};
-use checker::{Annotation, CheckResult, History, HistoryView, Operation, Options, Verdict};
+use checker::{CheckResult, History, HistoryView, Options, Verdict};
+use sim::{Noted, Time};
 
-use crate::runner::{Artifact, RunStats, ScenarioOutcome};
-use sim::exec::RunEnd;
-use sim::{Process, Sim, Time};
+use crate::failure::Failure;
+use crate::history::Recorder;
+use crate::run::Conclusion;
+use crate::runner::{Artifact, RunOptions};
 
-/// The prefix of the warning a run carries when its linearizability check timed out.
-pub const CHECK_UNKNOWN: &str = "linearizability check timed out";
+/// The prefix of the warning a run carries when its linearizability check ran out of budget.
+pub const CHECK_UNKNOWN: &str = "linearizability check undecided";
 
-/// How long one history may be checked (the Go tester allows 1 s; our histories are longer).
-pub const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
-
-// A process-wide switch rather than a `RunOptions` field: `RunOptions` is built with struct
-// literals elsewhere, and the switch only decides which artifacts a run attaches, never what it does.
-static KEEP_HISTORIES: AtomicBool = AtomicBool::new(false);
-
-thread_local! {
-    static LAST_VERDICT: std::cell::Cell<Option<Verdict>> = const { std::cell::Cell::new(None) };
-}
-
-/// The linearizability verdict of the last kv run on this thread (for the mutation tests).
-pub fn last_verdict() -> Option<Verdict> {
-    LAST_VERDICT.with(|v| v.get())
-}
-
-/// Ends a run: checks its history and merges the verdict with the scenario's own `failure`.
-/// Returns the run's failure, warnings and artifacts.
-pub fn conclude(
-    failure: Option<String>,
-    rec: Recorder,
-    now: Time,
-) -> (Option<String>, Vec<String>, Vec<Artifact>) {
-    let history = rec.finish(now);
-    let checked = check_history(&history, failure.is_some());
-    LAST_VERDICT.with(|v| v.set(Some(checked.verdict)));
-    let failure = match (checked.failure, failure) {
-        (Some(f), Some(prev)) => Some(format!("{f}; also: {prev}")),
-        (Some(f), None) => Some(f),
-        (None, prev) => prev,
-    };
-    (
-        failure,
-        checked.warning.into_iter().collect(),
-        checked.artifacts,
-    )
-}
+/// How many configurations one partition of a history may explore before its check gives up.
+pub const CHECK_BUDGET: u64 = 2_000_000;
 
 /// `checkTimeout`: a kv test fails after 120 s of virtual time.
 pub const TEST_TIME_LIMIT: Time = 120_000;
 
-/// Packages the end of a kv run, for both labs: the scenario's failure (how its body ended, or a failure
-/// recorded on the way), the check of its history (see [`conclude`]), its statistics and its trace.
-pub(crate) fn finish_run<P: Process>(
-    end: RunEnd<Result<(), String>>,
-    recorded: Option<String>,
-    rec: Recorder,
-    sim: &mut Sim<P>,
-    peers: usize,
-) -> ScenarioOutcome {
-    let failure = match end {
-        RunEnd::Done(Ok(())) => recorded,
-        RunEnd::Done(Err(msg)) => Some(recorded.unwrap_or(msg)),
-        RunEnd::Halted => Some(recorded.unwrap_or_else(|| "halted".into())),
-        RunEnd::TimedOut => Some(format!(
-            "test took longer than {} seconds",
-            TEST_TIME_LIMIT / 1000
-        )),
-        RunEnd::Stuck => Some("the simulation ran out of events while the test was waiting".into()),
-    };
-    let now = sim.now();
-    let commands = rec.len() as u64;
-    let (failure, warnings, artifacts) = conclude(failure, rec, now);
-    if let Some(f) = &failure {
-        sim.trace_line(|| format!("FAILED: {f}"));
-    }
-    let stats = RunStats {
-        virtual_ms: now,
-        peers,
-        rpcs: sim.stats().rpcs,
-        bytes: sim.stats().bytes,
-        commands,
-    };
-    let trace = sim.tracing().then(|| sim.take_trace());
-    ScenarioOutcome {
-        failure,
-        stats,
-        warnings,
-        trace,
-        artifacts,
-    }
-}
+/// A kv lab's history.
+pub type KvRecorder = Recorder<KvInput, KvOutput>;
 
 /// A finished clerk operation, noted by a clerk's host to the world driving the run.
 #[derive(Debug)]
@@ -131,184 +48,56 @@ pub struct Done<O> {
     pub outcome: O,
 }
 
-/// Runs the next event of a kv run's simulator and records in `rec` the return of each clerk
-/// operation it finished (`running` maps each busy clerk to its operation in `rec`). Shared by both
-/// labs' worlds so that a return is always stamped the same way: at the note's virtual time, in the
-/// order the simulator made the notes. `output` is what the history records for an outcome; the
-/// outcomes are returned, with their clerks, for the world to hand to the tasks waiting on them.
-pub(crate) fn step_recording_returns<P, O>(
-    sim: &mut Sim<P>,
-    rec: &mut Recorder,
-    running: &mut BTreeMap<usize, usize>,
-    output: impl Fn(&O) -> KvOutput,
-) -> Vec<(usize, O)>
-where
-    P: Process<Note = Done<O>>,
-{
-    if sim.step().is_none() {
-        return Vec::new();
-    }
-    sim.take_notes()
-        .into_iter()
-        .map(|noted| {
-            let Done { clerk, outcome } = noted.note;
-            let op = running
-                .remove(&clerk)
-                .expect("a clerk finished an operation it did not begin");
-            rec.ret(op, noted.time, output(&outcome));
-            (clerk, outcome)
-        })
-        .collect()
+/// The clerks' side of a kv run: which history operation each busy clerk is running, and the
+/// outcomes not yet collected by the tasks waiting for them.
+pub struct Clerks<O> {
+    running: BTreeMap<usize, usize>,
+    done: BTreeMap<usize, O>,
 }
 
-/// Runs `f` with `slot` holding `mutation`, and empties it when `f` returns or panics. Both labs'
-/// `with_mutation` go through it so that a mutation test, even a failing one, never leaves its bug
-/// in the servers that later runs on the same thread build.
-pub(crate) fn with_mutation_in<M: 'static, R>(
-    slot: &'static LocalKey<Cell<Option<M>>>,
-    mutation: M,
-    f: impl FnOnce() -> R,
-) -> R {
-    struct Reset<M: 'static>(&'static LocalKey<Cell<Option<M>>>);
-    impl<M> Drop for Reset<M> {
-        fn drop(&mut self) {
-            self.0.with(|m| m.set(None));
-        }
-    }
-    slot.with(|m| m.set(Some(mutation)));
-    let _reset = Reset(slot);
-    f()
-}
-
-/// Makes every kv run attach its `history.json`, passing or not (`quill test --keep-histories`).
-pub fn set_keep_histories(on: bool) {
-    KEEP_HISTORIES.store(on, Ordering::Relaxed);
-}
-
-fn keep_histories() -> bool {
-    KEEP_HISTORIES.load(Ordering::Relaxed)
-}
-
-/// Whether every run attaches its histories (for labs that record more than the kv history).
-pub(crate) fn keep_histories_on() -> bool {
-    keep_histories()
-}
-
-/// The history of one run as it is being recorded (of kv operations unless told otherwise: the
-/// shard controller's history records the configuration service's).
-pub struct Recorder<I = KvInput, O = KvOutput> {
-    ops: Vec<Operation<I, O>>,
-    annotations: Vec<Annotation>,
-    /// Faults that last (a partition) until healed: lane text and start.
-    open: BTreeMap<&'static str, (i64, String)>,
-    last_ms: Time,
-    tick: i64,
-}
-
-impl<I, O> Default for Recorder<I, O> {
+impl<O> Default for Clerks<O> {
     fn default() -> Self {
-        Recorder {
-            ops: Vec::new(),
-            annotations: Vec::new(),
-            open: BTreeMap::new(),
-            last_ms: 0,
-            tick: 0,
+        Clerks {
+            running: BTreeMap::new(),
+            done: BTreeMap::new(),
         }
     }
 }
 
-impl<I, O> Recorder<I, O> {
-    /// The history time of a record made now: see the module documentation.
-    fn stamp(&mut self, now: Time) -> i64 {
-        if now != self.last_ms {
-            self.last_ms = now;
-            self.tick = 0;
-        }
-        self.tick += 1;
-        assert!(
-            self.tick < 1_000_000,
-            "more than a million records in one virtual millisecond"
-        );
-        now as i64 * 1_000_000 + self.tick
+impl<O> Clerks<O> {
+    /// Records the call of `input` by `clerk` at `now`.
+    pub fn begin(&mut self, history: &mut KvRecorder, clerk: usize, now: Time, input: KvInput) {
+        let op = history.call(clerk as u64, now, input);
+        self.running.insert(clerk, op);
     }
 
-    /// Records a call; returns the operation's index for [`Recorder::ret`].
-    pub fn call(&mut self, client: u64, now: Time, input: I) -> usize {
-        let call = self.stamp(now);
-        self.ops.push(Operation::pending(client, call, input));
-        self.ops.len() - 1
+    /// Records the return a clerk's host noted, stamped at the note's virtual time (so returns
+    /// are in the order the simulator made them); `output` is what the history records for the
+    /// outcome. Returns the clerk and its outcome.
+    pub fn returned(
+        &mut self,
+        history: &mut KvRecorder,
+        noted: Noted<Done<O>>,
+        output: impl Fn(&O) -> KvOutput,
+    ) -> (usize, O) {
+        let Done { clerk, outcome } = noted.note;
+        let op = self
+            .running
+            .remove(&clerk)
+            .expect("a clerk finished an operation it did not begin");
+        history.ret(op, noted.time, output(&outcome));
+        (clerk, outcome)
     }
 
-    /// Records the return of operation `op`.
-    pub fn ret(&mut self, op: usize, now: Time, output: O) {
-        let t = self.stamp(now);
-        let o = &mut self.ops[op];
-        o.ret = Some(t);
-        o.output = Some(output);
+    /// Keeps `outcome` for the task waiting on `clerk`.
+    pub fn deliver(&mut self, clerk: usize, outcome: O) {
+        self.done.insert(clerk, outcome);
     }
 
-    /// A fault that happens at one instant (a crash, a restart).
-    pub fn fault(&mut self, now: Time, text: impl Into<String>) {
-        let t = self.stamp(now);
-        self.annotations.push(Annotation {
-            client: None,
-            tag: Some("faults".into()),
-            start: t,
-            end: t,
-            text: text.into(),
-        });
+    /// The outcome of `clerk`'s operation, once it has returned.
+    pub fn take(&mut self, clerk: usize) -> Option<O> {
+        self.done.remove(&clerk)
     }
-
-    /// A fault that lasts until [`Recorder::fault_end`] with the same `kind` (or the next begin).
-    pub fn fault_begin(&mut self, now: Time, kind: &'static str, text: impl Into<String>) {
-        self.fault_end(now, kind);
-        let t = self.stamp(now);
-        self.open.insert(kind, (t, text.into()));
-    }
-
-    pub fn fault_end(&mut self, now: Time, kind: &'static str) {
-        if let Some((start, text)) = self.open.remove(kind) {
-            let end = self.stamp(now);
-            self.annotations.push(Annotation {
-                client: None,
-                tag: Some("faults".into()),
-                start,
-                end,
-                text,
-            });
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.ops.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
-    /// The finished history; faults still open end at `now`.
-    pub fn finish(mut self, now: Time) -> History<I, O> {
-        let kinds: Vec<&'static str> = self.open.keys().copied().collect();
-        for k in kinds {
-            self.fault_end(now, k);
-        }
-        History {
-            operations: self.ops,
-            annotations: self.annotations,
-        }
-    }
-}
-
-/// The verdict on one run's history and what to attach to its outcome.
-pub struct Checked {
-    pub verdict: Verdict,
-    /// A failure message when the history is not linearizable (or malformed).
-    pub failure: Option<String>,
-    /// A warning starting with [`CHECK_UNKNOWN`] when the check timed out.
-    pub warning: Option<String>,
-    pub artifacts: Vec<Artifact>,
-    pub result: Option<CheckResult>,
 }
 
 /// The history in the checker's JSON document format (`quill check history.json`).
@@ -335,25 +124,31 @@ pub fn history_json(history: &History<KvInput, KvOutput>) -> Vec<u8> {
     serde_json::to_vec(&doc).expect("a JSON value always serializes")
 }
 
-/// Checks `history`; `failed` says whether the run already failed for another reason (then the
-/// evidence is attached whatever the verdict, so the failure can be looked at).
-pub fn check_history(history: &History<KvInput, KvOutput>, failed: bool) -> Checked {
+/// Checks a kv run's history at its end; `failed` says whether the run already failed for another
+/// reason (then the evidence is attached whatever the verdict, so the failure can be looked at).
+pub fn conclude(
+    history: History<KvInput, KvOutput>,
+    opts: &RunOptions,
+    failed: bool,
+) -> Conclusion {
+    let budget = opts.check_budget.unwrap_or(CHECK_BUDGET);
     let options = Options {
-        timeout: Some(CHECK_TIMEOUT),
+        max_configurations: Some(budget),
         ..Options::default()
     };
-    let result = match checker::check(&Kv, history, &options) {
+    let history_artifact = |h: &History<KvInput, KvOutput>| Artifact {
+        name: "history.json".into(),
+        contents: history_json(h),
+    };
+    let result = match checker::check(&Kv, &history, &options) {
         Ok(r) => r,
         Err(e) => {
-            return Checked {
-                verdict: Verdict::Unknown,
-                failure: Some(format!("the recorded history is malformed: {e}")),
-                warning: None,
-                artifacts: vec![Artifact {
-                    name: "history.json".into(),
-                    contents: history_json(history),
-                }],
-                result: None,
+            return Conclusion {
+                failure: Some(Failure::MalformedHistory {
+                    message: e.to_string(),
+                }),
+                artifacts: vec![history_artifact(&history)],
+                ..Conclusion::default()
             }
         }
     };
@@ -362,54 +157,51 @@ pub fn check_history(history: &History<KvInput, KvOutput>, failed: bool) -> Chec
         Verdict::Ok => (None, None),
         Verdict::Illegal => {
             let keys: Vec<&str> = result.illegal().map(|p| p.label.as_str()).collect();
-            (
-                Some(format!(
-                    "history is not linearizable (key {})",
-                    keys.join(", ")
-                )),
-                None,
-            )
+            let detail = format!("key {}", keys.join(", "));
+            (Some(Failure::NotLinearizable { detail }), None)
         }
         Verdict::Unknown => (
             None,
             Some(format!(
-                "{CHECK_UNKNOWN} after {} s ({} operations): assumed ok",
-                CHECK_TIMEOUT.as_secs(),
+                "{CHECK_UNKNOWN} after {budget} configurations per key ({} operations): assumed ok",
                 history.len()
             )),
         ),
     };
     let mut artifacts = Vec::new();
-    if failed || failure.is_some() || keep_histories() {
-        artifacts.push(Artifact {
-            name: "history.json".into(),
-            contents: history_json(history),
-        });
+    let failing = failed || failure.is_some();
+    if failing || opts.keep_histories {
+        artifacts.push(history_artifact(&history));
     }
-    if failed || failure.is_some() {
-        let view = HistoryView::new(&Kv, "kv", history);
-        artifacts.push(Artifact {
-            name: "timeline.html".into(),
-            contents: viz::render_html(&view, &result).into_bytes(),
-        });
-        match viz::render_svg(&view, &result) {
-            Ok(svg) => artifacts.push(Artifact {
-                name: "timeline.svg".into(),
-                contents: svg.into_bytes(),
-            }),
-            Err(e) => artifacts.push(Artifact {
-                name: "timeline-error.txt".into(),
-                contents: e.to_string().into_bytes(),
-            }),
-        }
+    if failing {
+        artifacts.extend(timeline_artifacts(&history, &result));
     }
-    Checked {
-        verdict,
+    Conclusion {
         failure,
-        warning,
+        warnings: warning.into_iter().collect(),
         artifacts,
-        result: Some(result),
+        verdict: Some(verdict),
     }
+}
+
+/// The timeline of a failing run, as HTML and SVG.
+fn timeline_artifacts(history: &History<KvInput, KvOutput>, result: &CheckResult) -> Vec<Artifact> {
+    let view = HistoryView::new(&Kv, "kv", history);
+    let mut artifacts = vec![Artifact {
+        name: "timeline.html".into(),
+        contents: viz::render_html(&view, result).into_bytes(),
+    }];
+    match viz::render_svg(&view, result) {
+        Ok(svg) => artifacts.push(Artifact {
+            name: "timeline.svg".into(),
+            contents: svg.into_bytes(),
+        }),
+        Err(e) => artifacts.push(Artifact {
+            name: "timeline-error.txt".into(),
+            contents: e.to_string().into_bytes(),
+        }),
+    }
+    artifacts
 }
 
 // ----- the Go testers' value checks ---------------------------------------------------------------
@@ -469,7 +261,7 @@ mod tests {
 
     #[test]
     fn stamps_order_records_within_a_millisecond() {
-        let mut r = Recorder::default();
+        let mut r: Recorder<KvInput, KvOutput> = Recorder::default();
         let a = r.call(1, 5, KvInput::Get { key: arc("k") });
         r.ret(
             a,

@@ -9,14 +9,18 @@
 //!   the whole property. Only entries written since the last check are visited.
 //! - **Leader completeness** (section 5.4): when a server becomes leader, its log holds every
 //!   command that any server has applied (a committed entry) after its snapshot.
-//! - **State machine safety** (section 5.4.3) is checked where commands are applied
-//!   (`check_logs` in the cluster): no two servers apply different commands at one index.
+//! - **State machine safety** (section 5.4.3): no two servers commit different commands at one
+//!   index. Each server's commit index is read after each of its steps: every entry up to it is
+//!   committed, so it must be in the log (the commit index never passes the log, Figure 2) and must
+//!   match what any server committed there before. The Raft lab's tester also checks it where
+//!   commands are applied (`check_logs`); services built on Raft (kvraft), whose appliers are
+//!   internal, are checked through the commit index alone.
 
 use std::collections::{BTreeMap, HashMap};
 
 use raft::Raft;
 
-use super::cluster::Cmd;
+use super::world::Cmd;
 use sim::HostId;
 
 fn fnv(bytes: &[u8]) -> u64 {
@@ -37,6 +41,8 @@ pub struct Invariants {
     committed: BTreeMap<u64, u64>,
     /// The (term, leader?) last seen per host, to notice new leaderships.
     seen_leader_term: Vec<Option<u64>>,
+    /// Per host, the commit index up to which its committed entries were recorded.
+    commit_seen: Vec<u64>,
 }
 
 impl Invariants {
@@ -46,12 +52,14 @@ impl Invariants {
             entries: HashMap::new(),
             committed: BTreeMap::new(),
             seen_leader_term: vec![None; n],
+            commit_seen: vec![0; n],
         }
     }
 
     /// A fresh instance runs on `host`; its whole log will be re-checked.
     pub fn restarted(&mut self, host: HostId) {
         self.seen_leader_term[host] = None;
+        self.commit_seen[host] = 0;
     }
 
     /// Records an applied command.
@@ -61,6 +69,34 @@ impl Invariants {
 
     /// Checks host `h` after it handled an event. Returns the term if `h` just became its leader.
     pub fn after_step(&mut self, h: HostId, raft: &mut Raft) -> Result<Option<u64>, String> {
+        // State machine safety (section 5.4.3), through the commit index.
+        let commit = raft.commit_index();
+        if commit > self.commit_seen[h] {
+            if commit > raft.last_log_index() {
+                return Err(format!(
+                    "commit index passes the log (Raft paper, Figure 2): server {h} has commit index \
+                     {commit} but its last entry is {}",
+                    raft.last_log_index()
+                ));
+            }
+            let from = self.commit_seen[h].max(raft.snapshot_index()) + 1;
+            for index in from..=commit {
+                let hash = fnv(&raft.log_entry(index).expect("index within the log").command);
+                match self.committed.get(&index) {
+                    None => {
+                        self.committed.insert(index, hash);
+                    }
+                    Some(&seen) if seen != hash => {
+                        return Err(format!(
+                            "state machine safety violated (Raft paper, section 5.4.3): server {h} \
+                             committed a different command at index {index} than another server"
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            self.commit_seen[h] = commit;
+        }
         // Log matching (section 5.3).
         if let Some(from) = raft.take_log_dirty_from() {
             let start = from.max(raft.snapshot_index() + 1);

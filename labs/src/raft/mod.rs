@@ -11,15 +11,15 @@
 //! assert!(outcome.passed(), "{:?}", outcome.failure);
 //! ```
 
-mod cluster;
+mod host;
 mod invariants;
 mod scenarios;
-mod server;
+mod world;
 
-pub use cluster::{
-    cmd, cmd_value, describe, run_cluster, show, with_mutation, Cluster, Cmd, Failure,
-    ELECTION_TIMEOUT, MAX_LOG_SIZE, SNAPSHOT_INTERVAL, TEST_TIME_LIMIT,
-};
+pub use host::{perform_output, perform_outputs, RaftHost};
 pub use invariants::Invariants;
 pub use scenarios::catalog;
-pub use server::{perform_outputs, RaftHost};
+pub use world::{
+    cmd, cmd_value, describe, run_cluster, show, Cluster, Cmd, RaftLab, ELECTION_TIMEOUT,
+    MAX_LOG_SIZE, SNAPSHOT_INTERVAL, TEST_TIME_LIMIT,
+};

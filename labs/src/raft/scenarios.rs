@@ -7,11 +7,11 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use super::cluster::{
-    cmd, cmd_value, run_cluster, show, Cluster, Failure, ELECTION_TIMEOUT, MAX_LOG_SIZE,
-    SNAPSHOT_INTERVAL,
+use super::world::{
+    cmd, cmd_value, run_cluster, show, Cluster, ELECTION_TIMEOUT, MAX_LOG_SIZE, SNAPSHOT_INTERVAL,
 };
 use crate::fail;
+use crate::failure::Failure;
 use crate::runner::{Catalog, RunOptions, Scenario, ScenarioOutcome};
 
 type R = Result<(), Failure>;
@@ -573,7 +573,7 @@ async fn unreliable_agree(c: Rc<Cluster>) -> R {
             let (c2, running2) = (c.clone(), running.clone());
             c.spawn(async move {
                 if let Err(f) = c2.one(cmd(100 * iters + j), 1, true).await {
-                    c2.record_failure(f);
+                    c2.fail(f);
                 }
                 *running2.borrow_mut() -= 1;
             });
@@ -651,7 +651,7 @@ async fn churn(c: Rc<Cluster>) -> R {
                     for to in [10, 20, 50, 100, 200] {
                         match c2.n_committed(index) {
                             Err(f) => {
-                                c2.record_failure(f);
+                                c2.fail(f);
                                 return;
                             }
                             Ok((nd, Some(v))) if nd > 0 => {

@@ -368,9 +368,9 @@ fn run(
     opts: &RunOptions,
     body: impl FnOnce(Rc<World>) -> BodyFuture,
 ) -> ScenarioOutcome {
-    let w = World::new(seed, Setup::ctrl(NSERVERS), opts.trace);
+    let w = World::new(seed, opts, Setup::ctrl(NSERVERS));
     let fut = body(w.clone());
-    w.run(fut)
+    w.run_body(fut)
 }
 
 type BodyFuture = std::pin::Pin<Box<dyn std::future::Future<Output = R>>>;

@@ -11,5 +11,5 @@ mod world;
 
 pub use scenarios::catalog;
 pub use world::{
-    check_ctrl_history, ctrl_history_json, with_mutation, CtrlChecked, Setup, World, POLL_MS,
+    check_ctrl_history, ctrl_history_json, CtrlChecked, Setup, ShardLab, World, POLL_MS,
 };

@@ -615,9 +615,9 @@ async fn challenge2_partial(w: Rc<World>) -> R {
 type Body = fn(Rc<World>) -> Pin<Box<dyn Future<Output = R>>>;
 
 fn run(seed: u64, opts: &RunOptions, setup: Setup, body: Body) -> ScenarioOutcome {
-    let w = World::new(seed, setup, opts.trace);
+    let w = World::new(seed, opts, setup);
     let fut = body(w.clone());
-    w.run(fut)
+    w.run_body(fut)
 }
 
 macro_rules! scenario {

@@ -19,27 +19,30 @@
 //! Config changes (the tester's Join, Leave, Move), shutdowns and restarts are annotations on the
 //! kv timeline.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::ops::Deref;
 use std::rc::Rc;
 
 use checker::models::{ConfigInput, ConfigOutput, ConfigView, KvInput, KvOutput, ShardConfig};
 use checker::{CheckResult, History, HistoryView, Options, Verdict};
-use raft::Raft;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use shardctrler::{Config, CtrlClerk, CtrlOp, CtrlOutcome, Gid, NSHARDS};
 use shardkv::{Clerk, KvOp, Mutation, Outcome};
-use sim::exec::{Executor, RunEnd};
-use sim::{derive_rng, ChaCha8Rng, HostId, NetConfig, Sim, Time};
+use sim::{HostId, NetConfig, Noted, Stepped, Time};
 
 use super::host::{
-    server_name, AdminHost, CtrlHost, Finished, Host, KvClerkHost, Names, ShardHost,
+    server_name, AdminHost, CtrlHost, Done, Finished, Host, KvClerkHost, Names, ShardHost,
 };
-use crate::kv::{arc, finish_run, Recorder, CHECK_TIMEOUT, CHECK_UNKNOWN, TEST_TIME_LIMIT};
+use crate::failure::Failure;
+use crate::fault::Fault;
+use crate::history::Recorder;
+use crate::kv::{arc, CHECK_BUDGET, CHECK_UNKNOWN, TEST_TIME_LIMIT};
+use crate::mutants::RunMutant;
 use crate::raft::Invariants;
-use crate::runner::{Artifact, ScenarioOutcome};
+use crate::run::{Conclusion, Core, Lab, Run};
+use crate::runner::{Artifact, RunOptions, ScenarioOutcome};
 
 /// How often a waiting scenario task looks at its clerk, in virtual ms.
 pub const POLL_MS: Time = 10;
@@ -56,7 +59,7 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// The shardctrler tester: 3 controller servers, no groups, a reliable network.
+    /// The shardctrler tester: `nctrlers` controller servers, no groups, a reliable network.
     pub fn ctrl(nctrlers: usize) -> Setup {
         Setup {
             nctrlers,
@@ -79,70 +82,13 @@ impl Setup {
     }
 }
 
-/// Checks of one Raft group.
-struct GroupCheck {
-    inv: Invariants,
-    /// Per member, the commit index already recorded.
-    committed_upto: Vec<u64>,
-    /// Commands applied, by index (hash), for state machine safety.
-    applied: BTreeMap<u64, u64>,
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
-}
-
-impl GroupCheck {
-    fn new(n: usize) -> Self {
-        GroupCheck {
-            inv: Invariants::new(n),
-            committed_upto: vec![0; n],
-            applied: BTreeMap::new(),
-        }
-    }
-
-    fn after_step(&mut self, label: &str, me: usize, raft: &mut Raft) -> Result<(), String> {
-        self.inv
-            .after_step(me, raft)
-            .map_err(|e| format!("{label}: {e}"))?;
-        let upto = raft.commit_index();
-        let from = (self.committed_upto[me] + 1).max(raft.snapshot_index() + 1);
-        for index in from..=upto {
-            let Some(entry) = raft.log_entry(index) else {
-                continue;
-            };
-            let h = fnv(&entry.command);
-            match self.applied.get(&index) {
-                Some(&seen) if seen != h => {
-                    return Err(format!(
-                        "{label}: state machine safety violated (Raft paper, section 5.4.3): server {me} \
-                         commits a different command at index {index}"
-                    ))
-                }
-                Some(_) => {}
-                None => {
-                    self.applied.insert(index, h);
-                }
-            }
-            self.inv.committed(index, &entry.command);
-        }
-        self.committed_upto[me] = upto.max(self.committed_upto[me]);
-        Ok(())
-    }
-}
-
 struct Group {
     gid: Gid,
     hosts: Rc<[HostId]>,
 }
 
-/// Where a server host sits: (index of its Raft group's checks, node id). Checks 0 are the
-/// controller's, 1..=ngroups the replica groups', and a second controller's come after.
+/// Where a server host sits: (index of its Raft group in `invariants`, node id). Index 0 is the
+/// controller, 1..=ngroups the replica groups, a second controller comes after.
 type Place = (usize, usize);
 
 /// Which history a busy clerk's operation is in.
@@ -154,44 +100,26 @@ enum Running {
     Unrecorded,
 }
 
-struct State {
-    sim: Sim<Host>,
+/// The shard labs' part of a [`Run`]. The kv history is the run's own; the controller's is here.
+pub struct ShardLab {
     setup: Setup,
-    ctrlers: Rc<[HostId]>,
-    /// Every controller service: the first is `ctrlers`, the one the groups use.
+    /// Every controller service; the first is the one the groups use.
     ctrl_sets: Vec<Rc<[HostId]>>,
     groups: Vec<Group>,
-    labels: Vec<String>,
     names: Names,
     places: BTreeMap<HostId, Place>,
-    checks: Vec<GroupCheck>,
+    labels: Vec<String>,
+    invariants: Vec<Invariants>,
     /// (config, shard) -> the group seen serving it.
     owners: BTreeMap<(u64, usize), Gid>,
     mutation: Option<Mutation>,
-    kv_rec: Recorder,
-    ctrl_rec: Recorder<ConfigInput, ConfigOutput>,
-    clerks: Vec<HostId>,
-    running: BTreeMap<usize, Running>,
+    ctrl_history: Recorder<ConfigInput, ConfigOutput>,
+    clerk_hosts: Vec<HostId>,
     /// Clerk -> the controller service it uses.
     clerk_ctrl: Vec<usize>,
+    running: BTreeMap<usize, Running>,
     done: BTreeMap<usize, Finished>,
-    failure: Option<String>,
-    rng: ChaCha8Rng,
-}
-
-/// One run. Shared by the scenario's tasks as `Rc<World>`.
-pub struct World {
-    exec: Executor,
-    st: RefCell<State>,
-}
-
-thread_local! {
-    static MUTATION: std::cell::Cell<Option<Mutation>> = const { std::cell::Cell::new(None) };
-}
-
-/// Test-only: runs `f` with the shardkv servers it builds carrying `mutation`.
-pub fn with_mutation<R>(mutation: Mutation, f: impl FnOnce() -> R) -> R {
-    crate::kv::with_mutation_in(&MUTATION, mutation, f)
+    commands: u64,
 }
 
 fn kv_input(op: &KvOp) -> KvInput {
@@ -230,18 +158,196 @@ fn view(c: &Config) -> ConfigView {
     }
 }
 
-impl World {
-    pub fn new(seed: u64, setup: Setup, trace: bool) -> Rc<World> {
-        let config = NetConfig {
-            reliable: !setup.unreliable,
-            long_reordering: false,
-            long_delays: false,
+impl ShardLab {
+    fn start_ctrler(core: &mut Core<Self>, set: usize, i: usize) {
+        let peers = core.lab.ctrl_sets[set].clone();
+        let host = peers[i];
+        let check = core.lab.places[&host].0;
+        core.lab.invariants[check].restarted(i);
+        core.sim.start(host, |boot| {
+            Host::Ctrl(Box::new(CtrlHost::boot(boot, i, peers)))
+        });
+    }
+
+    fn start_server(core: &mut Core<Self>, g: usize, i: usize) {
+        let lab = &mut core.lab;
+        let (gid, peers) = (lab.groups[g].gid, lab.groups[g].hosts.clone());
+        let host = peers[i];
+        let (ctrlers, names) = (lab.ctrl_sets[0].clone(), lab.names.clone());
+        let cfg = shardkv::Config {
+            rsm: shardctrler::RsmConfig {
+                maxraftstate: lab.setup.maxraftstate,
+                ..shardctrler::RsmConfig::new(i, peers.len())
+            },
+            mutation: lab.mutation,
+            ..shardkv::Config::new(gid, i, peers.len(), ctrlers.len())
         };
-        let mut sim = Sim::new(seed, config);
-        if trace {
-            sim.enable_trace();
+        lab.invariants[g + 1].restarted(i);
+        core.sim.start(host, |boot| {
+            Host::Shard(Box::new(ShardHost::boot(boot, cfg, peers, ctrlers, names)))
+        });
+    }
+
+    /// The Raft invariants of the host's group, and for a shardkv server the ownership invariant.
+    fn check_host(core: &mut Core<Self>, host: HostId) -> Result<(), String> {
+        let Core { sim, lab, .. } = core;
+        let Some(&(g, me)) = lab.places.get(&host) else {
+            return Ok(());
+        };
+        let raft = match sim.host_mut(host) {
+            Some(Host::Ctrl(c)) => c.server.rsm_mut().raft_mut(),
+            Some(Host::Shard(s)) => s.server.rsm_mut().raft_mut(),
+            _ => return Ok(()),
+        };
+        let label = &lab.labels[g];
+        if let Some(term) = lab.invariants[g]
+            .after_step(me, raft)
+            .map_err(|e| format!("{label}: {e}"))?
+        {
+            sim.trace_line(|| format!("h{host} ({label}) is leader of term {term}"));
         }
-        let ctrlers: Rc<[HostId]> = (0..setup.nctrlers).map(|_| sim.add_host()).collect();
+        let Some(Host::Shard(s)) = sim.host(host) else {
+            return Ok(());
+        };
+        let state = s.server.state();
+        let (gid, num) = (state.gid, state.config.num);
+        let serving: Vec<usize> = (0..NSHARDS)
+            .filter(|sh| state.config.shards[*sh] == gid && state.serves(*sh))
+            .collect();
+        if serving.is_empty() {
+            return Ok(());
+        }
+        // The controller's own record of config `num` (any live controller server that has it).
+        let truth = lab.ctrl_sets[0].iter().find_map(|h| match sim.host(*h) {
+            Some(Host::Ctrl(c)) => c.server.configs().configs.get(num as usize).cloned(),
+            _ => None,
+        });
+        for sh in serving {
+            if let Some(c) = &truth {
+                if c.shards[sh] != gid {
+                    return Err(format!(
+                        "shard ownership violated: group {gid} serves shard {sh} in config {num}, \
+                         which gives it to {}",
+                        c.shards[sh]
+                    ));
+                }
+            }
+            match lab.owners.get(&(num, sh)) {
+                Some(&other) if other != gid => {
+                    return Err(format!(
+                        "shard ownership violated: groups {other} and {gid} both serve shard {sh} \
+                         in config {num}"
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    lab.owners.insert((num, sh), gid);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Lab for ShardLab {
+    type Host = Host;
+    type Input = KvInput;
+    type Output = KvOutput;
+
+    fn observe(
+        core: &mut Core<Self>,
+        stepped: Stepped,
+        notes: Vec<Noted<Done>>,
+    ) -> Result<(), Failure> {
+        if let Some(host) = stepped.host {
+            ShardLab::check_host(core, host).map_err(Failure::invariant)?;
+        }
+        for noted in notes {
+            let clerk = noted.note.clerk;
+            let running = core
+                .lab
+                .running
+                .remove(&clerk)
+                .expect("a clerk finished an operation it did not begin");
+            match (&noted.note.outcome, running) {
+                (Finished::Kv(o), Running::Kv(op)) => {
+                    let value = match o {
+                        Outcome::Value(v) | Outcome::Appended { old: v } => Some(arc(v)),
+                        Outcome::Done => None,
+                    };
+                    core.history.ret(op, noted.time, KvOutput { value });
+                }
+                (Finished::Ctrl(o), Running::Ctrl(op)) => {
+                    let config = match o {
+                        CtrlOutcome::Config(c) => Some(view(c)),
+                        CtrlOutcome::Done => None,
+                    };
+                    core.lab
+                        .ctrl_history
+                        .ret(op, noted.time, ConfigOutput { config });
+                }
+                (_, Running::Unrecorded) => {}
+                (o, r) => panic!("clerk {clerk} finished {o:?} for {r:?}"),
+            }
+            core.lab.done.insert(clerk, noted.note.outcome);
+        }
+        Ok(())
+    }
+
+    fn restart(core: &mut Core<Self>, host: HostId) {
+        let (g, i) = core.lab.places[&host];
+        let nctrl_sets = core.lab.ctrl_sets.len();
+        if g == 0 {
+            ShardLab::start_ctrler(core, 0, i);
+        } else if g <= core.lab.groups.len() {
+            ShardLab::start_server(core, g - 1, i);
+        } else {
+            let set = (g - core.lab.groups.len()).min(nctrl_sets - 1);
+            ShardLab::start_ctrler(core, set, i);
+        }
+    }
+
+    fn conclude(
+        core: &mut Core<Self>,
+        history: History<KvInput, KvOutput>,
+        failed: bool,
+    ) -> Conclusion {
+        let now = core.sim.now();
+        let ctrl = std::mem::take(&mut core.lab.ctrl_history).finish(now);
+        let ctrl = check_ctrl_history(ctrl, &core.opts);
+        let mut c = crate::kv::conclude(history, &core.opts, failed || ctrl.failure.is_some());
+        if c.failure.is_none() {
+            c.failure = ctrl.failure.clone();
+        }
+        c.warnings.extend(ctrl.warning);
+        if failed || c.failure.is_some() || core.opts.keep_histories {
+            c.artifacts.extend(ctrl.artifacts);
+        }
+        c
+    }
+
+    fn commands(core: &Core<Self>) -> u64 {
+        core.lab.commands
+    }
+}
+
+/// One run. Shared by the scenario's tasks as `Rc<World>`; the run loop's API ([`Run`]) is
+/// reachable through `Deref`.
+pub struct World {
+    run: Run<ShardLab>,
+}
+
+impl Deref for World {
+    type Target = Run<ShardLab>;
+    fn deref(&self) -> &Run<ShardLab> {
+        &self.run
+    }
+}
+
+impl World {
+    pub fn new(seed: u64, opts: &RunOptions, setup: Setup) -> Rc<World> {
+        let servers = setup.nctrlers + setup.ngroups * setup.n;
+        let ctrlers: Rc<[HostId]> = (0..setup.nctrlers).collect();
         let mut places = BTreeMap::new();
         for (i, h) in ctrlers.iter().enumerate() {
             places.insert(*h, (0, i));
@@ -250,211 +356,133 @@ impl World {
         let mut groups = Vec::new();
         for g in 0..setup.ngroups {
             let gid = 100 + g as Gid;
-            let hosts: Rc<[HostId]> = (0..setup.n).map(|_| sim.add_host()).collect();
+            let first = setup.nctrlers + g * setup.n;
+            let hosts: Rc<[HostId]> = (first..first + setup.n).collect();
             for (i, h) in hosts.iter().enumerate() {
                 names.insert(server_name(gid, i), *h);
                 places.insert(*h, (g + 1, i));
             }
             groups.push(Group { gid, hosts });
         }
-        let mut checks = vec![GroupCheck::new(setup.nctrlers)];
-        checks.extend((0..setup.ngroups).map(|_| GroupCheck::new(setup.n)));
+        let mut invariants = vec![Invariants::new(setup.nctrlers)];
+        invariants.extend((0..setup.ngroups).map(|_| Invariants::new(setup.n)));
         let mut labels = vec!["controller".to_string()];
         labels.extend(groups.iter().map(|g| format!("group {}", g.gid)));
-        let st = State {
-            sim,
+        let lab = ShardLab {
             setup,
-            ctrl_sets: vec![ctrlers.clone()],
-            ctrlers,
+            ctrl_sets: vec![ctrlers],
             groups,
-            labels,
-            clerk_ctrl: Vec::new(),
             names: Rc::new(names),
             places,
-            checks,
+            labels,
+            invariants,
             owners: BTreeMap::new(),
-            mutation: MUTATION.with(|m| m.get()),
-            kv_rec: Recorder::default(),
-            ctrl_rec: Recorder::default(),
-            clerks: Vec::new(),
+            mutation: opts.mutant.shardkv(),
+            ctrl_history: Recorder::default(),
+            clerk_hosts: Vec::new(),
+            clerk_ctrl: Vec::new(),
             running: BTreeMap::new(),
             done: BTreeMap::new(),
-            failure: None,
-            rng: derive_rng(seed, "scenario", 0),
+            commands: 0,
         };
-        let w = Rc::new(World {
-            exec: Executor::new(),
-            st: RefCell::new(st),
+        let run = Run::new(crate::run::Setup {
+            seed,
+            opts: opts.clone(),
+            net: NetConfig {
+                reliable: !setup.unreliable,
+                long_reordering: false,
+                long_delays: false,
+            },
+            servers,
+            lab,
         });
-        {
-            let mut st = w.st.borrow_mut();
-            let n = st.sim.host_count();
-            for a in 0..n {
-                for b in 0..n {
-                    if a != b {
-                        st.sim.set_link(a, b, true);
-                    }
-                }
-            }
-            if setup.unreliable {
-                st.kv_rec.fault_begin(0, "net", "unreliable network");
-            }
-        }
-        for i in 0..setup.nctrlers {
-            w.start_ctrler(i);
-        }
-        for g in 0..setup.ngroups {
-            w.start_group(g);
-        }
+        // The first starts are not faults: no annotation.
+        run.with(|core| (0..servers).for_each(|h| ShardLab::restart(core, h)));
+        let w = Rc::new(World { run });
+        w.apply(Fault::Heal);
         w
     }
 
-    pub fn now(&self) -> Time {
-        self.exec.now()
-    }
-    pub fn sleep(&self, ms: Time) -> sim::exec::Sleep {
-        self.exec.sleep(ms)
-    }
-    pub fn spawn(&self, f: impl Future<Output = ()> + 'static) {
-        self.exec.spawn(f)
-    }
-    /// `rand.Int() % n` from the scenario's stream.
-    pub fn rand(&self, n: u64) -> u64 {
-        self.st.borrow_mut().rng.gen_range(0..n)
-    }
-    /// Records a failure (a Go `t.Fatalf`); the run stops.
-    pub fn fail(&self, msg: impl Into<String>) {
-        let mut st = self.st.borrow_mut();
-        if st.failure.is_none() {
-            st.failure = Some(msg.into());
-        }
-    }
     /// The gid of group `g`.
     pub fn gid(&self, g: usize) -> Gid {
-        self.st.borrow().groups[g].gid
+        self.with(|c| c.lab.groups[g].gid)
     }
+
     pub fn nctrlers(&self) -> usize {
-        self.st.borrow().setup.nctrlers
+        self.with(|c| c.lab.setup.nctrlers)
     }
 
     fn note(&self, text: String) {
-        let mut st = self.st.borrow_mut();
-        let now = st.sim.now();
-        st.sim.trace_line(|| text.clone());
-        st.kv_rec.fault(now, text);
+        self.with(|c| {
+            let now = c.sim.now();
+            c.sim.trace_line(|| text.clone());
+            c.history.fault(now, text);
+        });
     }
 
     // ----- servers ------------------------------------------------------------------------------
 
     /// `StartCtrlerserver(i)`.
     pub fn start_ctrler(&self, i: usize) {
-        self.start_ctrler_of(0, i);
+        self.apply(Fault::Restart(i));
     }
 
-    fn start_ctrler_of(&self, set: usize, i: usize) {
-        let mut st = self.st.borrow_mut();
-        let peers = st.ctrl_sets[set].clone();
-        let host = peers[i];
-        let check = st.places[&host].0;
-        st.checks[check].inv.restarted(i);
-        st.checks[check].committed_upto[i] = 0;
-        st.sim.start(host, |boot| {
-            Host::Ctrl(Box::new(CtrlHost::boot(boot, i, peers)))
-        });
+    /// `ShutdownCtrlerserver(i)`.
+    pub fn shutdown_ctrler(&self, i: usize) {
+        self.apply(Fault::Crash(i));
     }
 
     /// `StartCtrlerService()`: a second controller service, reachable by everybody; returns its
     /// number for [`World::make_clerk_of`] and [`World::make_admin_of`].
     pub fn start_second_controller(&self) -> usize {
-        let set = {
-            let mut st = self.st.borrow_mut();
-            let n = st.setup.nctrlers;
-            let hosts: Rc<[HostId]> = (0..n).map(|_| st.sim.add_host()).collect();
-            let check = st.checks.len();
-            st.checks.push(GroupCheck::new(n));
-            let set = st.ctrl_sets.len();
-            st.labels.push(format!("controller {set}"));
+        self.with(|core| {
+            let n = core.lab.setup.nctrlers;
+            let hosts: Rc<[HostId]> = (0..n).map(|_| core.sim.add_host()).collect();
+            let check = core.lab.invariants.len();
+            core.lab.invariants.push(Invariants::new(n));
+            let set = core.lab.ctrl_sets.len();
+            core.lab.labels.push(format!("controller {set}"));
             for (i, h) in hosts.iter().enumerate() {
-                st.places.insert(*h, (check, i));
-                let total = st.sim.host_count();
-                for other in 0..total {
-                    if other != *h {
-                        st.sim.set_link(*h, other, true);
-                        st.sim.set_link(other, *h, true);
-                    }
-                }
+                core.lab.places.insert(*h, (check, i));
+                connect_everywhere(core, *h);
             }
-            st.ctrl_sets.push(hosts);
+            core.lab.ctrl_sets.push(hosts);
+            for i in 0..n {
+                ShardLab::start_ctrler(core, set, i);
+            }
             set
-        };
-        for i in 0..self.nctrlers() {
-            self.start_ctrler_of(set, i);
-        }
-        set
-    }
-
-    /// `Reliable(on)`: switch the network's unreliability.
-    pub fn set_reliable(&self, on: bool) {
-        let mut st = self.st.borrow_mut();
-        let now = st.sim.now();
-        st.sim.set_reliable(on);
-        if on {
-            st.kv_rec.fault_end(now, "net");
-        } else {
-            st.kv_rec.fault_begin(now, "net", "unreliable network");
-        }
-    }
-
-    /// `ShutdownCtrlerserver(i)`.
-    pub fn shutdown_ctrler(&self, i: usize) {
-        self.note(format!("crash controller {i}"));
-        let mut st = self.st.borrow_mut();
-        let host = st.ctrlers[i];
-        st.sim.crash(host);
+        })
     }
 
     /// The controller server that believes it leads.
     pub fn ctrl_leader(&self) -> Option<usize> {
-        let st = self.st.borrow();
-        st.ctrlers
-            .iter()
-            .position(|h| matches!(st.sim.host(*h), Some(Host::Ctrl(c)) if c.server.is_leader()))
+        self.with(|c| {
+            c.lab.ctrl_sets[0]
+                .iter()
+                .position(|h| matches!(c.sim.host(*h), Some(Host::Ctrl(s)) if s.server.is_leader()))
+        })
+    }
+
+    fn group_host(&self, g: usize, i: usize) -> HostId {
+        self.with(|c| c.lab.groups[g].hosts[i])
     }
 
     /// `StartServer(gi, i)`.
     pub fn start_server(&self, g: usize, i: usize) {
-        let mut st = self.st.borrow_mut();
-        let (gid, peers) = (st.groups[g].gid, st.groups[g].hosts.clone());
-        let host = peers[i];
-        let (ctrlers, names) = (st.ctrlers.clone(), st.names.clone());
-        let cfg = shardkv::Config {
-            rsm: shardctrler::RsmConfig {
-                maxraftstate: st.setup.maxraftstate,
-                ..shardctrler::RsmConfig::new(i, peers.len())
-            },
-            mutation: st.mutation,
-            ..shardkv::Config::new(gid, i, peers.len(), ctrlers.len())
-        };
-        st.checks[g + 1].inv.restarted(i);
-        st.checks[g + 1].committed_upto[i] = 0;
-        st.sim.start(host, |boot| {
-            Host::Shard(Box::new(ShardHost::boot(boot, cfg, peers, ctrlers, names)))
-        });
+        let h = self.group_host(g, i);
+        self.apply(Fault::Restart(h));
     }
 
     /// `ShutdownServer(gi, i)`.
     pub fn shutdown_server(&self, g: usize, i: usize) {
-        let mut st = self.st.borrow_mut();
-        let host = st.groups[g].hosts[i];
-        st.sim.crash(host);
+        let h = self.group_host(g, i);
+        self.apply(Fault::Crash(h));
     }
 
     /// `StartGroup(gi)`.
     pub fn start_group(&self, g: usize) {
-        if self.now() > 0 {
-            self.note(format!("restart group {}", self.gid(g)));
-        }
-        let n = self.st.borrow().setup.n;
+        self.note(format!("restart group {}", self.gid(g)));
+        let n = self.with(|c| c.lab.setup.n);
         for i in 0..n {
             self.start_server(g, i);
         }
@@ -463,55 +491,64 @@ impl World {
     /// `ShutdownGroup(gi)`.
     pub fn shutdown_group(&self, g: usize) {
         self.note(format!("crash group {}", self.gid(g)));
-        let n = self.st.borrow().setup.n;
+        let n = self.with(|c| c.lab.setup.n);
         for i in 0..n {
             self.shutdown_server(g, i);
         }
     }
 
+    /// `Reliable(on)`.
+    pub fn set_reliable(&self, on: bool) {
+        self.apply(Fault::Reliable(on));
+    }
+
     /// `checklogs()`: every server's Raft state within 8 × maxraftstate, or no snapshot at all
     /// without a maxraftstate.
     pub fn checklogs(&self) -> Result<(), String> {
-        let st = self.st.borrow();
-        for g in &st.groups {
-            for h in g.hosts.iter() {
-                let p = st.sim.persister(*h);
-                match st.setup.maxraftstate {
-                    Some(max) if p.raft_state_size() > 8 * max => {
-                        return Err(format!(
-                            "persister.RaftStateSize() {}, but maxraftstate {max}",
-                            p.raft_state_size()
-                        ))
+        self.with(|c| {
+            for g in &c.lab.groups {
+                for h in g.hosts.iter() {
+                    let p = c.sim.persister(*h);
+                    match c.lab.setup.maxraftstate {
+                        Some(max) if p.raft_state_size() > 8 * max => {
+                            return Err(format!(
+                                "persister.RaftStateSize() {}, but maxraftstate {max}",
+                                p.raft_state_size()
+                            ))
+                        }
+                        None if p.snapshot_size() > 0 => {
+                            return Err("maxraftstate is -1, but snapshot is non-empty!".into())
+                        }
+                        _ => {}
                     }
-                    None if p.snapshot_size() > 0 => {
-                        return Err("maxraftstate is -1, but snapshot is non-empty!".into())
-                    }
-                    _ => {}
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Raft state plus snapshot bytes over every shardkv server (TestChallenge1Delete).
     pub fn total_bytes(&self) -> usize {
-        let st = self.st.borrow();
-        st.groups
-            .iter()
-            .flat_map(|g| g.hosts.iter())
-            .map(|h| {
-                let p = st.sim.persister(*h);
-                p.raft_state_size() + p.snapshot_size()
-            })
-            .sum()
+        self.with(|c| {
+            c.lab
+                .groups
+                .iter()
+                .flat_map(|g| g.hosts.iter())
+                .map(|h| {
+                    let p = c.sim.persister(*h);
+                    p.raft_state_size() + p.snapshot_size()
+                })
+                .sum()
+        })
     }
 
     /// The server names of group `g` (what a Join carries).
     pub fn group_servers(&self, g: usize) -> Vec<String> {
-        let st = self.st.borrow();
-        (0..st.setup.n)
-            .map(|i| server_name(st.groups[g].gid, i))
-            .collect()
+        self.with(|c| {
+            (0..c.lab.setup.n)
+                .map(|i| server_name(c.lab.groups[g].gid, i))
+                .collect()
+        })
     }
 
     // ----- clerks -------------------------------------------------------------------------------
@@ -521,25 +558,19 @@ impl World {
         set: usize,
         make: impl FnOnce(usize, u64, Rc<[HostId]>, Names) -> Host,
     ) -> usize {
-        let mut st = self.st.borrow_mut();
-        st.clerk_ctrl.push(set);
-        let index = st.clerks.len();
-        let host = st.sim.add_host();
-        let n = st.sim.host_count();
-        for other in 0..n {
-            if other != host {
-                st.sim.set_link(host, other, true);
-                st.sim.set_link(other, host, true);
-            }
-        }
-        let id = st.rng.gen_range(0..1u64 << 62);
-        let mut ctrlers: Vec<HostId> = st.ctrl_sets[set].to_vec();
-        ctrlers.shuffle(&mut st.rng);
-        let names = st.names.clone();
-        let h = make(index, id, ctrlers.into(), names);
-        st.sim.start(host, |_| h);
-        st.clerks.push(host);
-        index
+        self.with(|c| {
+            let index = c.lab.clerk_hosts.len();
+            let host = c.sim.add_host();
+            connect_everywhere(c, host);
+            let id = c.rng.gen_range(0..1u64 << 62);
+            let mut ctrlers: Vec<HostId> = c.lab.ctrl_sets[set].to_vec();
+            ctrlers.shuffle(&mut c.rng);
+            let h = make(index, id, ctrlers.into(), c.lab.names.clone());
+            c.sim.start(host, |_| h);
+            c.lab.clerk_hosts.push(host);
+            c.lab.clerk_ctrl.push(set);
+            index
+        })
     }
 
     /// `makeClient()`: a shardkv clerk.
@@ -570,7 +601,7 @@ impl World {
 
     async fn wait(&self, clerk: usize) -> Finished {
         loop {
-            if let Some(f) = self.st.borrow_mut().done.remove(&clerk) {
+            if let Some(f) = self.with(|c| c.lab.done.remove(&clerk)) {
                 return f;
             }
             self.sleep(POLL_MS).await;
@@ -579,25 +610,24 @@ impl World {
 
     /// One shardkv operation, recorded.
     pub async fn kv(&self, clerk: usize, op: KvOp) -> Outcome {
-        {
-            let mut st = self.st.borrow_mut();
-            let now = st.sim.now();
-            let i = st.kv_rec.call(clerk as u64, now, kv_input(&op));
-            st.running.insert(clerk, Running::Kv(i));
-            let host = st.clerks[clerk];
-            st.sim.with_host(host, |h, ctx| {
-                if let Host::Clerk(c) = h {
-                    let step = c.clerk.begin(op);
-                    c.act(ctx, step);
+        self.with(|c| {
+            let now = c.sim.now();
+            c.lab.commands += 1;
+            let i = c.history.call(clerk as u64, now, kv_input(&op));
+            c.lab.running.insert(clerk, Running::Kv(i));
+            let host = c.lab.clerk_hosts[clerk];
+            c.sim.with_host(host, |h, ctx| {
+                if let Host::Clerk(ck) = h {
+                    let step = ck.clerk.begin(op);
+                    ck.act(ctx, step);
                 }
             });
-        }
+        });
         match self.wait(clerk).await {
             Finished::Kv(o) => o,
             Finished::Ctrl(o) => panic!("a kv clerk finished a controller operation {o:?}"),
         }
     }
-
     pub async fn get(&self, clerk: usize, key: &str) -> String {
         match self.kv(clerk, KvOp::Get { key: key.into() }).await {
             Outcome::Value(v) => v,
@@ -643,23 +673,23 @@ impl World {
         if let Some(text) = text {
             self.note(text);
         }
-        {
-            let mut st = self.st.borrow_mut();
-            let now = st.sim.now();
-            let running = if st.clerk_ctrl[clerk] == 0 {
-                Running::Ctrl(st.ctrl_rec.call(clerk as u64, now, ctrl_input(&op)))
+        self.with(|c| {
+            let now = c.sim.now();
+            c.lab.commands += 1;
+            let running = if c.lab.clerk_ctrl[clerk] == 0 {
+                Running::Ctrl(c.lab.ctrl_history.call(clerk as u64, now, ctrl_input(&op)))
             } else {
                 Running::Unrecorded
             };
-            st.running.insert(clerk, running);
-            let host = st.clerks[clerk];
-            st.sim.with_host(host, |h, ctx| {
+            c.lab.running.insert(clerk, running);
+            let host = c.lab.clerk_hosts[clerk];
+            c.sim.with_host(host, |h, ctx| {
                 if let Host::Admin(a) = h {
                     let step = a.clerk.begin(op);
                     a.act(ctx, step);
                 }
             });
-        }
+        });
         match self.wait(clerk).await {
             Finished::Ctrl(o) => o,
             Finished::Kv(o) => panic!("a controller clerk finished a kv operation {o:?}"),
@@ -687,156 +717,26 @@ impl World {
 
     // ----- the run ------------------------------------------------------------------------------
 
-    /// Runs the body, checks both histories, packages the outcome.
-    pub fn run<F: Future<Output = Result<(), String>>>(
-        self: &Rc<Self>,
-        body: F,
-    ) -> ScenarioOutcome {
-        let end = self.exec.run(&**self, body, TEST_TIME_LIMIT);
-        let mut st = self.st.borrow_mut();
-        let st = &mut *st;
-        let now = st.sim.now();
-        let ctrl = check_ctrl_history(std::mem::take(&mut st.ctrl_rec).finish(now));
-        let recorded = match (st.failure.clone(), ctrl.failure.clone()) {
-            (Some(a), Some(b)) => Some(format!("{a}; also: {b}")),
-            (a, b) => a.or(b),
-        };
-        let peers = st.setup.nctrlers + st.setup.ngroups * st.setup.n;
-        let failed_before = recorded.is_some() || !matches!(end, RunEnd::Done(Ok(())));
-        let mut outcome = finish_run(
-            end,
-            recorded,
-            std::mem::take(&mut st.kv_rec),
-            &mut st.sim,
-            peers,
-        );
-        outcome.warnings.extend(ctrl.warning);
-        if failed_before || outcome.failure.is_some() || crate::kv::keep_histories_on() {
-            outcome.artifacts.extend(ctrl.artifacts);
-        }
-        outcome
-    }
-
-    fn after_step(st: &mut State, host: HostId) -> Result<(), String> {
-        let Some(&(g, me)) = st.places.get(&host) else {
-            return Ok(());
-        };
-        let authoritative = |st: &State, num: u64| -> Option<Config> {
-            st.ctrlers.iter().find_map(|h| match st.sim.host(*h) {
-                Some(Host::Ctrl(c)) => c.server.configs().configs.get(num as usize).cloned(),
-                _ => None,
-            })
-        };
-        let label = st.labels[g].clone();
-        match st.sim.host_mut(host) {
-            Some(Host::Ctrl(c)) => {
-                let raft = c.server.rsm_mut().raft_mut();
-                st.checks[g].after_step(&label, me, raft)
-            }
-            Some(Host::Shard(s)) => {
-                let raft = s.server.rsm_mut().raft_mut();
-                st.checks[g].after_step(&label, me, raft)?;
-                let Some(Host::Shard(s)) = st.sim.host(host) else {
-                    unreachable!("just stepped")
-                };
-                let state = s.server.state();
-                let (gid, num) = (state.gid, state.config.num);
-                let serving: Vec<usize> = (0..NSHARDS)
-                    .filter(|sh| state.config.shards[*sh] == gid && state.serves(*sh))
-                    .collect();
-                if serving.is_empty() {
-                    return Ok(());
-                }
-                let truth = authoritative(st, num);
-                for sh in serving {
-                    if let Some(c) = &truth {
-                        if c.shards[sh] != gid {
-                            return Err(format!(
-                                "shard ownership violated: group {gid} serves shard {sh} in config {num}, \
-                                 which gives it to {}",
-                                c.shards[sh]
-                            ));
-                        }
-                    }
-                    match st.owners.get(&(num, sh)) {
-                        Some(&other) if other != gid => {
-                            return Err(format!(
-                                "shard ownership violated: groups {other} and {gid} both serve shard {sh} in config {num}"
-                            ))
-                        }
-                        Some(_) => {}
-                        None => {
-                            st.owners.insert((num, sh), gid);
-                        }
-                    }
-                }
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+    /// Runs the body; both histories are checked at the end ([`Lab::conclude`]).
+    pub fn run_body<F: Future<Output = Result<(), String>>>(&self, body: F) -> ScenarioOutcome {
+        self.run.run(body, TEST_TIME_LIMIT)
     }
 }
 
-impl sim::exec::World for World {
-    fn next_event_time(&self) -> Option<Time> {
-        self.st.borrow().sim.next_event_time()
-    }
-
-    fn step(&self) {
-        let mut st = self.st.borrow_mut();
-        let st = &mut *st;
-        let Some(stepped) = st.sim.step() else {
-            return;
-        };
-        if let Some(host) = stepped.host {
-            if let Err(e) = World::after_step(st, host) {
-                st.sim.trace_line(|| format!("INVARIANT: {e}"));
-                if st.failure.is_none() {
-                    st.failure = Some(e);
-                }
-            }
+/// Enables every link between `host` and every other host (the shard labs never partition).
+fn connect_everywhere(core: &mut Core<ShardLab>, host: HostId) {
+    for other in 0..core.sim.host_count() {
+        if other != host {
+            core.sim.set_link(host, other, true);
+            core.sim.set_link(other, host, true);
         }
-        for noted in st.sim.take_notes() {
-            let clerk = noted.note.clerk;
-            let running = st
-                .running
-                .remove(&clerk)
-                .expect("a clerk finished an operation it did not begin");
-            match (&noted.note.outcome, running) {
-                (Finished::Kv(o), Running::Kv(op)) => {
-                    let value = match o {
-                        Outcome::Value(v) | Outcome::Appended { old: v } => Some(arc(v)),
-                        Outcome::Done => None,
-                    };
-                    st.kv_rec.ret(op, noted.time, KvOutput { value });
-                }
-                (Finished::Ctrl(o), Running::Ctrl(op)) => {
-                    let config = match o {
-                        CtrlOutcome::Config(c) => Some(view(c)),
-                        CtrlOutcome::Done => None,
-                    };
-                    st.ctrl_rec.ret(op, noted.time, ConfigOutput { config });
-                }
-                (_, Running::Unrecorded) => {}
-                (o, r) => panic!("clerk {clerk} finished {o:?} for {r:?}"),
-            }
-            st.done.insert(clerk, noted.note.outcome);
-        }
-    }
-
-    fn advance_to(&self, t: Time) {
-        self.st.borrow_mut().sim.advance_to(t);
-    }
-
-    fn halted(&self) -> bool {
-        self.st.borrow().failure.is_some()
     }
 }
 
 /// The verdict on the controller's history.
 pub struct CtrlChecked {
     pub verdict: Verdict,
-    pub failure: Option<String>,
+    pub failure: Option<Failure>,
     pub warning: Option<String>,
     pub artifacts: Vec<Artifact>,
 }
@@ -861,10 +761,10 @@ pub fn ctrl_history_json(h: &History<ConfigInput, ConfigOutput>) -> Vec<u8> {
 }
 
 /// Checks the controller history with the `shard-config` model.
-pub fn check_ctrl_history(h: History<ConfigInput, ConfigOutput>) -> CtrlChecked {
+pub fn check_ctrl_history(h: History<ConfigInput, ConfigOutput>, opts: &RunOptions) -> CtrlChecked {
     let model = ShardConfig { shards: NSHARDS };
     let options = Options {
-        timeout: Some(CHECK_TIMEOUT),
+        max_configurations: Some(opts.check_budget.unwrap_or(CHECK_BUDGET)),
         ..Options::default()
     };
     let json = || Artifact {
@@ -876,7 +776,9 @@ pub fn check_ctrl_history(h: History<ConfigInput, ConfigOutput>) -> CtrlChecked 
         Err(e) => {
             return CtrlChecked {
                 verdict: Verdict::Unknown,
-                failure: Some(format!("the controller history is malformed: {e}")),
+                failure: Some(Failure::MalformedHistory {
+                    message: format!("controller history: {e}"),
+                }),
                 warning: None,
                 artifacts: vec![json()],
             }
@@ -891,10 +793,8 @@ pub fn check_ctrl_history(h: History<ConfigInput, ConfigOutput>) -> CtrlChecked 
                 name: "ctrl-timeline.html".into(),
                 contents: viz::render_html(&view, &result).into_bytes(),
             });
-            (
-                Some("the controller's history is not linearizable".to_string()),
-                None,
-            )
+            let detail = "controller history".to_string();
+            (Some(Failure::NotLinearizable { detail }), None)
         }
         Verdict::Unknown => (
             None,

@@ -122,8 +122,22 @@ fn the_catalog_has_the_23_go_tests() {
 #[test]
 fn same_seed_same_trace() {
     let s = super::scenario("kvraft", "TestOnePartition4A");
-    let a = run_guarded(&s, 5, &RunOptions { trace: true });
-    let b = run_guarded(&s, 5, &RunOptions { trace: true });
+    let a = run_guarded(
+        &s,
+        5,
+        &RunOptions {
+            trace: true,
+            ..RunOptions::default()
+        },
+    );
+    let b = run_guarded(
+        &s,
+        5,
+        &RunOptions {
+            trace: true,
+            ..RunOptions::default()
+        },
+    );
     let (ta, tb) = (a.trace.unwrap(), b.trace.unwrap());
     assert!(ta.lines().count() > 100);
     assert_eq!(trace_hash(&ta), trace_hash(&tb));

@@ -83,12 +83,33 @@ fn the_catalog_has_the_ten_go_tests() {
 #[test]
 fn same_seed_same_trace() {
     let s = super::scenario("kvsrv", "TestUnreliable2");
-    let a = run_guarded(&s, 11, &RunOptions { trace: true });
-    let b = run_guarded(&s, 11, &RunOptions { trace: true });
+    let a = run_guarded(
+        &s,
+        11,
+        &RunOptions {
+            trace: true,
+            ..RunOptions::default()
+        },
+    );
+    let b = run_guarded(
+        &s,
+        11,
+        &RunOptions {
+            trace: true,
+            ..RunOptions::default()
+        },
+    );
     let (ta, tb) = (a.trace.unwrap(), b.trace.unwrap());
     assert!(ta.lines().count() > 100);
     assert_eq!(trace_hash(&ta), trace_hash(&tb));
-    let c = run_guarded(&s, 12, &RunOptions { trace: true });
+    let c = run_guarded(
+        &s,
+        12,
+        &RunOptions {
+            trace: true,
+            ..RunOptions::default()
+        },
+    );
     assert_ne!(
         trace_hash(&ta),
         trace_hash(&c.trace.unwrap()),

@@ -25,8 +25,18 @@ pub fn scenario(system: &str, name: &str) -> Scenario {
 
 /// Runs `name` for one seed; returns the outcome and the verdict on its history.
 pub fn run(system: &str, name: &str, seed: u64) -> (ScenarioOutcome, Verdict) {
-    let o = run_guarded(&scenario(system, name), seed, &RunOptions::default());
-    let verdict = labs::kv::last_verdict().expect("a kv run checks its history");
+    run_with(system, name, seed, &RunOptions::default())
+}
+
+/// [`run`] with options (a mutant, a check budget).
+pub fn run_with(
+    system: &str,
+    name: &str,
+    seed: u64,
+    opts: &RunOptions,
+) -> (ScenarioOutcome, Verdict) {
+    let o = run_guarded(&scenario(system, name), seed, opts);
+    let verdict = o.verdict.expect("a kv run checks its history");
     (o, verdict)
 }
 
@@ -43,7 +53,7 @@ pub fn passes_linearizable(
             assert!(
                 o.passed(),
                 "{name} failed with seed {seed}: {}\nREPRODUCE WITH: quill test {system} {name} --seed {seed}",
-                o.failure.as_deref().unwrap_or("")
+                o.failure_message().unwrap_or_default()
             );
             assert_eq!(verdict, Verdict::Ok, "{name} seed {seed}: {:?}", o.warnings);
             assert!(o.stats.commands > 0, "{name} seed {seed} recorded no operation");

@@ -3,27 +3,37 @@
 //! the evidence a user needs written as artifacts; the same seeds pass without the bug.
 
 use checker::Verdict;
-use labs::runner::ScenarioOutcome;
+use labs::failure::FailureKind;
+use labs::mutants::Mutant;
+use labs::runner::{RunOptions, ScenarioOutcome};
 
-use super::run;
+use super::{run, run_with};
 
-/// The first of `seeds` whose run is found not linearizable.
+/// The first of `seeds` whose run with `mutant` is found not linearizable.
 fn first_violation(
+    mutant: Mutant,
     system: &str,
     name: &str,
     seeds: std::ops::RangeInclusive<u64>,
 ) -> Option<(u64, ScenarioOutcome)> {
+    let opts = RunOptions {
+        mutant: Some(mutant),
+        ..RunOptions::default()
+    };
     seeds.into_iter().find_map(|seed| {
-        let (o, verdict) = run(system, name, seed);
+        let (o, verdict) = run_with(system, name, seed, &opts);
         (verdict == Verdict::Illegal).then_some((seed, o))
     })
 }
 
 /// The artifacts of a violation: a history the checker's own reader refutes again, and timelines.
 fn assert_evidence(o: &ScenarioOutcome) {
-    let failure = o.failure.as_deref().expect("a violation fails the run");
+    let failure = o.failure.as_ref().expect("a violation fails the run");
+    assert_eq!(failure.kind(), FailureKind::Linearizability, "{failure}");
     assert!(
-        failure.starts_with("history is not linearizable"),
+        failure
+            .to_string()
+            .starts_with("history is not linearizable"),
         "{failure}"
     );
     let names: Vec<&str> = o.artifacts.iter().map(|a| a.name.as_str()).collect();
@@ -48,9 +58,12 @@ fn assert_evidence(o: &ScenarioOutcome) {
 /// reply was lost appends twice, and its old value then contains its own value.
 #[test]
 fn kvsrv_without_duplicate_detection_is_caught() {
-    let found = labs::kv::kvsrv::with_mutation(kvsrv::Mutation::NoDuplicateDetection, || {
-        first_violation("kvsrv", "TestUnreliable2", 1..=5)
-    });
+    let found = first_violation(
+        Mutant::Kvsrv(kvsrv::Mutation::NoDuplicateDetection),
+        "kvsrv",
+        "TestUnreliable2",
+        1..=5,
+    );
     let (seed, o) = found.expect("no violation within 5 seeds");
     assert_evidence(&o);
     let (clean, verdict) = run("kvsrv", "TestUnreliable2", seed);
@@ -64,9 +77,12 @@ fn kvsrv_without_duplicate_detection_is_caught() {
 /// leader in the minority of TestOnePartition4A serves the value from before the majority's Put.
 #[test]
 fn kvraft_local_reads_are_caught() {
-    let found = labs::kv::kvraft::with_mutation(kvraft::Mutation::LocalReads, || {
-        first_violation("kvraft", "TestOnePartition4A", 1..=5)
-    });
+    let found = first_violation(
+        Mutant::Kvraft(kvraft::Mutation::LocalReads),
+        "kvraft",
+        "TestOnePartition4A",
+        1..=5,
+    );
     let (seed, o) = found.expect("no violation within 5 seeds");
     assert_evidence(&o);
     let (clean, verdict) = run("kvraft", "TestOnePartition4A", seed);
@@ -80,13 +96,12 @@ fn kvraft_local_reads_are_caught() {
 /// where clients read keys that others write.
 #[test]
 fn kvraft_local_reads_are_caught_under_random_partitions() {
-    let found = labs::kv::kvraft::with_mutation(kvraft::Mutation::LocalReads, || {
-        first_violation(
-            "kvraft",
-            "TestPersistPartitionUnreliableLinearizable4A",
-            1..=5,
-        )
-    });
+    let found = first_violation(
+        Mutant::Kvraft(kvraft::Mutation::LocalReads),
+        "kvraft",
+        "TestPersistPartitionUnreliableLinearizable4A",
+        1..=5,
+    );
     let (_, o) = found.expect("no violation within 5 seeds");
     assert_evidence(&o);
 }

@@ -5,7 +5,14 @@ use labs::runner::{run_guarded, trace_hash, RunOptions};
 use super::scenario;
 
 fn traced(name: &str, seed: u64) -> (String, labs::runner::ScenarioOutcome) {
-    let o = run_guarded(&scenario(name), seed, &RunOptions { trace: true });
+    let o = run_guarded(
+        &scenario(name),
+        seed,
+        &RunOptions {
+            trace: true,
+            ..RunOptions::default()
+        },
+    );
     (o.trace.clone().expect("tracing was requested"), o)
 }
 

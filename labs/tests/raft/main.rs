@@ -31,7 +31,7 @@ pub fn passes(name: &str, seeds: std::ops::RangeInclusive<u64>) -> Vec<ScenarioO
             assert!(
                 o.passed(),
                 "{name} failed with seed {seed}: {}\nREPRODUCE WITH: quill test raft {name} --seed {seed}",
-                o.failure.as_deref().unwrap_or("")
+                o.failure_message().unwrap_or_default()
             );
             o
         })

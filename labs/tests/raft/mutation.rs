@@ -1,18 +1,21 @@
 //! Known Raft bugs put back behind a test-only switch must be caught by the harness.
 
-use labs::raft::with_mutation;
+use labs::mutants::Mutant;
 use labs::runner::{run_guarded, RunOptions};
 use raft::Mutation;
 
 use super::scenario;
 
 fn fails_with(m: Mutation, name: &str, seed: u64, expected: &str) {
-    let o = with_mutation(m, || {
-        run_guarded(&scenario(name), seed, &RunOptions::default())
-    });
+    let opts = RunOptions {
+        mutant: Some(Mutant::Raft(m)),
+        ..RunOptions::default()
+    };
+    let o = run_guarded(&scenario(name), seed, &opts);
     let failure = o
         .failure
-        .unwrap_or_else(|| panic!("{name} seed {seed} did not catch {m:?}"));
+        .unwrap_or_else(|| panic!("{name} seed {seed} did not catch {m:?}"))
+        .to_string();
     assert!(
         failure.contains(expected),
         "{name} seed {seed} caught {m:?} but said: {failure}"

@@ -41,7 +41,10 @@ fn a_run_is_a_function_of_its_seed() {
         .iter()
         .find(|s| s.name == "TestUnreliable3_5B")
         .unwrap();
-    let opts = RunOptions { trace: true };
+    let opts = RunOptions {
+        trace: true,
+        ..RunOptions::default()
+    };
     let a = run_guarded(s, 3, &opts);
     let b = run_guarded(s, 3, &opts);
     assert!(a.passed(), "{:?}", a.failure);
@@ -77,7 +80,10 @@ fn the_controller_history_is_checked_and_attached_on_failure() {
             }),
         },
     );
-    let checked = labs::shardkv::check_ctrl_history(History::new(vec![join, stale]));
+    let checked = labs::shardkv::check_ctrl_history(
+        History::new(vec![join, stale]),
+        &labs::runner::RunOptions::default(),
+    );
     assert_eq!(checked.verdict, Verdict::Illegal);
     assert!(checked.failure.is_some());
     let names: Vec<&str> = checked.artifacts.iter().map(|a| a.name.as_str()).collect();

@@ -2,7 +2,8 @@
 //! it.
 
 use checker::Verdict;
-use labs::runner::ScenarioOutcome;
+use labs::mutants::Mutant;
+use labs::runner::{RunOptions, ScenarioOutcome};
 use shardkv::Mutation;
 
 use super::run;
@@ -13,16 +14,18 @@ fn first_failure(
     name: &str,
     seeds: std::ops::RangeInclusive<u64>,
 ) -> Option<(u64, ScenarioOutcome, Option<Verdict>)> {
-    labs::shardkv::with_mutation(mutation, || {
-        seeds.into_iter().find_map(|seed| {
-            let (o, v) = run("shardkv", name, seed);
-            (!o.passed()).then_some((seed, o, v))
-        })
+    let opts = RunOptions {
+        mutant: Some(Mutant::Shardkv(mutation)),
+        ..RunOptions::default()
+    };
+    seeds.into_iter().find_map(|seed| {
+        let (o, v) = run("shardkv", name, seed, &opts);
+        (!o.passed()).then_some((seed, o, v))
     })
 }
 
 fn passes_clean(name: &str, seed: u64) {
-    let (o, v) = run("shardkv", name, seed);
+    let (o, v) = run("shardkv", name, seed, &RunOptions::default());
     assert!(
         o.passed(),
         "{name} seed {seed} fails without the bug: {:?}",

@@ -1,9 +1,12 @@
-//! `quill test SYSTEM [PATTERN] [--list] [--seeds N | --seed S] [--parallel P] [--out DIR]`:
-//! runs scenarios of a lab catalog for many seeds, in parallel, and prints a summary table.
+//! `quill test SYSTEM [PATTERN] [--list] [--seeds N | --seed S] [--parallel P] [--out DIR]
+//! [--mutant NAME] [--check-budget N] [--keep-histories] [--keep-traces]`: runs scenarios of a lab
+//! catalog for many seeds, in parallel, and prints a summary table.
 //!
-//! Every failing run prints its seed and a command that replays it, and the run is replayed once
-//! more with tracing on to write `DIR/<scenario>/seed-<S>/trace.txt` (plus any artifacts the
-//! scenario attached). The exit status is 1 if any run failed.
+//! Every failing run prints its seed, the kind of check that caught it and a command that replays
+//! it, and the run is replayed once more with tracing on (and the same options) to write
+//! `DIR/<scenario>/seed-<S>/trace.txt` (plus any artifacts the scenario attached). A run is a
+//! function of its seed and options, so the replay writes the same bytes every time. The exit
+//! status is 1 if any run failed.
 
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
@@ -12,7 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context as _;
+use checker::Verdict;
 use indicatif::{ProgressBar, ProgressStyle};
+use labs::mutants::{self, MutantInfo};
 use labs::runner::{self, RunOptions, RunRecord, Scenario};
 
 #[derive(Debug, clap::Args)]
@@ -26,7 +31,8 @@ pub struct TestArgs {
     #[arg(long)]
     pub list: bool,
     /// Run seeds 1..=N of every matching scenario.
-    #[arg(long, default_value_t = 1, conflicts_with = "seed")]
+    #[arg(long, default_value_t = 1, conflicts_with = "seed",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub seeds: u64,
     /// Run only this seed (to replay a failure).
     #[arg(long)]
@@ -37,9 +43,23 @@ pub struct TestArgs {
     /// Where failing runs write their trace and artifacts.
     #[arg(long, default_value = "quill-out")]
     pub out: PathBuf,
-    /// kv catalogs: write every run's client history (`history.json`) under DIR, passing or not.
+    /// kv catalogs: write every run's client history (`history.json`) under the `--out`
+    /// directory, passing or not.
     #[arg(long)]
     pub keep_histories: bool,
+    /// Write every run's trace (`trace.txt`) under the `--out` directory, passing or not.
+    #[arg(long)]
+    pub keep_traces: bool,
+    /// Put a known bug back into the servers (see `quill test SYSTEM --list-mutants`).
+    #[arg(long, value_name = "NAME")]
+    pub mutant: Option<String>,
+    /// Print the mutants that apply to SYSTEM, with what each breaks, and exit.
+    #[arg(long)]
+    pub list_mutants: bool,
+    /// Configurations the history check may explore per key before it says Unknown
+    /// (deterministic: the same seed gives the same verdict on any machine).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub check_budget: Option<u64>,
 }
 
 /// Failing runs beyond this many are reported but not replayed to write a trace.
@@ -80,6 +100,45 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let applicable: Vec<MutantInfo> = mutants::catalog()
+        .into_iter()
+        .filter(|m| m.applies_to(catalog.system))
+        .collect();
+    if args.list_mutants {
+        let mut out = std::io::stdout().lock();
+        for m in &applicable {
+            writeln!(out, "{:<30} {} ({})", m.name, m.description, m.breaks)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mutant = match &args.mutant {
+        None => None,
+        Some(name) => match applicable.iter().find(|m| m.name == name) {
+            Some(m) => Some(*m),
+            None => {
+                let names: Vec<&str> = applicable.iter().map(|m| m.name).collect();
+                anyhow::bail!(
+                    "no mutant `{name}` for {}; known: {}",
+                    catalog.system,
+                    names.join(", ")
+                );
+            }
+        },
+    };
+    let opts = RunOptions {
+        trace: args.keep_traces,
+        keep_histories: args.keep_histories,
+        mutant: mutant.map(|m| m.mutant),
+        check_budget: args.check_budget,
+    };
+    // What every replay command must repeat besides the scenario and the seed.
+    let mut replay_flags = String::new();
+    if let Some(m) = &mutant {
+        replay_flags.push_str(&format!(" --mutant {}", m.name));
+    }
+    if let Some(b) = args.check_budget {
+        replay_flags.push_str(&format!(" --check-budget {b}"));
+    }
 
     let seeds: Vec<u64> = match args.seed {
         Some(s) => vec![s],
@@ -115,25 +174,25 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     };
 
     runner::install_quiet_panic_hook();
-    labs::kv::set_keep_histories(args.keep_histories);
     let t0 = Instant::now();
-    let records = runner::run_jobs(&jobs, parallel, &RunOptions::default(), &progress)?;
+    let records = runner::run_jobs(&jobs, parallel, &opts, &progress)?;
     let wall = t0.elapsed();
     bar.finish_and_clear();
 
     let mut out = std::io::stdout().lock();
     let failures: Vec<&RunRecord> = records.iter().filter(|r| !r.outcome.passed()).collect();
     for (k, r) in failures.iter().enumerate() {
+        let kind = r.outcome.failure.as_ref().map_or("", |f| f.kind().as_str());
         writeln!(
             out,
-            "FAIL {} seed {}: {}",
+            "FAIL {} seed {} [{kind}]: {}",
             r.scenario,
             r.seed,
-            r.outcome.failure.as_deref().unwrap_or("")
+            r.outcome.failure_message().unwrap_or_default()
         )?;
         writeln!(
             out,
-            "  REPRODUCE WITH: quill test {} {} --seed {}",
+            "  REPRODUCE WITH: quill test {} {} --seed {}{replay_flags}",
             args.system, r.scenario, r.seed
         )?;
         if k < MAX_TRACES {
@@ -141,7 +200,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .find(|s| s.name == r.scenario)
                 .expect("ran it");
-            match write_failure(&args.out, scenario, r.seed) {
+            match write_failure(&args.out, scenario, r.seed, &opts) {
                 Ok(dir) => {
                     writeln!(out, "  trace: {}", dir.join("trace.txt").display())?;
                     // The kv catalogs' evidence: history.json, timeline.html, timeline.svg.
@@ -190,39 +249,38 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if args.keep_histories {
+    if args.keep_histories || args.keep_traces {
         let mut kept = 0;
         for r in records.iter().filter(|r| r.outcome.passed()) {
             let dir = args.out.join(r.scenario).join(format!("seed-{}", r.seed));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             for a in &r.outcome.artifacts {
-                std::fs::create_dir_all(&dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
                 std::fs::write(dir.join(&a.name), &a.contents)
                     .with_context(|| format!("writing {}", a.name))?;
+                kept += 1;
+            }
+            if let Some(trace) = &r.outcome.trace {
+                std::fs::write(dir.join("trace.txt"), trace)
+                    .with_context(|| format!("writing the trace in {}", dir.display()))?;
                 kept += 1;
             }
         }
         writeln!(
             out,
-            "kept {kept} histories of passing runs under {}",
+            "kept {kept} files of passing runs under {}",
             args.out.display()
         )?;
     }
     print_summary(&mut out, &records)?;
-    // A history whose check hit its time limit is neither a pass nor a failure: say so.
+    // A history whose check ran out of budget is neither a pass nor a failure: say so.
     let unknown: Vec<&RunRecord> = records
         .iter()
-        .filter(|r| {
-            r.outcome
-                .warnings
-                .iter()
-                .any(|w| w.starts_with(labs::kv::CHECK_UNKNOWN))
-        })
+        .filter(|r| r.outcome.verdict == Some(Verdict::Unknown))
         .collect();
     if !unknown.is_empty() {
         writeln!(
             out,
-            "UNKNOWN: {} runs whose linearizability check timed out (not verified):",
+            "UNKNOWN: {} runs whose linearizability check was undecided within its budget (not verified):",
             unknown.len()
         )?;
         for r in &unknown {
@@ -249,13 +307,23 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Replays a failing seed with tracing on and writes its trace and artifacts.
-fn write_failure(out: &Path, scenario: &Scenario, seed: u64) -> anyhow::Result<PathBuf> {
+/// Replays a failing seed with tracing on (and otherwise the run's own options) and writes its
+/// trace and artifacts.
+fn write_failure(
+    out: &Path,
+    scenario: &Scenario,
+    seed: u64,
+    opts: &RunOptions,
+) -> anyhow::Result<PathBuf> {
     let dir = out.join(scenario.name).join(format!("seed-{seed}"));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let outcome = runner::run_guarded(scenario, seed, &RunOptions { trace: true });
+    let traced = RunOptions {
+        trace: true,
+        ..opts.clone()
+    };
+    let outcome = runner::run_guarded(scenario, seed, &traced);
     let mut trace = outcome.trace.clone().unwrap_or_default();
-    match &outcome.failure {
+    match outcome.failure_message() {
         Some(f) => trace.push_str(&format!("# outcome: FAILED: {f}\n")),
         None => {
             trace.push_str("# outcome: the traced replay PASSED: the run is not deterministic\n")
@@ -311,7 +379,7 @@ mod tests {
 
     fn failing(seed: u64, opts: &RunOptions) -> ScenarioOutcome {
         ScenarioOutcome {
-            failure: Some(format!("boom at seed {seed}")),
+            failure: Some(format!("boom at seed {seed}").into()),
             trace: opts.trace.then(|| "       0 | start h0\n".to_string()),
             artifacts: vec![Artifact {
                 name: "history.json".into(),
@@ -328,7 +396,7 @@ mod tests {
             name: "TestFake",
             run: failing,
         };
-        let written = write_failure(&dir, &s, 3053).unwrap();
+        let written = write_failure(&dir, &s, 3053, &RunOptions::default()).unwrap();
         assert_eq!(written, dir.join("TestFake").join("seed-3053"));
         let trace = std::fs::read_to_string(written.join("trace.txt")).unwrap();
         assert_eq!(

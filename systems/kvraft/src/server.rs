@@ -65,13 +65,10 @@ pub enum Input {
 /// What the driver must carry out, in order (the rules of [`raft::Output`] apply to the Raft ones).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Output {
-    /// Save the Raft state and, if `Some`, the snapshot, atomically, before anything that follows.
-    Persist {
-        state: Vec<u8>,
-        snapshot: Option<Vec<u8>>,
-    },
-    /// A Raft message; a reply (not [`raft::Message::is_request`]) answers the request being handled.
-    Send { to: NodeId, msg: raft::Message },
+    /// What the server's Raft asks for: persist (before anything that follows) or send; never
+    /// `Apply`, which the server consumes itself. A driver carries these out exactly as it does
+    /// for a bare Raft node (a Raft reply answers the Raft request being handled).
+    Raft(raft::Output),
     /// The answer to the clerk request with this token.
     Reply { token: u64, reply: Reply },
 }
@@ -284,9 +281,9 @@ impl KvServer {
                 match o {
                     raft::Output::Persist { state, snapshot } => {
                         self.raft_state_len = state.len();
-                        out.push(Output::Persist { state, snapshot });
+                        out.push(Output::Raft(raft::Output::Persist { state, snapshot }));
                     }
-                    raft::Output::Send { to, msg } => out.push(Output::Send { to, msg }),
+                    send @ raft::Output::Send { .. } => out.push(Output::Raft(send)),
                     raft::Output::Apply(m) => self.apply(m, out),
                 }
             }
@@ -622,7 +619,7 @@ mod tests {
             now = s.next_deadline().max(now);
             s.step(now, Input::Tick, &mut out);
             for o in out {
-                if let Output::Persist { state, snapshot } = o {
+                if let Output::Raft(raft::Output::Persist { state, snapshot }) = o {
                     persisted.0 = state;
                     if let Some(snap) = snapshot {
                         persisted.1 = snap;

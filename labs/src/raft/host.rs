@@ -65,12 +65,8 @@ impl RaftHost {
     }
 }
 
-/// Carries out the outputs of one Raft step on a simulator host, in order: `Persist` into the
-/// host's persister (durable at once, hence before the sends that follow it), requests as calls,
-/// the reply to `request` (the call being handled, if any) as its reply, and applied messages
-/// through `apply`. `wrap` embeds Raft messages in the host's message type, so a service that runs
-/// Raft next to its own RPCs (a kvraft server) can reuse this. The caller sets the timer afterwards
-/// (from [`Raft::next_deadline`]).
+/// Carries out the outputs of one Raft step on a simulator host, in order (see
+/// [`perform_output`]). The caller sets the timer afterwards (from [`Raft::next_deadline`]).
 pub fn perform_outputs<M, N>(
     outputs: &mut Vec<Output>,
     ctx: &mut Ctx<'_, M, N>,
@@ -79,17 +75,32 @@ pub fn perform_outputs<M, N>(
     mut apply: impl FnMut(&mut Ctx<'_, M, N>, ApplyMsg),
 ) {
     for output in outputs.drain(..) {
-        match output {
-            Output::Persist { state, snapshot } => ctx.persister().save(state, snapshot),
-            Output::Send { to, msg } if msg.is_request() => {
-                ctx.call(to, wrap(msg));
-            }
-            Output::Send { to, msg } => match request {
-                Some((from, call)) if from == to => ctx.reply(call, wrap(msg)),
-                _ => panic!("raft emitted a reply {msg:?} to {to} outside of a request from it"),
-            },
-            Output::Apply(m) => apply(ctx, m),
+        perform_output(output, ctx, request, &wrap, &mut apply);
+    }
+}
+
+/// Carries out one Raft output on a simulator host: `Persist` into the host's persister (durable
+/// at once, hence before the sends that follow it), a request as a call, a reply as the answer to
+/// `request` (the call being handled, if any), an applied message through `apply`. `wrap` embeds
+/// Raft messages in the host's message type, so a service that runs Raft next to its own RPCs (a
+/// kvraft server, whose outputs wrap Raft's) carries out Raft's part with this same function.
+pub fn perform_output<M, N>(
+    output: Output,
+    ctx: &mut Ctx<'_, M, N>,
+    request: Option<(HostId, CallId)>,
+    wrap: impl Fn(Message) -> M,
+    apply: impl FnOnce(&mut Ctx<'_, M, N>, ApplyMsg),
+) {
+    match output {
+        Output::Persist { state, snapshot } => ctx.persister().save(state, snapshot),
+        Output::Send { to, msg } if msg.is_request() => {
+            ctx.call(to, wrap(msg));
         }
+        Output::Send { to, msg } => match request {
+            Some((from, call)) if from == to => ctx.reply(call, wrap(msg)),
+            _ => panic!("raft emitted a reply {msg:?} to {to} outside of a request from it"),
+        },
+        Output::Apply(m) => apply(ctx, m),
     }
 }
 

@@ -1,26 +1,30 @@
-//! [`Cluster`]: raft/config.go in virtual time.
+//! [`Cluster`]: raft/config.go in virtual time, as a facade over the lab's [`Run`].
 //!
 //! The methods mirror the Go tester: `check_one_leader`, `check_terms`, `check_no_leader`,
 //! `n_committed`, `wait`, `one`, `crash1`, `start1`, `connect`, `disconnect`, with the same
-//! timeouts in virtual milliseconds. The appliers (`applier` and `applierSnap`) run on every
-//! applied message as soon as the step that produced it ends, and the Raft safety invariants
-//! ([`super::invariants`]) are checked after every event. A violation is recorded as the run's
-//! failure and stops the run at once (the Go tester's `log.Fatalf`).
+//! timeouts in virtual milliseconds. [`RaftLab`] plugs the tester's appliers (`applier` and
+//! `applierSnap`) and the Raft safety invariants ([`super::invariants`]) into the run loop: the
+//! appliers run on every applied message as soon as the step that produced it ends, and the
+//! invariants after every event. A violation is the run's failure and stops it at once (the Go
+//! tester's `log.Fatalf`).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
+use std::ops::Deref;
 use std::rc::Rc;
 
 use raft::{ApplyMsg, Mutation};
 use rand::Rng;
+use sim::{HostId, NetConfig, Noted, Stepped, Time};
 
+use super::host::RaftHost;
 use super::invariants::Invariants;
-use super::server::RaftHost;
-use crate::runner::{RunOptions, RunStats, ScenarioOutcome};
-use sim::exec::{Executor, RunEnd, Sleep, World};
-use sim::{derive_rng, ChaCha8Rng, HostId, NetConfig, Sim, Time};
+use crate::failure::Failure;
+use crate::fault::Fault;
+use crate::mutants::RunMutant;
+use crate::run::{Core, Lab, Run, Setup};
+use crate::runner::{RunOptions, ScenarioOutcome};
 
 /// The tester's `RaftElectionTimeout`.
 pub const ELECTION_TIMEOUT: Time = 1000;
@@ -30,18 +34,11 @@ pub const MAX_LOG_SIZE: usize = 2000;
 pub const SNAPSHOT_INTERVAL: u64 = 10;
 /// `checkTimeout`: a test fails after 120 s.
 pub const TEST_TIME_LIMIT: Time = 120_000;
-/// Messages delivered in zero virtual time could loop forever without the clock moving; no correct
-/// run comes close to this many events in one millisecond.
-const MAX_EVENTS_PER_MS: u64 = 1_000_000;
 
-/// A failed check; the message says what went wrong, like the Go tester's `Fatalf`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failure(pub String);
-
-/// Returns early with a [`Failure`].
+/// Returns early with an assertion [`Failure`] (the Go tests' `t.Fatalf`).
 #[macro_export]
 macro_rules! fail {
-    ($($arg:tt)*) => { return Err($crate::raft::Failure(format!($($arg)*))) };
+    ($($arg:tt)*) => { return Err($crate::failure::Failure::assertion(format!($($arg)*))) };
 }
 
 /// A command as the tests use it: bytes. Integers are encoded little-endian in 8 bytes.
@@ -65,83 +62,108 @@ pub fn show(c: &[u8]) -> String {
     }
 }
 
-struct State {
-    sim: Sim<RaftHost>,
-    n: usize,
+/// What the Raft tester keeps beside the simulator.
+pub struct RaftLab {
     snapshot_mode: bool,
-    connected: Vec<bool>,
     /// `cfg.logs`: what each server applied, by index.
     logs: Vec<BTreeMap<u64, Cmd>>,
     /// applierSnap's `lastApplied`.
     last_applied: Vec<u64>,
     max_index: u64,
-    failure: Option<String>,
-    /// (time, events run at that time): a guard against livelock, which virtual time cannot see.
-    events_now: (Time, u64),
-    warnings: Vec<String>,
     invariants: Invariants,
-    rng: ChaCha8Rng,
     mutation: Option<Mutation>,
 }
 
-thread_local! {
-    static MUTATION: std::cell::Cell<Option<Mutation>> = const { std::cell::Cell::new(None) };
-}
+impl Lab for RaftLab {
+    type Host = RaftHost;
+    type Input = ();
+    type Output = ();
 
-/// Test-only: runs `f` with every Raft node of the clusters it builds carrying `mutation` (a known
-/// bug put back), to check that the scenarios and invariants catch it.
-pub fn with_mutation<R>(mutation: Mutation, f: impl FnOnce() -> R) -> R {
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            MUTATION.with(|m| m.set(None));
+    fn observe(
+        core: &mut Core<Self>,
+        stepped: Stepped,
+        notes: Vec<Noted<ApplyMsg>>,
+    ) -> Result<(), Failure> {
+        for noted in notes {
+            apply(core, noted.host, noted.note)?;
         }
+        if let Some(h) = stepped.host {
+            let Core { sim, lab, .. } = core;
+            if let Some(host) = sim.host_mut(h) {
+                if let Some(term) = lab
+                    .invariants
+                    .after_step(h, host.raft_mut())
+                    .map_err(Failure::invariant)?
+                {
+                    sim.trace_line(|| format!("h{h} is leader of term {term}"));
+                }
+            }
+        }
+        Ok(())
     }
-    MUTATION.with(|m| m.set(Some(mutation)));
-    let _reset = Reset;
-    f()
+
+    /// `start1(i)`'s second half: the tester restores the snapshot into its own bookkeeping
+    /// (`ingestSnap`) and the server is rebuilt from its persister.
+    fn restart(core: &mut Core<Self>, i: HostId) {
+        core.lab.last_applied[i] = 0;
+        let snapshot = core.sim.persister(i).snapshot().to_vec();
+        if !snapshot.is_empty() {
+            if let Err(e) = ingest_snapshot(&mut core.lab, i, &snapshot, None) {
+                core.fail(e);
+            }
+        }
+        let (n, mutation) = (core.servers(), core.lab.mutation);
+        core.sim.start(i, |boot| RaftHost::boot(boot, n, mutation));
+        core.lab.invariants.restarted(i);
+    }
+
+    fn commands(core: &Core<Self>) -> u64 {
+        core.lab.max_index
+    }
 }
 
-/// The cluster of one scenario run. Shared by the test's tasks as `Rc<Cluster>`.
+/// The cluster of one scenario run. Shared by the test's tasks as `Rc<Cluster>`; the run's own
+/// helpers (`sleep`, `spawn`, `rand`, `apply`, `warn`, `fail`) come through `Deref`.
 pub struct Cluster {
-    exec: Executor,
-    st: RefCell<State>,
+    run: Run<RaftLab>,
+}
+
+impl Deref for Cluster {
+    type Target = Run<RaftLab>;
+    fn deref(&self) -> &Run<RaftLab> {
+        &self.run
+    }
 }
 
 impl Cluster {
     /// `make_config(n, unreliable, snapshot)`: `n` servers, all started and connected, long delays on.
-    pub fn new(seed: u64, n: usize, unreliable: bool, snapshot: bool, trace: bool) -> Rc<Cluster> {
-        let config = NetConfig {
-            reliable: !unreliable,
-            long_reordering: false,
-            long_delays: true,
-        };
-        let mut sim = Sim::new(seed, config);
-        if trace {
-            sim.enable_trace();
-        }
-        for _ in 0..n {
-            sim.add_host();
-        }
-        let st = State {
-            sim,
-            n,
+    pub fn new(
+        seed: u64,
+        opts: &RunOptions,
+        n: usize,
+        unreliable: bool,
+        snapshot: bool,
+    ) -> Rc<Cluster> {
+        let lab = RaftLab {
             snapshot_mode: snapshot,
-            connected: vec![false; n],
             logs: vec![BTreeMap::new(); n],
             last_applied: vec![0; n],
             max_index: 0,
-            failure: None,
-            events_now: (0, 0),
-            warnings: Vec::new(),
             invariants: Invariants::new(n),
-            rng: derive_rng(seed, "scenario", 0),
-            mutation: MUTATION.with(|m| m.get()),
+            mutation: opts.mutant.raft(),
         };
-        let c = Rc::new(Cluster {
-            exec: Executor::new(),
-            st: RefCell::new(st),
+        let run = Run::new(Setup {
+            seed,
+            opts: opts.clone(),
+            net: NetConfig {
+                reliable: !unreliable,
+                long_reordering: false,
+                long_delays: true,
+            },
+            servers: n,
+            lab,
         });
+        let c = Rc::new(Cluster { run });
         for i in 0..n {
             c.start1(i);
         }
@@ -152,164 +174,105 @@ impl Cluster {
     }
 
     pub fn n(&self) -> usize {
-        self.st.borrow().n
-    }
-
-    pub fn now(&self) -> Time {
-        self.exec.now()
-    }
-
-    /// `time.Sleep` in virtual time.
-    pub fn sleep(&self, ms: Time) -> Sleep {
-        self.exec.sleep(ms)
-    }
-
-    /// `go f()`.
-    pub fn spawn(&self, f: impl Future<Output = ()> + 'static) {
-        self.exec.spawn(f)
-    }
-
-    /// A number in `0..n` from the scenario's random stream (the Go tests' `rand.Int() % n`).
-    pub fn rand(&self, n: u64) -> u64 {
-        self.st.borrow_mut().rng.gen_range(0..n)
+        self.with(|c| c.servers())
     }
 
     /// A fresh random integer command value (`rand.Int()`).
     pub fn rand_value(&self) -> u64 {
-        self.st.borrow_mut().rng.gen_range(0..(1u64 << 62))
+        self.with(|c| c.rng.gen_range(0..(1u64 << 62)))
     }
 
     /// Random bytes (`randstring(n)`).
     pub fn rand_bytes(&self, len: usize) -> Cmd {
-        let mut st = self.st.borrow_mut();
-        (0..len).map(|_| st.rng.gen_range(b'a'..=b'z')).collect()
-    }
-
-    /// Records a failure from a task that cannot return it (a "goroutine"); the run stops.
-    pub fn record_failure(&self, f: Failure) {
-        let mut st = self.st.borrow_mut();
-        if st.failure.is_none() {
-            st.failure = Some(f.0);
-        }
-    }
-
-    pub fn warn(&self, msg: impl Into<String>) {
-        let msg = msg.into();
-        let mut st = self.st.borrow_mut();
-        st.sim.trace_line(|| format!("warning: {msg}"));
-        st.warnings.push(msg);
-    }
-
-    fn trace(&self, line: impl FnOnce() -> String) {
-        self.st.borrow_mut().sim.trace_line(line);
+        self.with(|c| (0..len).map(|_| c.rng.gen_range(b'a'..=b'z')).collect())
     }
 
     // ----- faults -------------------------------------------------------------------------------
 
     /// `crash1(i)`: disconnect and kill server `i`; its persisted state survives.
     pub fn crash1(&self, i: HostId) {
-        self.disconnect(i);
-        self.st.borrow_mut().sim.crash(i);
+        self.apply(Fault::Disconnect(i));
+        if self.is_alive(i) {
+            self.apply(Fault::Crash(i));
+        }
     }
 
     /// `start1(i)`: (re)start server `i` from its persisted state, with the tester restoring the
     /// snapshot into its own bookkeeping (`ingestSnap`). Does not connect it.
     pub fn start1(&self, i: HostId) {
         self.crash1(i);
-        let mut st = self.st.borrow_mut();
-        st.last_applied[i] = 0;
-        let snapshot = st.sim.persister(i).snapshot().to_vec();
-        if !snapshot.is_empty() {
-            if let Err(e) = ingest_snapshot(&mut st, i, &snapshot, None) {
-                st.failure.get_or_insert(e);
-            }
-        }
-        let (n, mutation) = (st.n, st.mutation);
-        st.sim.start(i, |boot| RaftHost::boot(boot, n, mutation));
-        st.invariants.restarted(i);
+        self.apply(Fault::Restart(i));
     }
 
     /// `connect(i)`: enable the ends between `i` and every connected server.
     pub fn connect(&self, i: HostId) {
-        let mut st = self.st.borrow_mut();
-        st.sim.trace_line(|| format!("connect h{i}"));
-        st.connected[i] = true;
-        for j in 0..st.n {
-            if st.connected[j] {
-                st.sim.set_link(i, j, true);
-                st.sim.set_link(j, i, true);
-            }
-        }
+        self.apply(Fault::Connect(i));
     }
 
     /// `disconnect(i)`: disable the ends between `i` and everyone.
     pub fn disconnect(&self, i: HostId) {
-        let mut st = self.st.borrow_mut();
-        st.sim.trace_line(|| format!("disconnect h{i}"));
-        st.connected[i] = false;
-        for j in 0..st.n {
-            st.sim.set_link(i, j, false);
-            st.sim.set_link(j, i, false);
-        }
+        self.apply(Fault::Disconnect(i));
     }
 
     pub fn is_connected(&self, i: HostId) -> bool {
-        self.st.borrow().connected[i]
+        self.with(|c| c.is_connected(i))
     }
 
     /// Whether server `i` is running (`cfg.rafts[i] != nil`).
     pub fn is_alive(&self, i: HostId) -> bool {
-        self.st.borrow().sim.is_alive(i)
+        self.with(|c| c.sim.is_alive(i))
     }
 
     pub fn set_reliable(&self, reliable: bool) {
-        self.st.borrow_mut().sim.set_reliable(reliable);
+        self.apply(Fault::Reliable(reliable));
     }
 
     pub fn set_long_reordering(&self, on: bool) {
-        self.st.borrow_mut().sim.set_long_reordering(on);
+        self.apply(Fault::LongReordering(on));
     }
 
     // ----- talking to servers -------------------------------------------------------------------
 
     /// `rafts[i].Start(cmd)`; `None` if server `i` is down.
     pub fn start_cmd(&self, i: HostId, c: Cmd) -> Option<(u64, u64, bool)> {
-        let mut st = self.st.borrow_mut();
-        let shown = if st.sim.tracing() {
-            show(&c)
-        } else {
-            String::new()
-        };
-        let r = st.sim.with_host(i, |h, ctx| h.start(ctx, c));
-        st.sim
-            .trace_line(|| format!("Start({shown}) on h{i} -> {r:?}"));
-        r
+        self.with(|core| {
+            let shown = if core.sim.tracing() {
+                show(&c)
+            } else {
+                String::new()
+            };
+            let r = core.sim.with_host(i, |h, ctx| h.start(ctx, c));
+            core.sim
+                .trace_line(|| format!("Start({shown}) on h{i} -> {r:?}"));
+            r
+        })
     }
 
     /// `rafts[i].GetState()`; `None` if server `i` is down.
     pub fn get_state(&self, i: HostId) -> Option<(u64, bool)> {
-        self.st.borrow().sim.host(i).map(|h| h.raft().state())
+        self.with(|c| c.sim.host(i).map(|h| h.raft().state()))
     }
 
     pub fn rpc_count(&self, i: HostId) -> u64 {
-        self.st.borrow().sim.stats().per_host[i]
+        self.with(|c| c.sim.stats().per_host[i])
     }
 
     pub fn rpc_total(&self) -> u64 {
-        self.st.borrow().sim.stats().rpcs
+        self.with(|c| c.sim.stats().rpcs)
     }
 
     pub fn bytes_total(&self) -> u64 {
-        self.st.borrow().sim.stats().bytes
+        self.with(|c| c.sim.stats().bytes)
     }
 
     /// `LogSize()`: the largest persisted raft state.
     pub fn log_size(&self) -> usize {
-        let st = self.st.borrow();
-        (0..st.n)
-            .map(|i| st.sim.persister(i).raft_state_size())
-            .max()
-            .unwrap_or(0)
+        self.with(|c| {
+            (0..c.servers())
+                .map(|i| c.sim.persister(i).raft_state_size())
+                .max()
+                .unwrap_or(0)
+        })
     }
 
     // ----- checks -------------------------------------------------------------------------------
@@ -334,7 +297,7 @@ impl Cluster {
                 }
             }
             if let Some((_, ls)) = leaders.iter().next_back() {
-                self.trace(|| format!("checkOneLeader -> h{}", ls[0]));
+                self.run.trace(|| format!("checkOneLeader -> h{}", ls[0]));
                 return Ok(ls[0]);
             }
         }
@@ -370,25 +333,7 @@ impl Cluster {
 
     /// `nCommitted(index)`: how many servers applied `index`, and the command there.
     pub fn n_committed(&self, index: u64) -> Result<(usize, Option<Cmd>), Failure> {
-        let st = self.st.borrow();
-        let mut count = 0;
-        let mut cmd: Option<&Cmd> = None;
-        for log in &st.logs {
-            if let Some(c) = log.get(&index) {
-                if let Some(prev) = cmd {
-                    if prev != c {
-                        fail!(
-                            "committed values do not match: index {index}, {}, {}",
-                            show(prev),
-                            show(c)
-                        );
-                    }
-                }
-                count += 1;
-                cmd = Some(c);
-            }
-        }
-        Ok((count, cmd.cloned()))
+        self.with(|core| n_committed(&core.lab, index))
     }
 
     /// `checkNoAgreement(index)` of the newer tester: nobody applied `index`.
@@ -474,47 +419,31 @@ impl Cluster {
     // ----- running ------------------------------------------------------------------------------
 
     /// Runs a scenario body on this cluster and packages the outcome.
-    pub fn run<F: Future<Output = Result<(), Failure>>>(
-        self: &Rc<Self>,
-        body: F,
-    ) -> ScenarioOutcome {
-        let end = self.exec.run(&**self, body, TEST_TIME_LIMIT);
-        let mut st = self.st.borrow_mut();
-        let failure = match end {
-            RunEnd::Done(Ok(())) => st.failure.clone(),
-            RunEnd::Done(Err(Failure(msg))) => Some(st.failure.clone().unwrap_or(msg)),
-            RunEnd::Halted => Some(st.failure.clone().unwrap_or_else(|| "halted".into())),
-            RunEnd::TimedOut => Some(format!(
-                "test took longer than {} seconds",
-                TEST_TIME_LIMIT / 1000
-            )),
-            RunEnd::Stuck => {
-                Some("the simulation ran out of events while the test was waiting".into())
+    pub fn run_body<F: Future<Output = Result<(), Failure>>>(&self, body: F) -> ScenarioOutcome {
+        self.run.run(body, TEST_TIME_LIMIT)
+    }
+}
+
+/// `nCommitted(index)` on the tester's record of what each server applied.
+fn n_committed(lab: &RaftLab, index: u64) -> Result<(usize, Option<Cmd>), Failure> {
+    let mut count = 0;
+    let mut cmd: Option<&Cmd> = None;
+    for log in &lab.logs {
+        if let Some(c) = log.get(&index) {
+            if let Some(prev) = cmd {
+                if prev != c {
+                    fail!(
+                        "committed values do not match: index {index}, {}, {}",
+                        show(prev),
+                        show(c)
+                    );
+                }
             }
-        };
-        if let Some(f) = &failure {
-            st.sim.trace_line(|| format!("FAILED: {f}"));
-        }
-        let stats = RunStats {
-            virtual_ms: st.sim.now(),
-            peers: st.n,
-            rpcs: st.sim.stats().rpcs,
-            bytes: st.sim.stats().bytes,
-            commands: st.max_index,
-        };
-        let trace = if st.sim.tracing() {
-            Some(st.sim.take_trace())
-        } else {
-            None
-        };
-        ScenarioOutcome {
-            failure,
-            stats,
-            warnings: st.warnings.clone(),
-            trace,
-            artifacts: Vec::new(),
+            count += 1;
+            cmd = Some(c);
         }
     }
+    Ok((count, cmd.cloned()))
 }
 
 /// Runs `body` on a fresh cluster: the shape of every Raft scenario.
@@ -530,76 +459,14 @@ where
     F: FnOnce(Rc<Cluster>) -> Fut,
     Fut: Future<Output = Result<(), Failure>>,
 {
-    let c = Cluster::new(seed, n, unreliable, snapshot, opts.trace);
+    let c = Cluster::new(seed, opts, n, unreliable, snapshot);
     let fut = body(c.clone());
-    c.run(fut)
-}
-
-impl World for Cluster {
-    fn next_event_time(&self) -> Option<Time> {
-        self.st.borrow().sim.next_event_time()
-    }
-
-    fn step(&self) {
-        let mut st = self.st.borrow_mut();
-        let Some(stepped) = st.sim.step() else { return };
-        if st.events_now.0 == stepped.time {
-            st.events_now.1 += 1;
-            if st.events_now.1 > MAX_EVENTS_PER_MS {
-                let t = stepped.time;
-                st.failure = Some(format!(
-                    "livelock: more than {MAX_EVENTS_PER_MS} events at time {t} ms"
-                ));
-                return;
-            }
-        } else {
-            st.events_now = (stepped.time, 1);
-        }
-        let notes = st.sim.take_notes();
-        for noted in notes {
-            if st.failure.is_some() {
-                break;
-            }
-            if let Err(e) = apply(&mut st, noted.host, noted.note) {
-                st.failure = Some(e);
-            }
-        }
-        if let Some(h) = stepped.host {
-            if st.failure.is_none() {
-                let State {
-                    sim,
-                    invariants,
-                    failure,
-                    ..
-                } = &mut *st;
-                if let Some(host) = sim.host_mut(h) {
-                    match invariants.after_step(h, host.raft_mut()) {
-                        Ok(Some(term)) => {
-                            sim.trace_line(|| format!("h{h} is leader of term {term}"))
-                        }
-                        Ok(None) => {}
-                        Err(e) => *failure = Some(e),
-                    }
-                }
-            }
-        }
-        if let Some(f) = st.failure.clone() {
-            st.sim.trace_line(|| format!("failure: {f}"));
-        }
-    }
-
-    fn advance_to(&self, t: Time) {
-        self.st.borrow_mut().sim.advance_to(t);
-    }
-
-    fn halted(&self) -> bool {
-        self.st.borrow().failure.is_some()
-    }
+    c.run_body(fut)
 }
 
 /// The tester's applier (or applierSnap in snapshot mode) for one applied message of server `i`.
-fn apply(st: &mut State, i: HostId, m: ApplyMsg) -> Result<(), String> {
-    if st.sim.tracing() {
+fn apply(core: &mut Core<RaftLab>, i: HostId, m: ApplyMsg) -> Result<(), Failure> {
+    if core.sim.tracing() {
         let line = match &m {
             ApplyMsg::Command {
                 index,
@@ -608,35 +475,38 @@ fn apply(st: &mut State, i: HostId, m: ApplyMsg) -> Result<(), String> {
             } => format!("h{i} applies {index}/t{term} = {}", show(command)),
             other => format!("h{i} applies {other:?}"),
         };
-        st.sim.trace_line(|| line);
+        core.sim.trace_line(|| line);
     }
+    let lab = &mut core.lab;
     match m {
         ApplyMsg::Snapshot { index, data, .. } => {
-            if st.snapshot_mode {
-                ingest_snapshot(st, i, &data, Some(index))?;
+            if lab.snapshot_mode {
+                ingest_snapshot(lab, i, &data, Some(index))?;
             }
             Ok(())
         }
         ApplyMsg::Command { index, command, .. } => {
-            if st.snapshot_mode && index != st.last_applied[i] + 1 {
-                return Err(format!(
+            if lab.snapshot_mode && index != lab.last_applied[i] + 1 {
+                return Err(Failure::invariant(format!(
                     "server {i} apply out of order, expected index {}, got {index}",
-                    st.last_applied[i] + 1
-                ));
+                    lab.last_applied[i] + 1
+                )));
             }
-            let prev_ok = check_logs(st, i, index, command)?;
+            let prev_ok = check_logs(lab, i, index, command)?;
             if index > 1 && !prev_ok {
-                return Err(format!("server {i} apply out of order {index}"));
+                return Err(Failure::invariant(format!(
+                    "server {i} apply out of order {index}"
+                )));
             }
-            if st.snapshot_mode {
-                st.last_applied[i] = index;
+            if lab.snapshot_mode {
+                lab.last_applied[i] = index;
                 if (index + 1) % SNAPSHOT_INTERVAL == 0 {
                     let xlog: Vec<Cmd> = (0..=index)
-                        .map(|j| st.logs[i].get(&j).cloned().unwrap_or_default())
+                        .map(|j| lab.logs[i].get(&j).cloned().unwrap_or_default())
                         .collect();
                     let data = postcard::to_allocvec(&(index, xlog))
                         .expect("encoding to a Vec cannot fail");
-                    st.sim.with_host(i, |h, ctx| h.snapshot(ctx, index, data));
+                    core.sim.with_host(i, |h, ctx| h.snapshot(ctx, index, data));
                 }
             }
             Ok(())
@@ -646,53 +516,58 @@ fn apply(st: &mut State, i: HostId, m: ApplyMsg) -> Result<(), String> {
 
 /// `checkLogs`: no other server applied a different command at `index` (state machine safety,
 /// section 5.4.3); records the command; returns whether `index - 1` was applied before.
-fn check_logs(st: &mut State, i: HostId, index: u64, command: Cmd) -> Result<bool, String> {
-    for (j, log) in st.logs.iter().enumerate() {
+fn check_logs(lab: &mut RaftLab, i: HostId, index: u64, command: Cmd) -> Result<bool, Failure> {
+    for (j, log) in lab.logs.iter().enumerate() {
         if let Some(old) = log.get(&index) {
             if *old != command {
-                return Err(format!(
+                return Err(Failure::invariant(format!(
                     "state machine safety violated (Raft paper, section 5.4.3): commit index={index} server={i} {} != server={j} {}",
                     show(&command),
                     show(old)
-                ));
+                )));
             }
         }
     }
-    let prev_ok = index <= 1 || st.logs[i].contains_key(&(index - 1));
-    st.invariants.committed(index, &command);
-    st.logs[i].insert(index, command);
-    st.max_index = st.max_index.max(index);
+    let prev_ok = index <= 1 || lab.logs[i].contains_key(&(index - 1));
+    lab.invariants.committed(index, &command);
+    lab.logs[i].insert(index, command);
+    lab.max_index = lab.max_index.max(index);
     Ok(prev_ok)
 }
 
 /// `ingestSnap`: the tester decodes a snapshot into server `i`'s applied log.
 fn ingest_snapshot(
-    st: &mut State,
+    lab: &mut RaftLab,
     i: HostId,
     data: &[u8],
     expected: Option<u64>,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let (last_included, xlog): (u64, Vec<Cmd>) = postcard::from_bytes(data)
-        .map_err(|e| format!("server {i}: cannot decode snapshot: {e}"))?;
+        .map_err(|e| Failure::assertion(format!("server {i}: cannot decode snapshot: {e}")))?;
     if let Some(index) = expected {
         if index != last_included {
-            return Err(format!("server {i} snapshot doesn't match m.SnapshotIndex"));
+            return Err(Failure::assertion(format!(
+                "server {i} snapshot doesn't match m.SnapshotIndex"
+            )));
         }
     }
     let mut log = BTreeMap::new();
     for (j, c) in xlog.into_iter().enumerate().skip(1) {
         log.insert(j as u64, c);
     }
-    st.logs[i] = log;
-    st.last_applied[i] = last_included;
+    lab.logs[i] = log;
+    lab.last_applied[i] = last_included;
     Ok(())
 }
 
 /// A summary line of the cluster for traces and debugging.
 pub fn describe(c: &Cluster) -> String {
-    let st = c.st.borrow();
+    c.with(|core| describe_core(core))
+}
+
+fn describe_core(st: &Core<RaftLab>) -> String {
     let mut s = String::new();
-    for i in 0..st.n {
+    for i in 0..st.servers() {
         match st.sim.host(i) {
             Some(h) => {
                 let r = h.raft();
@@ -703,7 +578,7 @@ pub fn describe(c: &Cluster) -> String {
                     r.term(),
                     r.last_log_index(),
                     r.commit_index(),
-                    if st.connected[i] {
+                    if st.is_connected(i) {
                         ""
                     } else {
                         " (disconnected)"
