@@ -140,4 +140,7 @@ pub enum Command {
         config: u64,
         shard: Shard,
     },
+    /// A new leader's first entry: Raft commits entries of earlier terms only with one of its
+    /// own term, and a group whose clerks are all told `WrongGroup` proposes nothing else.
+    Noop,
 }

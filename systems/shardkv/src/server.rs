@@ -210,6 +210,7 @@ impl ShardServer {
         match input {
             Input::Tick => {
                 self.rsm.tick(now, &mut self.rsm_out);
+                self.commit_own_term(now);
                 if self.ctrl_resume_at.is_some_and(|t| t <= now) {
                     self.ctrl_resume_at = None;
                     let step = self.ctrl.resume();
@@ -242,6 +243,22 @@ impl ShardServer {
         self.flush(out);
         // A snapshot from the leader replaces the state, switches included.
         self.rsm.state_mut().mutation = self.cfg.mutation;
+    }
+
+    /// A leader whose log ends with entries of earlier terms cannot commit them (Raft paper,
+    /// section 5.4.2) until an entry of its own term commits. Clerks of a shard it does not serve
+    /// yet are turned away before proposing, and it polls the controller only once its shards are
+    /// settled, so without this entry a group restarted in the middle of a hand-over would wait
+    /// for itself forever.
+    fn commit_own_term(&mut self, now: u64) {
+        let raft = self.rsm.raft();
+        if raft.is_leader()
+            && raft.commit_index() < raft.last_log_index()
+            && raft.last_log_term() != raft.term()
+        {
+            self.rsm
+                .propose(now, None, &Command::Noop, &mut self.rsm_out);
+        }
     }
 
     fn request(&mut self, now: u64, token: u64, req: KvRequest, out: &mut Vec<Output>) {

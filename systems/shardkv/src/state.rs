@@ -238,6 +238,7 @@ impl StateMachine for GroupState {
                 self.delete(config, shard);
                 Applied::Nothing
             }
+            Command::Noop => Applied::Nothing,
         }
     }
 
