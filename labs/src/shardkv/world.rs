@@ -1,10 +1,13 @@
-//! [`World`]: one shardctrler or shardkv run in virtual time, mirroring the labs' config.go.
+//! [`World`]: one shardctrler or shardkv run in virtual time, mirroring the labs' config.go, as a
+//! facade over the run loop ([`Run`]) with [`ShardLab`] plugged in.
 //!
 //! # Layout
 //! Hosts `0..nctrlers` are the controller servers; then each replica group's `n` servers (gids
 //! 100, 101, ...); clerks are added as the scenario makes them. Every host can reach every other
-//! (the shardkv tests never partition); `shutdown_*` crashes servers (their persisters survive and
-//! calls to them fail), `start_*` rebuilds them from their persisters.
+//! (the shardkv tests never partition); `shutdown_*` crashes servers ([`Fault::Crash`]: their
+//! persisters survive and calls to them fail), `start_*` rebuilds them from their persisters
+//! ([`Fault::Restart`]). The run's faults act on the controller and group servers; the clerks and a
+//! second controller (TestRejection5A) are hosts added after them.
 //!
 //! # What is checked, and when
 //! - After every event, on the host that ran: the Raft invariants of its group (election safety,
@@ -17,7 +20,8 @@
 //!   config fails the run even where the lab's `check()` would not look.
 //!
 //! Config changes (the tester's Join, Leave, Move), shutdowns and restarts are annotations on the
-//! kv timeline.
+//! kv timeline. The controller check uses the run's configuration budget, like the kv check, so a
+//! verdict does not depend on the machine.
 
 use std::collections::BTreeMap;
 use std::future::Future;
