@@ -13,7 +13,8 @@ use crate::formats::{RawHistory, RawOp};
 use crate::history::{History, Operation};
 use crate::model::Model;
 use crate::models::{
-    CasRegister, KeyedCasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, Value,
+    CasRegister, KeyedCasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, ShardConfig,
+    Value,
 };
 use crate::verdict::CheckResult;
 use crate::view::HistoryView;
@@ -28,6 +29,7 @@ pub const MODELS: &[&str] = &[
     "multi-register",
     "queue",
     "set",
+    "shard-config",
 ];
 
 /// A checked history: the verdict with its evidence, and the history described for display.
@@ -112,6 +114,7 @@ fn check_named(
                 explain,
             )
         }
+        "shard-config" => run(&ShardConfig::default(), &name, raw, options, explain),
         _ => Err(FormatError::UnknownModel {
             name,
             known: MODELS.join(", "),

@@ -8,6 +8,8 @@
 //!   linearizability.
 //! - [`mr`]: MapReduce (lab 1): coordinator and workers sharing a simulated directory, the seven
 //!   tests of `test-mr.sh`, invariants after every event.
+//! - [`shardctrler`], [`shardkv`]: the sharded key/value labs (5A, 5B, both challenges), with the
+//!   client and controller histories checked and shard ownership checked after every event.
 //! - [`runner`]: the scenario registry ([`runner::Catalog`]) and the multi-seed parallel runner.
 //!
 //! # Example: run one Raft scenario for one seed
@@ -30,3 +32,5 @@ pub mod mutants;
 pub mod raft;
 pub mod run;
 pub mod runner;
+pub mod shardctrler;
+pub mod shardkv;

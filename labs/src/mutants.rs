@@ -17,6 +17,7 @@ pub enum Mutant {
     Kvsrv(kvsrv::Mutation),
     Kvraft(kvraft::Mutation),
     Mr(mapreduce::Mutation),
+    Shardkv(shardkv::Mutation),
 }
 
 /// A catalog entry.
@@ -39,6 +40,7 @@ impl MutantInfo {
             Mutant::Kvsrv(_) => "kvsrv",
             Mutant::Kvraft(_) => "kvraft",
             Mutant::Mr(_) => "mr",
+            Mutant::Shardkv(_) => "shardkv",
         }
     }
 
@@ -49,6 +51,7 @@ impl MutantInfo {
             Mutant::Kvsrv(_) => lab == "kvsrv",
             Mutant::Kvraft(_) => lab == "kvraft",
             Mutant::Mr(_) => lab == "mr",
+            Mutant::Shardkv(_) => lab == "shardkv",
         }
     }
 }
@@ -61,7 +64,7 @@ impl fmt::Display for MutantInfo {
 
 /// Every mutant, by system.
 pub fn catalog() -> Vec<MutantInfo> {
-    use Mutant::{Kvraft, Kvsrv, Mr, Raft};
+    use Mutant::{Kvraft, Kvsrv, Mr, Raft, Shardkv};
     vec![
         MutantInfo {
             name: "commit-previous-terms",
@@ -107,6 +110,24 @@ pub fn catalog() -> Vec<MutantInfo> {
                 "a reducer writes mr-out-Y in place, without a temporary file and a rename",
             breaks: "lab 1 hint: write a temporary file and rename it atomically",
         },
+        MutantInfo {
+            name: "shardkv-serve-before-data",
+            mutant: Shardkv(shardkv::Mutation::ServeBeforeData),
+            description: "a group serves a gained shard before the shard's data has arrived",
+            breaks: "lab 5B: wait for a gained shard's data before serving it",
+        },
+        MutantInfo {
+            name: "shardkv-forget-dups",
+            mutant: Shardkv(shardkv::Mutation::ForgetDups),
+            description: "a migrated shard is installed without its duplicate table",
+            breaks: "lab 5B: at-most-once semantics across shard migration",
+        },
+        MutantInfo {
+            name: "shardkv-skip-configs",
+            mutant: Shardkv(shardkv::Mutation::SkipConfigs),
+            description: "a group jumps to the latest config without finishing the hand-overs of the ones between",
+            breaks: "lab 5B: apply configurations one at a time, in order",
+        },
     ]
 }
 
@@ -140,6 +161,12 @@ impl RunMutant for Option<Mutant> {
             _ => None,
         }
     }
+    fn shardkv(&self) -> Option<shardkv::Mutation> {
+        match self {
+            Some(Mutant::Shardkv(m)) => Some(*m),
+            _ => None,
+        }
+    }
 }
 
 /// The system switch a run's mutant sets, for each system's servers.
@@ -148,4 +175,5 @@ pub trait RunMutant {
     fn kvsrv(&self) -> Option<kvsrv::Mutation>;
     fn kvraft(&self) -> Option<kvraft::Mutation>;
     fn mr(&self) -> Option<mapreduce::Mutation>;
+    fn shardkv(&self) -> Option<shardkv::Mutation>;
 }

@@ -116,6 +116,8 @@ pub fn catalogs() -> Vec<Catalog> {
         crate::kvsrv::catalog(),
         crate::kvraft::catalog(),
         crate::mr::catalog(),
+        crate::shardctrler::catalog(),
+        crate::shardkv::catalog(),
     ]
 }
 

@@ -10,6 +10,7 @@
 //! | `multi-register` | values by key, absent at first; by key when no transaction spans keys | txn of reads and writes |
 //! | `queue` | a FIFO sequence, empty at first | enqueue, dequeue |
 //! | `set` | a set, empty at first | add, read (the whole set) |
+//! | `shard-config` | numbered shard configurations, config 0 at first | join, leave, move, query |
 
 pub mod cas_register;
 pub mod keyed_cas;
@@ -19,6 +20,7 @@ pub mod mutex;
 pub mod queue;
 pub mod register;
 pub mod set;
+pub mod shard_config;
 mod value;
 
 pub use cas_register::{CasInput, CasOutput, CasRegister};
@@ -29,4 +31,5 @@ pub use mutex::{Mutex, MutexInput, MutexOutput};
 pub use queue::{Queue, QueueInput, QueueOutput};
 pub use register::{Register, RegisterInput, RegisterOutput};
 pub use set::{Set, SetInput, SetOutput};
+pub use shard_config::{ConfigInput, ConfigOutput, ConfigState, ConfigView, ShardConfig};
 pub use value::Value;

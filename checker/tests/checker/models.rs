@@ -472,3 +472,188 @@ fn keyed_cas_registers_are_checked_key_by_key_from_absent() {
     assert_eq!(checked.result.verdict, Verdict::Illegal);
     assert_eq!(checked.result.illegal().next().unwrap().label, "2");
 }
+
+mod shard_config {
+    use super::*;
+    use checker::models::{ConfigInput, ConfigOutput, ConfigView, ShardConfig};
+
+    type Op = Operation<ConfigInput, ConfigOutput>;
+
+    fn join(client: u64, call: i64, ret: i64, gid: u64) -> Op {
+        let groups = [(gid, vec![format!("s{gid}")])].into();
+        Operation::new(
+            client,
+            call,
+            ret,
+            ConfigInput::Join { groups },
+            ConfigOutput::default(),
+        )
+    }
+    fn leave(client: u64, call: i64, ret: i64, gid: u64) -> Op {
+        let input = ConfigInput::Leave { gids: vec![gid] };
+        Operation::new(client, call, ret, input, ConfigOutput::default())
+    }
+    fn mv(client: u64, call: i64, ret: i64, shard: usize, gid: u64) -> Op {
+        let input = ConfigInput::Move { shard, gid };
+        Operation::new(client, call, ret, input, ConfigOutput::default())
+    }
+    fn query(client: u64, call: i64, ret: i64, num: i64, n: u64, shards: &[u64]) -> Op {
+        let mut groups: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+        for g in shards.iter().filter(|g| **g != 0) {
+            groups.insert(*g, vec![format!("s{g}")]);
+        }
+        query_groups(client, call, ret, num, n, shards, groups)
+    }
+    fn query_groups(
+        client: u64,
+        call: i64,
+        ret: i64,
+        num: i64,
+        n: u64,
+        shards: &[u64],
+        groups: BTreeMap<u64, Vec<String>>,
+    ) -> Op {
+        let config = ConfigView {
+            num: n,
+            shards: shards.to_vec(),
+            groups,
+        };
+        Operation::new(
+            client,
+            call,
+            ret,
+            ConfigInput::Query { num },
+            ConfigOutput {
+                config: Some(config),
+            },
+        )
+    }
+    const M: ShardConfig = ShardConfig { shards: 4 };
+
+    #[test]
+    fn sequential_changes_and_historical_queries_are_legal() {
+        let h = vec![
+            join(1, 0, 1, 1),
+            query(1, 2, 3, -1, 1, &[1, 1, 1, 1]),
+            join(1, 4, 5, 2),
+            query(1, 6, 7, -1, 2, &[1, 2, 1, 2]),
+            mv(1, 8, 9, 0, 2),
+            query(1, 10, 11, 99, 3, &[2, 2, 1, 2]),
+            // History does not change.
+            query(2, 12, 13, 1, 1, &[1, 1, 1, 1]),
+            query(2, 14, 15, 0, 0, &[0, 0, 0, 0]),
+            leave(1, 16, 17, 1),
+            query(1, 18, 19, -1, 4, &[2, 2, 2, 2]),
+        ];
+        assert_eq!(verdict(&M, h), Verdict::Ok);
+    }
+
+    #[test]
+    fn a_stale_query_is_illegal() {
+        // The join returned before the query began, so the query must see it.
+        let h = vec![join(1, 0, 1, 1), query(2, 2, 3, -1, 0, &[0, 0, 0, 0])];
+        assert_eq!(verdict(&M, h), Verdict::Illegal);
+        // Concurrent with the join, config 0 is fine.
+        let h = vec![join(1, 0, 3, 1), query(2, 1, 2, -1, 0, &[0, 0, 0, 0])];
+        assert_eq!(verdict(&M, h), Verdict::Ok);
+    }
+
+    #[test]
+    fn a_lost_change_is_illegal() {
+        // Two joins completed but the latest config knows one group.
+        let h = vec![
+            join(1, 0, 1, 1),
+            join(2, 2, 3, 2),
+            query(1, 4, 5, -1, 2, &[1, 1, 1, 1]),
+        ];
+        assert_eq!(verdict(&M, h), Verdict::Illegal);
+    }
+
+    #[test]
+    fn a_config_that_changes_after_it_was_read_is_illegal() {
+        let h = vec![
+            join(1, 0, 1, 1),
+            join(1, 2, 3, 2),
+            query(1, 4, 5, 2, 2, &[1, 2, 1, 2]),
+            query(1, 6, 7, 2, 2, &[2, 1, 2, 1]),
+        ];
+        assert_eq!(verdict(&M, h), Verdict::Illegal);
+    }
+
+    #[test]
+    fn unbalanced_or_misplaced_assignments_are_illegal() {
+        let unbalanced = vec![
+            join(1, 0, 1, 1),
+            join(1, 2, 3, 2),
+            query(1, 4, 5, -1, 2, &[1, 1, 1, 2]),
+        ];
+        assert_eq!(verdict(&M, unbalanced), Verdict::Illegal);
+        let left_group = vec![
+            join(1, 0, 1, 1),
+            join(1, 2, 3, 2),
+            leave(1, 4, 5, 1),
+            query(1, 6, 7, -1, 3, &[2, 2, 1, 2]),
+        ];
+        assert_eq!(verdict(&M, left_group), Verdict::Illegal);
+        // A move changes its shard only.
+        let moved_more = vec![
+            join(1, 0, 1, 1),
+            join(1, 2, 3, 2),
+            query(1, 4, 5, -1, 2, &[1, 2, 1, 2]),
+            mv(1, 6, 7, 0, 2),
+            query(1, 8, 9, -1, 3, &[2, 2, 2, 1]),
+        ];
+        assert_eq!(verdict(&M, moved_more), Verdict::Illegal);
+    }
+
+    #[test]
+    fn concurrent_joins_may_apply_in_either_order() {
+        // Whoever went second is visible in config 2's group set; config 1 had one group only.
+        let g1: BTreeMap<u64, Vec<String>> = [(1, vec!["s1".to_string()])].into();
+        let g2: BTreeMap<u64, Vec<String>> = [(2, vec!["s2".to_string()])].into();
+        let h = vec![
+            join(1, 0, 10, 1),
+            join(2, 0, 10, 2),
+            query(3, 11, 12, 1, 1, &[2, 2, 2, 2]),
+            query(3, 13, 14, -1, 2, &[2, 1, 2, 1]),
+        ];
+        assert_eq!(verdict(&M, h), Verdict::Ok);
+        let wrong_groups = vec![
+            join(1, 0, 10, 1),
+            join(2, 0, 10, 2),
+            query_groups(3, 11, 12, 1, 1, &[2, 2, 2, 2], g1),
+        ];
+        assert_eq!(verdict(&M, wrong_groups), Verdict::Illegal);
+        let both = vec![
+            join(1, 0, 10, 1),
+            query_groups(3, 11, 12, 1, 1, &[2, 2, 2, 2], g2),
+        ];
+        assert_eq!(verdict(&M, both), Verdict::Illegal);
+    }
+
+    #[test]
+    fn a_join_that_never_returned_may_or_may_not_have_happened() {
+        let pending = Operation::pending(
+            1,
+            0,
+            ConfigInput::Join {
+                groups: [(1, vec!["s1".to_string()])].into(),
+            },
+        );
+        let h = vec![pending.clone(), query(2, 5, 6, -1, 0, &[0, 0, 0, 0])];
+        assert_eq!(verdict(&M, h), Verdict::Ok);
+        let h = vec![pending, query(2, 5, 6, -1, 1, &[1, 1, 1, 1])];
+        assert_eq!(verdict(&M, h), Verdict::Ok);
+    }
+
+    #[test]
+    fn reads_from_json_by_name() {
+        let text = r#"{"model":"shard-config","operations":[
+            {"client":1,"call":0,"return":1,"input":{"op":"join","groups":{"1":["a"]}},"output":null},
+            {"client":1,"call":2,"return":3,"input":{"op":"query","num":-1},
+             "output":{"config":{"num":0,"shards":[0,0,0,0,0,0,0,0,0,0],"groups":{}}}}]}"#;
+        let raw = parse(text, Some(Format::Json)).unwrap();
+        let checked = check_raw(raw, None, &Options::default()).unwrap();
+        assert_eq!(checked.result.verdict, Verdict::Illegal);
+    }
+}

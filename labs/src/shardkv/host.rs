@@ -1,0 +1,396 @@
+//! The processes of a shardctrler or shardkv run on the simulator, mirroring the labs' config.go:
+//! controller servers, shardkv servers (each in a Raft group of its own), shardkv clerks, and the
+//! tester's controller clerks (`mck`). One [`Host`] enum, so they share one network.
+//!
+//! Raft node ids are positions in a group; a server host maps them to hosts with its group's
+//! `peers`. Servers are named in configs (`"100-2"`: gid 100, server 2); [`Names`] resolves a name
+//! to its host, as the lab's `make_end` does.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::Serialize;
+use shardctrler::{CtrlClerk, CtrlOutcome, CtrlReply, CtrlRequest, CtrlServer, CtrlStep};
+use shardkv::{Clerk, KvReply, KvRequest, Outcome, PushReply, Shard, ShardPush, ShardServer};
+use sim::{Boot, CallId, Ctx, HostId, Process};
+
+/// What travels on the wire.
+#[derive(Debug, Serialize)]
+pub enum Msg {
+    Raft(raft::Message),
+    CtrlReq(CtrlRequest),
+    CtrlRep(CtrlReply),
+    KvReq(KvRequest),
+    KvRep(KvReply),
+    Push(ShardPush),
+    PushRep(PushReply),
+}
+
+/// What a clerk finished: a shardkv operation or a controller operation.
+#[derive(Debug)]
+pub enum Finished {
+    Kv(Outcome),
+    Ctrl(CtrlOutcome),
+}
+
+/// A finished clerk operation (clerk indexes are shared by both kinds of clerk).
+pub type Done = crate::kv::Done<Finished>;
+
+/// Server names to hosts.
+pub type Names = Rc<BTreeMap<String, HostId>>;
+
+/// The name of server `i` of group `gid`.
+pub fn server_name(gid: u64, i: usize) -> String {
+    format!("{gid}-{i}")
+}
+
+type C<'a> = Ctx<'a, Msg, Done>;
+
+/// Carries out Raft sends of a server whose group is `peers`.
+fn raft_send(
+    ctx: &mut C<'_>,
+    peers: &[HostId],
+    to: usize,
+    msg: raft::Message,
+    request: Option<(HostId, CallId)>,
+) {
+    if msg.is_request() {
+        ctx.call(peers[to], Msg::Raft(msg));
+        return;
+    }
+    match request {
+        Some((from, call)) if from == peers[to] => ctx.reply(call, Msg::Raft(msg)),
+        _ => panic!("raft emitted a reply {msg:?} to {to} outside of a request from it"),
+    }
+}
+
+/// A controller server.
+pub struct CtrlHost {
+    pub server: CtrlServer,
+    pub peers: Rc<[HostId]>,
+    out: Vec<shardctrler::Output>,
+}
+
+impl CtrlHost {
+    pub fn boot(boot: Boot<'_>, me: usize, peers: Rc<[HostId]>) -> CtrlHost {
+        let cfg = shardctrler::RsmConfig::new(me, peers.len());
+        let p = boot.persister;
+        let server = CtrlServer::restore(
+            cfg,
+            boot.now,
+            Box::new(boot.rng),
+            p.raft_state(),
+            p.snapshot(),
+        )
+        .unwrap_or_else(|e| panic!("controller {me} cannot restore: {e}"));
+        CtrlHost {
+            server,
+            peers,
+            out: Vec::new(),
+        }
+    }
+
+    fn step(&mut self, ctx: &mut C<'_>, input: shardctrler::Input, req: Option<(HostId, CallId)>) {
+        self.server.step(ctx.now(), input, &mut self.out);
+        for o in self.out.drain(..) {
+            match o {
+                shardctrler::Output::Persist { state, snapshot } => {
+                    ctx.persister().save(state, snapshot)
+                }
+                shardctrler::Output::Send { to, msg } => raft_send(ctx, &self.peers, to, msg, req),
+                shardctrler::Output::Reply { token, reply } => {
+                    ctx.reply(CallId(token), Msg::CtrlRep(reply))
+                }
+            }
+        }
+        ctx.set_timer(self.server.next_deadline());
+    }
+}
+
+/// A shardkv server.
+pub struct ShardHost {
+    pub server: ShardServer,
+    pub peers: Rc<[HostId]>,
+    ctrlers: Rc<[HostId]>,
+    names: Names,
+    ctrl_call: Option<CallId>,
+    pushes: BTreeMap<CallId, (u64, Shard)>,
+    out: Vec<shardkv::Output>,
+}
+
+impl ShardHost {
+    pub fn boot(
+        boot: Boot<'_>,
+        cfg: shardkv::Config,
+        peers: Rc<[HostId]>,
+        ctrlers: Rc<[HostId]>,
+        names: Names,
+    ) -> ShardHost {
+        let p = boot.persister;
+        let (gid, me) = (cfg.gid, cfg.rsm.raft.id);
+        let server = ShardServer::restore(
+            cfg,
+            boot.now,
+            Box::new(boot.rng),
+            p.raft_state(),
+            p.snapshot(),
+        )
+        .unwrap_or_else(|e| panic!("server {me} of group {gid} cannot restore: {e}"));
+        ShardHost {
+            server,
+            peers,
+            ctrlers,
+            names,
+            ctrl_call: None,
+            pushes: BTreeMap::new(),
+            out: Vec::new(),
+        }
+    }
+
+    fn step(&mut self, ctx: &mut C<'_>, input: shardkv::Input, req: Option<(HostId, CallId)>) {
+        self.server.step(ctx.now(), input, &mut self.out);
+        for o in std::mem::take(&mut self.out) {
+            match o {
+                shardkv::Output::Persist { state, snapshot } => {
+                    ctx.persister().save(state, snapshot)
+                }
+                shardkv::Output::Send { to, msg } => raft_send(ctx, &self.peers, to, msg, req),
+                shardkv::Output::Reply { token, reply } => {
+                    ctx.reply(CallId(token), Msg::KvRep(reply))
+                }
+                shardkv::Output::PushReply { token, reply } => {
+                    ctx.reply(CallId(token), Msg::PushRep(reply))
+                }
+                shardkv::Output::Push { server, push } => {
+                    let to = self.names[&server];
+                    let key = (push.config, push.shard);
+                    let call = ctx.call(to, Msg::Push(push));
+                    self.pushes.insert(call, key);
+                }
+                shardkv::Output::Ctrl { to, req } => {
+                    self.ctrl_call = Some(ctx.call(self.ctrlers[to], Msg::CtrlReq(req)));
+                }
+            }
+        }
+        ctx.set_timer(self.server.next_deadline());
+    }
+}
+
+/// Which kind of call a clerk is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waiting {
+    Kv,
+    Ctrl,
+}
+
+/// A shardkv clerk.
+pub struct KvClerkHost {
+    pub index: usize,
+    pub clerk: Clerk,
+    ctrlers: Rc<[HostId]>,
+    names: Names,
+    call: Option<(CallId, Waiting)>,
+}
+
+impl KvClerkHost {
+    pub fn new(index: usize, clerk: Clerk, ctrlers: Rc<[HostId]>, names: Names) -> Self {
+        KvClerkHost {
+            index,
+            clerk,
+            ctrlers,
+            names,
+            call: None,
+        }
+    }
+
+    pub fn act(&mut self, ctx: &mut C<'_>, step: shardkv::Step) {
+        match step {
+            shardkv::Step::Send { server, req } => {
+                let call = ctx.call(self.names[&server], Msg::KvReq(req));
+                self.call = Some((call, Waiting::Kv));
+            }
+            shardkv::Step::Ctrl { to, req } => {
+                let call = ctx.call(self.ctrlers[to], Msg::CtrlReq(req));
+                self.call = Some((call, Waiting::Ctrl));
+            }
+            shardkv::Step::Backoff { ms } => ctx.set_timer(ctx.now() + ms),
+            shardkv::Step::Done(o) => ctx.note(Done {
+                clerk: self.index,
+                outcome: Finished::Kv(o),
+            }),
+        }
+    }
+}
+
+/// A controller clerk of the tester (`mck`, or the clerks of TestMulti).
+pub struct AdminHost {
+    pub index: usize,
+    pub clerk: CtrlClerk,
+    ctrlers: Rc<[HostId]>,
+    call: Option<CallId>,
+}
+
+impl AdminHost {
+    pub fn new(index: usize, clerk: CtrlClerk, ctrlers: Rc<[HostId]>) -> Self {
+        AdminHost {
+            index,
+            clerk,
+            ctrlers,
+            call: None,
+        }
+    }
+
+    pub fn act(&mut self, ctx: &mut C<'_>, step: CtrlStep) {
+        match step {
+            CtrlStep::Send { to, req } => {
+                self.call = Some(ctx.call(self.ctrlers[to], Msg::CtrlReq(req)));
+            }
+            CtrlStep::Backoff { ms } => ctx.set_timer(ctx.now() + ms),
+            CtrlStep::Done(o) => ctx.note(Done {
+                clerk: self.index,
+                outcome: Finished::Ctrl(o),
+            }),
+        }
+    }
+}
+
+/// The processes of a run.
+pub enum Host {
+    Ctrl(Box<CtrlHost>),
+    Shard(Box<ShardHost>),
+    Clerk(Box<KvClerkHost>),
+    Admin(AdminHost),
+}
+
+impl Process for Host {
+    type Msg = Msg;
+    type Note = Done;
+
+    fn on_start(&mut self, ctx: &mut C<'_>) {
+        match self {
+            Host::Ctrl(h) => ctx.set_timer(h.server.next_deadline()),
+            Host::Shard(h) => ctx.set_timer(h.server.next_deadline()),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut C<'_>) {
+        match self {
+            Host::Ctrl(h) => h.step(ctx, shardctrler::Input::Tick, None),
+            Host::Shard(h) => h.step(ctx, shardkv::Input::Tick, None),
+            Host::Clerk(c) => {
+                let step = c.clerk.resume();
+                c.act(ctx, step);
+            }
+            Host::Admin(a) => {
+                let step = a.clerk.resume();
+                a.act(ctx, step);
+            }
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut C<'_>, from: HostId, call: CallId, req: Msg) {
+        match (self, req) {
+            (Host::Ctrl(h), Msg::Raft(msg)) => {
+                let Some(from_id) = h.peers.iter().position(|p| *p == from) else {
+                    return;
+                };
+                let input = shardctrler::Input::Raft { from: from_id, msg };
+                h.step(ctx, input, Some((from, call)));
+            }
+            (Host::Ctrl(h), Msg::CtrlReq(req)) => {
+                let input = shardctrler::Input::Request { token: call.0, req };
+                h.step(ctx, input, None);
+            }
+            (Host::Shard(h), Msg::Raft(msg)) => {
+                let Some(from_id) = h.peers.iter().position(|p| *p == from) else {
+                    return;
+                };
+                h.step(
+                    ctx,
+                    shardkv::Input::Raft { from: from_id, msg },
+                    Some((from, call)),
+                );
+            }
+            (Host::Shard(h), Msg::KvReq(req)) => {
+                h.step(ctx, shardkv::Input::Request { token: call.0, req }, None)
+            }
+            (Host::Shard(h), Msg::Push(push)) => h.step(
+                ctx,
+                shardkv::Input::Push {
+                    token: call.0,
+                    push,
+                },
+                None,
+            ),
+            // Anything else is not for this host: like an unknown labrpc method, never answered
+            // here (the caller's call fails when the run ends or the host dies).
+            _ => {}
+        }
+    }
+
+    fn on_reply(&mut self, ctx: &mut C<'_>, from: HostId, call: CallId, reply: Option<Msg>) {
+        match self {
+            Host::Ctrl(h) => {
+                if let (Some(Msg::Raft(msg)), Some(id)) =
+                    (reply, h.peers.iter().position(|p| *p == from))
+                {
+                    h.step(ctx, shardctrler::Input::Raft { from: id, msg }, None);
+                }
+            }
+            Host::Shard(h) => {
+                if h.ctrl_call == Some(call) {
+                    h.ctrl_call = None;
+                    let r = match reply {
+                        Some(Msg::CtrlRep(r)) => Some(r),
+                        _ => None,
+                    };
+                    h.step(ctx, shardkv::Input::CtrlReply(r), None);
+                } else if let Some((config, shard)) = h.pushes.remove(&call) {
+                    let reply = match reply {
+                        Some(Msg::PushRep(r)) => Some(r),
+                        _ => None,
+                    };
+                    let input = shardkv::Input::PushDone {
+                        config,
+                        shard,
+                        reply,
+                    };
+                    h.step(ctx, input, None);
+                } else if let (Some(Msg::Raft(msg)), Some(id)) =
+                    (reply, h.peers.iter().position(|p| *p == from))
+                {
+                    h.step(ctx, shardkv::Input::Raft { from: id, msg }, None);
+                }
+            }
+            Host::Clerk(c) => {
+                let Some((expected, waiting)) = c.call else {
+                    return;
+                };
+                if expected != call {
+                    return;
+                }
+                c.call = None;
+                let step = match (waiting, reply) {
+                    (Waiting::Kv, Some(Msg::KvRep(r))) => c.clerk.on_reply(Some(r)),
+                    (Waiting::Kv, _) => c.clerk.on_reply(None),
+                    (Waiting::Ctrl, Some(Msg::CtrlRep(r))) => c.clerk.on_ctrl_reply(Some(r)),
+                    (Waiting::Ctrl, _) => c.clerk.on_ctrl_reply(None),
+                };
+                c.act(ctx, step);
+            }
+            Host::Admin(a) => {
+                if a.call != Some(call) {
+                    return;
+                }
+                a.call = None;
+                let r = match reply {
+                    Some(Msg::CtrlRep(r)) => Some(r),
+                    _ => None,
+                };
+                let step = a.clerk.on_reply(r);
+                a.act(ctx, step);
+            }
+        }
+    }
+}
