@@ -597,6 +597,7 @@ mod tests {
                 op(3, 5, None, "write(3)", None),
             ],
             annotations: vec![],
+            time_unit: None,
         }
     }
 
@@ -642,6 +643,7 @@ mod tests {
             model: "register".into(),
             operations,
             annotations: vec![],
+            time_unit: None,
         };
         let mut result = illegal_register(&view);
         let p = &mut result.partitions[0];

@@ -14,6 +14,7 @@ pub mod cas_register;
 pub mod kv;
 pub mod multi_register;
 pub mod mutex;
+mod orders;
 pub mod queue;
 pub mod register;
 pub mod set;

@@ -121,6 +121,7 @@ pub fn illegal() -> Checked {
             "  #4 get(x) -> \"\" by client 3 was called at 25, after that.".into(),
             "No order works: the get must come after the put, and then it would read \"a\".".into(),
         ],
+        cycle: Vec::new(),
     });
     c
 }
