@@ -87,7 +87,7 @@ pub(crate) struct Focus<'a> {
 pub(crate) fn focus<'a>(view: &HistoryView, result: &'a CheckResult) -> Focus<'a> {
     let total = view.operations.len();
     if let Some(p) = result.illegal().next() {
-        // A minimal counterexample of this partition explains the error by itself: keep it in view.
+        // The counterexample of this partition explains the error by itself: keep it in view.
         let counterexample: &[usize] = match &result.counterexample {
             Some(c) if c.partition == p.label => &c.operations,
             _ => &[],
@@ -552,7 +552,7 @@ pub(crate) fn render(view: &HistoryView, result: &CheckResult) -> Result<String,
             swatch(FAILED_FILL, FAILED_LINE, "failed")?;
         }
         if focus.ops.iter().any(|i| in_counterexample.contains(i)) {
-            swatch(WHITE, CE_LINE, "minimal counterexample")?;
+            swatch(WHITE, CE_LINE, "counterexample")?;
         }
         root.draw(&PathElement::new(
             vec![(x, legend_y), (x + 22, legend_y)],

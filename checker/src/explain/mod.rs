@@ -242,7 +242,11 @@ fn shrink_and_tell<M: Model>(
         .copied()
         .collect();
     let teller = Story::new(model, history, &ops);
-    let (mut story, stuck) = teller.tell(&partition.label, start.len());
+    let freed = match goal {
+        Goal::Timing { free } => Some(free),
+        Goal::Illegal { .. } => None,
+    };
+    let (mut story, stuck) = teller.tell(&partition.label, start.len(), freed);
     if let (Some(stuck), Goal::Illegal { .. }) = (stuck, goal) {
         story.extend(teller.context(&mut shrinker, stuck, start));
     }

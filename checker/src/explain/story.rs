@@ -190,15 +190,27 @@ impl<'a, M: Model> Story<'a, M> {
     }
 
     /// The story, and the operation (history index) that fits no order, if there is one.
-    pub(crate) fn tell(&self, label: &str, of: usize) -> (Vec<String>, Option<usize>) {
+    /// `freed`: the operation the sub-history was shrunk around, which fits once freed from real time
+    /// (the shrinking's timing goal); removing another operation then may also leave it with nothing that
+    /// could give its result.
+    pub(crate) fn tell(
+        &self,
+        label: &str,
+        of: usize,
+        freed: Option<usize>,
+    ) -> (Vec<String>, Option<usize>) {
         let n = self.ops.len();
         let whole = if label == "all" {
             "the history".to_string()
         } else {
             format!("partition {label}")
         };
-        let mut story = vec![match n {
-            1 => format!("This operation alone (of the {of} of {whole}) is not linearizable:"),
+        let mut story = vec![match (n, freed) {
+            (1, _) => format!("This operation alone (of the {of} of {whole}) is not linearizable:"),
+            (_, Some(f)) => format!(
+                "These {n} of the {of} operations of {whole} are not linearizable together, and without any one of \
+                 them they are, or nothing left could give #{f} its result. In the order of their calls:"
+            ),
             _ => format!(
                 "These {n} of the {of} operations of {whole} are not linearizable together, and without any one of \
                  them they are. In the order of their calls:"
