@@ -225,8 +225,8 @@ fn run<M>(
 ) -> Result<Checked, FormatError>
 where
     M: Model,
-    M::Input: DeserializeOwned,
-    M::Output: DeserializeOwned,
+    M::Input: DeserializeOwned + serde::Serialize,
+    M::Output: DeserializeOwned + serde::Serialize,
 {
     let history = typed::<M>(raw, name)?;
     let mut result = check(model, &history, options)
@@ -236,7 +236,7 @@ where
     }
     Ok(Checked {
         model: name.to_string(),
-        view: HistoryView::new(model, name, &history),
+        view: HistoryView::with_data(model, name, &history),
         result,
     })
 }

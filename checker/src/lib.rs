@@ -62,8 +62,11 @@ pub mod view;
 pub use check::{check, check_nondeterministic, CancelHandle, Options, Progress};
 pub use error::{FormatError, HistoryError, Location};
 pub use history::{Annotation, ClientId, Event, EventKind, History, Operation};
-pub use model::{Model, NondeterministicModel, Partition, PowerSet, StateSet};
-pub use verdict::{
-    CheckResult, Counterexample, PartialLinearization, PartitionResult, Step, Undecided, Verdict,
+pub use model::{
+    Model, NondeterministicModel, Partition, PowerSet, StateSet, ValueOrder, ValueReason,
 };
-pub use view::{HistoryView, OpView};
+pub use verdict::{
+    CheckResult, Counterexample, CycleEdge, PartialLinearization, PartitionResult, Step, Undecided,
+    Verdict, Why,
+};
+pub use view::{HistoryView, OpJson, OpView};

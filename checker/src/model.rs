@@ -11,11 +11,59 @@
 //! Both may split a history into independent partitions (P-compositionality, Herlihy and Wing 1990): when
 //! the operations of different partitions touch disjoint parts of the state, the history is linearizable
 //! iff every partition is. A key/value store partitions by key.
+//!
+//! A model may also say which orders the values of a history force ([`Model::value_orders`]): a read that
+//! saw a value comes after the one write that produced it, a read that missed an effect nothing undoes comes
+//! before it. `--explain` joins these with real time into a graph whose cycles are violations it can tell
+//! as a story (see [`crate::explain`]). The checker itself never needs them.
 
 use std::fmt::Debug;
 use std::hash::Hash;
 
+use serde::{Deserialize, Serialize};
+
 use crate::history::Operation;
+
+/// An order between two operations that their values force: in every linearization of the history that
+/// holds both, `from` comes before `to`. Operations are indices into the history.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ValueOrder {
+    pub from: usize,
+    pub to: usize,
+    pub why: ValueReason,
+    /// The reason as a sentence, with the values: `#15 read "a b", which holds #13's "b", so #13 precedes #15`.
+    pub text: String,
+}
+
+/// Why the values force a [`ValueOrder`], in the vocabulary of dependency graphs (Adya; Elle).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ValueReason {
+    /// Write-read: `to` observed `from`'s effect, which no other operation of the history produces.
+    Observed,
+    /// Write-write: `witness` observed `from`'s effect followed by `to`'s.
+    Followed { witness: usize },
+    /// Read-write (an anti-dependency): `from` observed a state that lacks `to`'s effect, which nothing
+    /// after `since` (the write that state starts from) could have undone. With `since` `None` (`from`
+    /// observed the initial state, which nothing restores) the order holds outright; otherwise it holds
+    /// once `since` is known to precede `to`, which the explainer takes from real time or another order.
+    Missed { since: Option<usize> },
+    /// Write-write, by an overwrite: `reader` observed `to`'s effect, which no write since undid, so a
+    /// write `from` that came before `reader` came before `to`. It holds once `from` is known to precede
+    /// `reader`.
+    Overwritten { reader: usize },
+}
+
+impl ValueReason {
+    /// The order this one holds under: `(a, b)` when it holds once `a` is known to precede `b`.
+    pub fn condition(&self, from: usize, to: usize) -> Option<(usize, usize)> {
+        match *self {
+            ValueReason::Missed { since: Some(p) } => Some((p, to)),
+            ValueReason::Overwritten { reader } => Some((from, reader)),
+            _ => None,
+        }
+    }
+}
 
 /// A set of operations (indices into the history) checked together, with a label for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +150,20 @@ pub trait Model: Sync {
     /// Splits the history into independently checkable partitions. The default keeps it whole.
     fn partition(&self, operations: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
         vec![Partition::whole(operations.len())]
+    }
+
+    /// The orders that the values of the operations `subset` (indices into `operations`, none of them
+    /// failed) force among themselves. Every order given must hold in every linearization of the history
+    /// that contains both operations (an operation with no response may be left out of one), under the
+    /// condition its reason states ([`ValueReason::condition`]); `--explain`
+    /// finds cycles of these orders and real time, and tells them. The default knows of none, which is
+    /// always sound.
+    fn value_orders(
+        &self,
+        _operations: &[Operation<Self::Input, Self::Output>],
+        _subset: &[usize],
+    ) -> Vec<ValueOrder> {
+        Vec::new()
     }
 
     /// How an input reads on a timeline: `put(x, a)`.

@@ -114,16 +114,67 @@ pub struct CheckResult {
     pub counterexample: Option<Counterexample>,
 }
 
-/// A minimal illegal sub-history of one illegal partition: removing any one of its completed operations
-/// makes it linearizable.
+/// Why a partition is not linearizable, told with few operations (see [`crate::explain`]): either a
+/// cycle of orders that real time and the values force (`cycle` non-empty), or else a minimal illegal
+/// sub-history (removing any one of its completed operations makes it linearizable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counterexample {
     /// The label of the partition it comes from.
     pub partition: String,
-    /// Indices into the history, in history order.
+    /// Indices into the history, in history order: the cycle's operations and those its reasons name, or
+    /// the minimal sub-history.
     pub operations: Vec<usize>,
     /// A short readable account: which operations, in which real-time order, and why no order works.
     pub story: Vec<String>,
+    /// The cycle, edge by edge (each edge's `to` is the next one's `from`, the last one's the first's);
+    /// empty when the explanation is a minimal sub-history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cycle: Vec<CycleEdge>,
+}
+
+/// One edge of a cycle: in every linearization, `from` comes before `to`, because of `why`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleEdge {
+    pub from: usize,
+    pub to: usize,
+    #[serde(flatten)]
+    pub why: Why,
+    /// The reason as a sentence.
+    pub text: String,
+    /// For a reason that holds under a condition ([`crate::ValueReason::condition`]): the edge that shows
+    /// the condition, which the reason relies on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given: Option<Box<CycleEdge>>,
+}
+
+/// The reason of a [`CycleEdge`]: real time, or an order the values force ([`crate::ValueReason`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Why {
+    /// `from` returned before `to` was called.
+    RealTime,
+    /// `to` observed `from`'s effect, which no other operation produces.
+    Observed,
+    /// `witness` observed `from`'s effect just before `to`'s.
+    Followed { witness: usize },
+    /// `from` observed a state without `to`'s effect, which nothing after `since` (the write the state
+    /// starts from; `None`: the initial state) undoes, and `to` comes after `since` (the edge `given`).
+    Missed { since: Option<usize> },
+    /// `reader` observed `to`'s effect, which nothing since undid, and `from` precedes `reader` (the edge
+    /// `given`): so `from` was overwritten by `to`.
+    Overwritten { reader: usize },
+}
+
+impl From<crate::model::ValueReason> for Why {
+    fn from(reason: crate::model::ValueReason) -> Self {
+        use crate::model::ValueReason;
+        match reason {
+            ValueReason::Observed => Why::Observed,
+            ValueReason::Followed { witness } => Why::Followed { witness },
+            ValueReason::Missed { since } => Why::Missed { since },
+            ValueReason::Overwritten { reader } => Why::Overwritten { reader },
+        }
+    }
 }
 
 impl CheckResult {

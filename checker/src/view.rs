@@ -1,6 +1,9 @@
 //! A history as people read it: every operation's input and output described by its model.
 //!
-//! This is what `viz` draws and what `--json` prints beside a verdict; it needs no model types.
+//! This is what `viz` draws and what `--json` prints beside a verdict; it needs no model types. The
+//! descriptions are for people and can be ambiguous (`put(x, y, a)` may be a put of `y, a` to `x` or of `a`
+//! to `x, y`), so a view built with [`HistoryView::with_data`] also keeps every input and output as the
+//! JSON the model's types serialize to.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +23,18 @@ pub struct OpView {
     pub output: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub failed: bool,
+    /// The input and output as JSON, when the view was built with [`HistoryView::with_data`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<OpJson>,
+}
+
+/// An operation's input and output as JSON, in the model's own terms (`{"op": "put", "key": "x, y",
+/// "value": "a"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpJson {
+    pub input: serde_json::Value,
+    /// `None` (JSON null) when there was no response, or the operation failed.
+    pub output: Option<serde_json::Value>,
 }
 
 impl OpView {
@@ -41,6 +56,10 @@ pub struct HistoryView {
     pub operations: Vec<OpView>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// The unit of the times (`ns`, `us`, `ms` or `s`), when the history says; `None`: unitless (event
+    /// positions, or timestamps of unknown unit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_unit: Option<String>,
 }
 
 impl HistoryView {
@@ -59,12 +78,37 @@ impl HistoryView {
                     .as_ref()
                     .map(|o| model.describe_output(&op.input, o)),
                 failed: op.failed,
+                json: None,
             })
             .collect();
         HistoryView {
             model: name.to_string(),
             operations,
             annotations: history.annotations.clone(),
+            time_unit: None,
         }
+    }
+
+    /// [`HistoryView::new`], with every input and output also kept as JSON (`--json`).
+    pub fn with_data<M: Model>(
+        model: &M,
+        name: &str,
+        history: &History<M::Input, M::Output>,
+    ) -> Self
+    where
+        M::Input: Serialize,
+        M::Output: Serialize,
+    {
+        let mut view = Self::new(model, name, history);
+        for (described, op) in view.operations.iter_mut().zip(&history.operations) {
+            // The models' inputs and outputs are plain data: serializing them does not fail, and if a
+            // model's did, null says "not known" rather than stopping the check.
+            let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
+            described.json = Some(OpJson {
+                input: json(serde_json::to_value(&op.input)),
+                output: op.output.as_ref().map(|o| json(serde_json::to_value(o))),
+            });
+        }
+        view
     }
 }

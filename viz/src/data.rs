@@ -30,6 +30,10 @@ pub(crate) struct PageData {
     pub micros: u64,
     /// The absolute time that relative time 0 stands for, as a decimal string (see the module header).
     pub t0: String,
+    /// The unit of the times (`ns`, `us`, `ms`, `s`), when the history says; ticks are then labelled in
+    /// the unit that suits the range in view. Omitted: plain numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// Every distinct input, output and state string.
     pub strings: Vec<String>,
     /// Lanes, top to bottom: annotation tags first (faults read best above the clients they hit), then
@@ -253,6 +257,7 @@ pub(crate) fn page_data(view: &HistoryView, result: &CheckResult) -> PageData {
         verdict: result.verdict,
         micros: result.micros,
         t0: t0.to_string(),
+        unit: view.time_unit.clone(),
         strings: strings.table,
         lanes,
         ops,
@@ -378,6 +383,7 @@ mod tests {
                 op(7, 1_000_000_000_000_000_025, None, "put(x, b)", None),
             ],
             annotations: vec![],
+            time_unit: None,
         };
         let result = illegal_register(&view);
         let data = page_data(&view, &result);
@@ -403,6 +409,7 @@ mod tests {
             model: "kv".into(),
             operations: vec![op(1, 0, Some(5), "get(x)", Some(""))],
             annotations: vec![],
+            time_unit: None,
         };
         view.annotations.push(Annotation {
             client: None,
@@ -457,6 +464,7 @@ mod tests {
                 OpView::clone(&op(1, 2, Some(3), "get(y)", Some(""))),
             ],
             annotations: vec![],
+            time_unit: None,
         };
         let mut result = illegal_register(&view);
         let mut ok = result.partitions[0].clone();

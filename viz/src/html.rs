@@ -101,6 +101,7 @@ mod tests {
                 op(2, 12, Some(20), "get(x)", Some("</script><b>")),
             ],
             annotations: vec![],
+            time_unit: None,
         };
         let result = illegal_register(&view);
         let page = render(&view, &result);

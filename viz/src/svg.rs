@@ -26,6 +26,13 @@ const STEPS_BEFORE_ERROR: usize = 5;
 /// the end of a value (where an appended log differs) matters as much as its start.
 const MAX_LABEL_CHARS: usize = 34;
 
+/// The widest picture drawn: labels are cut shorter until the timeline fits, so that the operations
+/// around the error are all on screen on a common display.
+pub(crate) const MAX_WIDTH: i32 = 1600;
+
+/// Labels are never cut shorter than this, whatever the width.
+const MIN_LABEL_CHARS: usize = 12;
+
 /// How far a box with no response fades out past its label, rather than running to the right edge,
 /// which in a cut-down picture would only say "the picture ends here".
 const OPEN_FADE: f64 = 60.0;
@@ -80,7 +87,7 @@ pub(crate) struct Focus<'a> {
 pub(crate) fn focus<'a>(view: &HistoryView, result: &'a CheckResult) -> Focus<'a> {
     let total = view.operations.len();
     if let Some(p) = result.illegal().next() {
-        // A minimal counterexample of this partition explains the error by itself: keep it in view.
+        // The counterexample of this partition explains the error by itself: keep it in view.
         let counterexample: &[usize] = match &result.counterexample {
             Some(c) if c.partition == p.label => &c.operations,
             _ => &[],
@@ -251,22 +258,31 @@ pub(crate) fn render(view: &HistoryView, result: &CheckResult) -> Result<String,
         None => result.partitions.iter().map(chain_of).collect(),
     };
 
-    // Horizontal layout on the compressed axis.
-    let labels: Vec<String> = focus
-        .ops
-        .iter()
-        .map(|&i| shorten(&view.operations[i].label()))
-        .collect();
-    let spec: Vec<(i64, Option<i64>, f64)> = focus
-        .ops
-        .iter()
-        .zip(&labels)
-        .map(|(&i, l)| {
-            let op = &view.operations[i];
-            (op.call, op.ret, l.chars().count() as f64 * CHAR_PX + 14.0)
-        })
-        .collect();
-    let (spans, plot_width) = layout::compressed(&spec, GAP);
+    // Horizontal layout on the compressed axis, with labels cut shorter until the picture fits
+    // [`MAX_WIDTH`] (the full labels are in each box's `<title>`).
+    let mut max_chars = MAX_LABEL_CHARS;
+    let (labels, spans, plot_width) = loop {
+        let labels: Vec<String> = focus
+            .ops
+            .iter()
+            .map(|&i| shorten_to(&view.operations[i].label(), max_chars))
+            .collect();
+        let spec: Vec<(i64, Option<i64>, f64)> = focus
+            .ops
+            .iter()
+            .zip(&labels)
+            .map(|(&i, l)| {
+                let op = &view.operations[i];
+                (op.call, op.ret, l.chars().count() as f64 * CHAR_PX + 14.0)
+            })
+            .collect();
+        let (spans, plot_width) = layout::compressed(&spec, GAP);
+        if LEFT + plot_width.ceil() as i32 + RIGHT_PAD <= MAX_WIDTH || max_chars <= MIN_LABEL_CHARS
+        {
+            break (labels, spans, plot_width);
+        }
+        max_chars = (max_chars * 3 / 4).max(MIN_LABEL_CHARS);
+    };
     let span_of: BTreeMap<usize, Span> = focus
         .ops
         .iter()
@@ -279,7 +295,20 @@ pub(crate) fn render(view: &HistoryView, result: &CheckResult) -> Result<String,
     let width = (LEFT + plot_width.ceil() as i32 + RIGHT_PAD)
         .max(legend_width)
         .max(LEFT + (title.len().max(focus.caption.len()) as f64 * 8.0) as i32);
+    let width = width.min(MAX_WIDTH.max(LEFT + plot_width.ceil() as i32 + RIGHT_PAD));
     let state_line = prefix_state(focus.partition);
+    // The state line is cut to the width, like the labels; the full state is in its `<title>`.
+    const STATE_TEXT: &str = "after the longest linearizable prefix the state is ";
+    const STATE_END: &str = "; no red operation can come next";
+    let state_room = ((width - 32) as f64 / CHAR_PX) as usize;
+    let state_text = state_line.map(|state| {
+        let room = state_room.saturating_sub(STATE_TEXT.len() + STATE_END.len());
+        format!(
+            "{STATE_TEXT}{}{STATE_END}",
+            shorten_to(state, room.max(MIN_LABEL_CHARS))
+        )
+    });
+    let mut titles: Vec<(i32, i32, i32, i32, String)> = Vec::new();
     let lanes_top = if state_line.is_some() {
         TOP_WITH_STATE
     } else {
@@ -328,9 +357,10 @@ pub(crate) fn render(view: &HistoryView, result: &CheckResult) -> Result<String,
             left_text.color(&MUTED),
         ))
         .map_err(draw_err)?;
-        if let Some(state) = state_line {
-            let text = format!("after the longest linearizable prefix the state is {state}; no red operation can come next");
-            root.draw(&Text::new(text, (16, 64), left_text.color(&MUTED)))
+        if let (Some(state), Some(text)) = (state_line, &state_text) {
+            let w = (text.chars().count() as f64 * CHAR_PX) as i32;
+            titles.push((16, 56, 16 + w, 72, format!("{STATE_TEXT}{state}")));
+            root.draw(&Text::new(text.clone(), (16, 64), left_text.color(&MUTED)))
                 .map_err(draw_err)?;
         }
 
@@ -410,6 +440,7 @@ pub(crate) fn render(view: &HistoryView, result: &CheckResult) -> Result<String,
                 ))
                 .map_err(draw_err)?;
             }
+            titles.push((x0, top, x1, top + BOX, op.label()));
             if in_counterexample.contains(&i) {
                 root.draw(&Rectangle::new(
                     [(x0 - 3, top - 3), (x1 + 3, top + BOX + 3)],
@@ -521,7 +552,7 @@ pub(crate) fn render(view: &HistoryView, result: &CheckResult) -> Result<String,
             swatch(FAILED_FILL, FAILED_LINE, "failed")?;
         }
         if focus.ops.iter().any(|i| in_counterexample.contains(i)) {
-            swatch(WHITE, CE_LINE, "minimal counterexample")?;
+            swatch(WHITE, CE_LINE, "counterexample")?;
         }
         root.draw(&PathElement::new(
             vec![(x, legend_y), (x + 22, legend_y)],
@@ -543,17 +574,59 @@ pub(crate) fn render(view: &HistoryView, result: &CheckResult) -> Result<String,
         .map_err(draw_err)?;
         root.present().map_err(draw_err)?;
     }
-    Ok(out)
+    Ok(with_titles(out, &titles))
+}
+
+/// `svg` with a transparent rectangle over each of `areas` (left, top, right, bottom) whose `<title>`
+/// is the full text there: a viewer shows it on hover, and text search finds it. Plotters has no
+/// element for titles, so they go in last, on top.
+fn with_titles(svg: String, areas: &[(i32, i32, i32, i32, String)]) -> String {
+    let Some(end) = svg.rfind("</svg>") else {
+        return svg;
+    };
+    let mut out = String::with_capacity(svg.len() + areas.len() * 96);
+    out.push_str(&svg[..end]);
+    for (x0, y0, x1, y1, text) in areas {
+        out.push_str(&format!(
+            "<rect x=\"{x0}\" y=\"{y0}\" width=\"{}\" height=\"{}\" fill=\"transparent\"><title>{}</title></rect>\n",
+            (x1 - x0).max(1),
+            (y1 - y0).max(1),
+            xml_escape(text)
+        ));
+    }
+    out.push_str(&svg[end..]);
+    out
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `label`, cut in the middle to [`MAX_LABEL_CHARS`] characters.
+#[cfg(test)]
 fn shorten(label: &str) -> String {
+    shorten_to(label, MAX_LABEL_CHARS)
+}
+
+/// `label`, cut in the middle to `max` characters (at least 3) with an ellipsis.
+fn shorten_to(label: &str, max: usize) -> String {
+    let max = max.max(3);
     let chars: Vec<char> = label.chars().collect();
-    if chars.len() <= MAX_LABEL_CHARS {
+    if chars.len() <= max {
         return label.to_string();
     }
-    let head = (MAX_LABEL_CHARS - 1) / 2;
-    let tail = MAX_LABEL_CHARS - 1 - head;
+    let head = (max - 1) / 2;
+    let tail = max - 1 - head;
     let mut out: String = chars[..head].iter().collect();
     out.push('\u{2026}');
     out.extend(&chars[chars.len() - tail..]);
@@ -587,6 +660,7 @@ fn chain_of(p: &PartitionResult) -> &[Step] {
 mod tests {
     use super::*;
     use crate::testing::{illegal_register, op};
+    use checker::OpView;
 
     fn small() -> HistoryView {
         HistoryView {
@@ -597,6 +671,7 @@ mod tests {
                 op(3, 5, None, "write(3)", None),
             ],
             annotations: vec![],
+            time_unit: None,
         }
     }
 
@@ -642,6 +717,7 @@ mod tests {
             model: "register".into(),
             operations,
             annotations: vec![],
+            time_unit: None,
         };
         let mut result = illegal_register(&view);
         let p = &mut result.partitions[0];
@@ -676,6 +752,45 @@ mod tests {
             "{short}"
         );
         assert_eq!(shorten("put(x, a)"), "put(x, a)");
+    }
+
+    #[test]
+    fn long_values_fit_the_width_and_keep_their_full_text_in_titles() {
+        let value = "x 1 y ".repeat(40);
+        let operations: Vec<OpView> = (0..12)
+            .map(|k| {
+                op(
+                    k,
+                    k as i64 * 100,
+                    Some(k as i64 * 100 + 50),
+                    &format!("get(k{k})"),
+                    Some(&format!("{value}{k}")),
+                )
+            })
+            .collect();
+        let view = HistoryView {
+            model: "kv".into(),
+            operations,
+            annotations: vec![],
+            time_unit: None,
+        };
+        let mut result = illegal_register(&view);
+        result.partitions[0].partial[0].steps[0].state = format!("{{k0: {value:?}}}");
+        let svg = render(&view, &result).unwrap();
+        let width: i32 = svg
+            .split("width=\"")
+            .nth(1)
+            .and_then(|w| w.split('"').next())
+            .and_then(|w| w.parse().ok())
+            .unwrap();
+        assert!(width <= MAX_WIDTH, "{width}");
+        // Every operation's full label, and the full state, are in titles; the drawn text is cut.
+        for k in 0..12 {
+            let full = xml_escape(&format!("get(k{k}) -> {value}{k}"));
+            assert!(svg.contains(&format!("<title>{full}</title>")), "#{k}");
+        }
+        assert!(svg.contains("<title>after the longest linearizable prefix the state is {k0: "));
+        assert!(svg.contains('\u{2026}'));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub(crate) fn op(
         input: input.to_string(),
         output: output.map(str::to_string),
         failed: false,
+        json: None,
     }
 }
 

@@ -7,8 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::orders::{register_orders, Access};
 use super::value::{describe, Value};
-use crate::model::Model;
+use crate::history::Operation;
+use crate::model::{Model, ValueOrder};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
@@ -84,6 +86,44 @@ impl Model for CasRegister {
             CasInput::Cas { .. } => output.and_then(|o| o.ok) == Some(false),
             CasInput::Write { .. } => false,
         }
+    }
+
+    /// A register's value orders (see `models::orders`); a cas that swapped reads its `from` and writes its
+    /// `to`, one of unknown outcome may have written its `to`, and one that did not swap tells nothing.
+    fn value_orders(
+        &self,
+        operations: &[Operation<CasInput, CasOutput>],
+        subset: &[usize],
+    ) -> Vec<ValueOrder> {
+        register_orders(&self.init, operations, subset, |op| match &op.input {
+            CasInput::Read => Access {
+                reads: op.output.as_ref().map(|o| o.value.clone()),
+                writes: None,
+                certain: false,
+            },
+            CasInput::Write { value } => Access {
+                reads: None,
+                writes: Some(value.clone()),
+                certain: true,
+            },
+            CasInput::Cas { from, to } => match op.output.as_ref().and_then(|o| o.ok) {
+                Some(true) => Access {
+                    reads: Some(from.clone()),
+                    writes: Some(to.clone()),
+                    certain: true,
+                },
+                Some(false) => Access {
+                    reads: None,
+                    writes: None,
+                    certain: false,
+                },
+                None => Access {
+                    reads: None,
+                    writes: Some(to.clone()),
+                    certain: false,
+                },
+            },
+        })
     }
 
     fn describe_input(&self, input: &CasInput) -> String {

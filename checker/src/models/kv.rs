@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::orders::quote;
 use crate::history::Operation;
-use crate::model::{Model, Partition};
+use crate::model::{Model, Partition, ValueOrder, ValueReason};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
@@ -260,6 +261,22 @@ impl Model for Kv {
         Partition::by_key(by_key)
     }
 
+    /// The orders that append chains force, key by key (see [`kv_orders`]).
+    fn value_orders(
+        &self,
+        operations: &[Operation<KvInput, KvOutput>],
+        subset: &[usize],
+    ) -> Vec<ValueOrder> {
+        let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for &i in subset {
+            by_key.entry(operations[i].input.key()).or_default().push(i);
+        }
+        by_key
+            .values()
+            .flat_map(|ops| kv_orders(operations, ops))
+            .collect()
+    }
+
     fn describe_input(&self, input: &KvInput) -> String {
         match input {
             KvInput::Get { key } => format!("get({key})"),
@@ -280,4 +297,190 @@ impl Model for Kv {
         let parts: Vec<String> = state.iter().map(|(k, v)| format!("{k}: {v:?}")).collect();
         format!("{{{}}}", parts.join(", "))
     }
+}
+
+/// The orders forced among the operations `ops` of one key.
+///
+/// The value a get returns (or an append reports it replaced) is the value of the last put before it, or
+/// the initial `""`, followed by the values of the appends since, in their order. When the value can be
+/// cut that way in exactly one way, and each piece is the value of exactly one operation of the key, those
+/// operations came before the reader, in that order (write-read, write-write). Every other write of the
+/// key then came after the reader, or never took effect, if it cannot have come before the chain's put:
+/// when the chain starts from the initial value (no put at all came before), or when it follows the put
+/// (read-write); and if it came before the reader, it came before the put (overwritten). The explainer
+/// learns those conditions from real time or another order. A value cut in several ways, or a piece written by several
+/// operations, forces nothing that is said here.
+fn kv_orders(operations: &[Operation<KvInput, KvOutput>], ops: &[usize]) -> Vec<ValueOrder> {
+    let mut puts: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut appends: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for &i in ops {
+        match &operations[i].input {
+            KvInput::Put { value, .. } => puts.entry(value).or_default().push(i),
+            // An empty append changes nothing and shows in no value.
+            KvInput::Append { value, .. } if !value.is_empty() => {
+                appends.entry(value).or_default().push(i)
+            }
+            _ => {}
+        }
+    }
+    let mut orders = Vec::new();
+    for &r in ops {
+        let op = &operations[r];
+        let Some(seen) = op.output.as_ref().and_then(|o| o.value.as_deref()) else {
+            continue;
+        };
+        if matches!(op.input, KvInput::Put { .. }) {
+            continue;
+        }
+        let Some((start, chain)) = unique_cut(seen, &puts, &appends) else {
+            continue;
+        };
+        let seen_text = quote(seen);
+        let verb = match op.input {
+            KvInput::Get { .. } => "read",
+            _ => "replaced",
+        };
+        let mut members: Vec<usize> = start.into_iter().chain(chain.iter().copied()).collect();
+        members.sort_unstable();
+        if members.windows(2).any(|w| w[0] == w[1]) || members.contains(&r) {
+            // One operation twice in a value, or in its own: no linearization gives it.
+            continue;
+        }
+        let piece = |w: usize| match &operations[w].input {
+            KvInput::Put { value, .. } => format!("put {}", quote(value)),
+            KvInput::Append { value, .. } => quote(value),
+            KvInput::Get { .. } => String::new(),
+        };
+        for &w in start.iter().chain(&chain) {
+            orders.push(ValueOrder {
+                from: w,
+                to: r,
+                why: ValueReason::Observed,
+                text: format!(
+                    "#{r} {verb} {seen_text}, which holds #{w}'s {}, so #{w} precedes #{r}",
+                    piece(w)
+                ),
+            });
+        }
+        let links = start.iter().chain(&chain).zip(&chain);
+        for (&a, &b) in links {
+            orders.push(ValueOrder {
+                from: a,
+                to: b,
+                why: ValueReason::Followed { witness: r },
+                text: format!(
+                    "#{r} {verb} {seen_text}, in which #{a}'s {} comes just before #{b}'s {}, so #{a} \
+                     precedes #{b}",
+                    piece(a),
+                    piece(b)
+                ),
+            });
+        }
+        for &x in ops {
+            let (KvInput::Put { .. } | KvInput::Append { .. }) = &operations[x].input else {
+                continue;
+            };
+            if x == r || members.binary_search(&x).is_ok() {
+                continue;
+            }
+            if matches!(&operations[x].input, KvInput::Append { value, .. } if value.is_empty()) {
+                continue;
+            }
+            let text = match start {
+                None if seen.is_empty() => format!(
+                    "#{r} {verb} \"\", the initial value, so no write of the key came before it: #{r} \
+                     precedes #{x} ({})",
+                    piece(x)
+                ),
+                None => format!(
+                    "#{r} {verb} {seen_text}, built by appends alone on the initial \"\", which lacks #{x}'s {}, \
+                     so #{r} precedes #{x}",
+                    piece(x)
+                ),
+                Some(p) => format!(
+                    "#{r} {verb} {seen_text}, built on #{p}'s put by later appends, none of them #{x}'s {}: as \
+                     #{x} follows #{p}, #{r} precedes #{x}",
+                    piece(x)
+                ),
+            };
+            orders.push(ValueOrder {
+                from: r,
+                to: x,
+                why: ValueReason::Missed { since: start },
+                text,
+            });
+            if let Some(p) = start {
+                orders.push(ValueOrder {
+                    from: x,
+                    to: p,
+                    why: ValueReason::Overwritten { reader: r },
+                    text: format!(
+                        "#{r} {verb} {seen_text}, built on #{p}'s put by later appends, none of them #{x}'s {}: \
+                         as #{x} precedes #{r}, it precedes #{p}",
+                        piece(x)
+                    ),
+                });
+            }
+        }
+    }
+    orders
+}
+
+/// The one way to cut `seen` into a put's value (or the initial `""`) followed by appends' values, with
+/// the operations of the pieces: `None` when there is no way or several, or a piece is the value of
+/// several operations.
+fn unique_cut(
+    seen: &str,
+    puts: &BTreeMap<&str, Vec<usize>>,
+    appends: &BTreeMap<&str, Vec<usize>>,
+) -> Option<(Option<usize>, Vec<usize>)> {
+    let bytes = seen.as_bytes();
+    let n = bytes.len();
+    // ways[i]: in how many ways (0, 1, or 2 for "several") the rest from byte i cuts into appends.
+    let mut ways = vec![0u8; n + 1];
+    ways[n] = 1;
+    for i in (0..n).rev() {
+        let mut w = 0u8;
+        for value in appends.keys() {
+            if bytes[i..].starts_with(value.as_bytes()) {
+                w = w.saturating_add(ways[i + value.len()]).min(2);
+            }
+        }
+        ways[i] = w;
+    }
+    // The starts: the initial value, and every put whose value begins `seen`. A put of "" is another
+    // start of length 0, which makes every cut ambiguous.
+    let mut total = 0u8;
+    let mut found: Option<(Option<&str>, usize)> = None;
+    let initial = std::iter::once(None);
+    let starts = initial.chain(
+        puts.keys()
+            .filter(|p| seen.as_bytes().starts_with(p.as_bytes()))
+            .map(|p| Some(*p)),
+    );
+    for start in starts {
+        let len = start.map_or(0, str::len);
+        if ways[len] > 0 {
+            total = total.saturating_add(ways[len]).min(2);
+            found = Some((start, len));
+        }
+    }
+    let (start, mut at) = found.filter(|_| total == 1)?;
+    let start = match start {
+        None => None,
+        Some(p) => match puts[p].as_slice() {
+            [one] => Some(*one),
+            _ => return None,
+        },
+    };
+    let mut chain = Vec::new();
+    while at < n {
+        let (value, ops) = appends
+            .iter()
+            .find(|(v, _)| bytes[at..].starts_with(v.as_bytes()) && ways[at + v.len()] > 0)?;
+        let [one] = ops.as_slice() else { return None };
+        chain.push(*one);
+        at += value.len();
+    }
+    Some((start, chain))
 }

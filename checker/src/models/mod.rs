@@ -17,6 +17,7 @@ pub mod keyed_cas;
 pub mod kv;
 pub mod multi_register;
 pub mod mutex;
+mod orders;
 pub mod queue;
 pub mod register;
 pub mod set;

@@ -5,8 +5,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::orders::{register_orders, Access};
 use super::value::{describe, Value};
-use crate::model::Model;
+use crate::history::Operation;
+use crate::model::{Model, ValueOrder};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
@@ -60,6 +62,27 @@ impl Model for Register {
 
     fn is_read_only(&self, input: &RegisterInput, _output: Option<&RegisterOutput>) -> bool {
         matches!(input, RegisterInput::Read)
+    }
+
+    /// A register's value orders (see `models::orders`): reads after the one write of their value, and
+    /// before the writes that came after it.
+    fn value_orders(
+        &self,
+        operations: &[Operation<RegisterInput, RegisterOutput>],
+        subset: &[usize],
+    ) -> Vec<ValueOrder> {
+        register_orders(&self.init, operations, subset, |op| match &op.input {
+            RegisterInput::Read => Access {
+                reads: op.output.as_ref().map(|o| o.value.clone()),
+                writes: None,
+                certain: false,
+            },
+            RegisterInput::Write { value } => Access {
+                reads: None,
+                writes: Some(value.clone()),
+                certain: true,
+            },
+        })
     }
 
     fn describe_input(&self, input: &RegisterInput) -> String {

@@ -31,8 +31,11 @@ impl Value {
         &self.0
     }
 
+    /// The value as parsed JSON. A value nested deeper than serde_json parses (128 levels; EDN
+    /// histories may nest up to 200) comes back as its JSON text in a string, never a panic.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.0).expect("a Value always holds valid JSON")
+        serde_json::from_str(&self.0)
+            .unwrap_or_else(|_| serde_json::Value::String(self.0.to_string()))
     }
 }
 

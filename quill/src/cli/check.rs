@@ -42,6 +42,10 @@ pub struct CheckArgs {
     /// Print the results and their evidence as JSON.
     #[arg(long)]
     pub json: bool,
+    /// With --json: leave each file's `history` out of the document (on a big file it is larger than the
+    /// input).
+    #[arg(long, requires = "json")]
+    pub no_history: bool,
     /// The model's initial value, as JSON or EDN (`0`, `'{"x":0}'`, `'{:x 0}'`); overrides the file's.
     #[arg(long, value_name = "VALUE")]
     pub init: Option<String>,
@@ -113,7 +117,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = Summary::of(&outcomes);
     if args.json {
-        print_json(&args.files, &outcomes, &summary)?;
+        print_json(&args.files, &outcomes, &summary, !args.no_history)?;
     } else if args.files.len() > 1 {
         println!("{summary}");
     }
@@ -371,19 +375,25 @@ fn print_json(
     files: &[PathBuf],
     outcomes: &[FileOutcome],
     summary: &Summary,
+    with_history: bool,
 ) -> anyhow::Result<()> {
     let results: Vec<serde_json::Value> = files
         .iter()
         .zip(outcomes)
         .map(|(file, outcome)| match outcome {
-            FileOutcome::Checked(c) => json!({
-                "file": file.display().to_string(),
-                "model": c.model,
-                "verdict": c.result.verdict,
-                "operations": c.view.operations.len(),
-                "result": c.result,
-                "history": c.view,
-            }),
+            FileOutcome::Checked(c) => {
+                let mut entry = json!({
+                    "file": file.display().to_string(),
+                    "model": c.model,
+                    "verdict": c.result.verdict,
+                    "operations": c.view.operations.len(),
+                    "result": c.result,
+                });
+                if with_history {
+                    entry["history"] = json!(c.view);
+                }
+                entry
+            }
             FileOutcome::Error(e) => json!({ "file": file.display().to_string(), "error": e }),
         })
         .collect();

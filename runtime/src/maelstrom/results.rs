@@ -113,6 +113,7 @@ fn generic_view(workload: Workload, history: &JsonHistory) -> HistoryView {
                     other => other.to_string(),
                 }),
                 failed: op.failed,
+                json: None,
             }
         })
         .collect();
@@ -120,6 +121,8 @@ fn generic_view(workload: Workload, history: &JsonHistory) -> HistoryView {
         model: workload.name().to_string(),
         operations,
         annotations: history.annotations.clone(),
+        // The recorder's clock: nanoseconds since the run began.
+        time_unit: Some("ns".into()),
     }
 }
 

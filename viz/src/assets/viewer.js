@@ -433,7 +433,7 @@
 
     // Operations: per row, binary search for the first box that ends in view.
     var drawn = 0, drawnBad = 0;
-    var labels = [];
+    var labels = [], failedBoxes = [];
     for (var r = 0; r < st.rows.length; r++) {
       var row = st.rows[r];
       if (row.y + ROW_H < visTop || row.y > visBottom) continue;
@@ -453,7 +453,10 @@
         // Boxes thinner than a pixel that land on the pixel just drawn add nothing to the picture.
         if (w < 1.5 && !bad && Math.floor(x0) === lastPx && i !== st.pinned && i !== st.hover) continue;
         lastPx = Math.floor(x0);
-        drawBox(i, x0, by, w, bad);
+        // Failed operations took no part in the check: they are drawn over the prefix line, so that the
+        // line never seems to pass through them.
+        if (failed[i]) failedBoxes.push(i, x0, by, w);
+        else drawBox(i, x0, by, w, bad);
         // A box that starts left of the view keeps its label in view (it may be a long open one).
         var lx = Math.max(x0, GUTTER + 2), lw = x0 + w - lx;
         if (lw > 22) labels.push(i, lx, by, lw);
@@ -463,6 +466,9 @@
     st.drawnBad = drawnBad;
 
     drawChain(top, viewL, viewR, false);
+    for (var f = 0; f < failedBoxes.length; f += 4) {
+      drawBox(failedBoxes[f], failedBoxes[f + 1], failedBoxes[f + 2], failedBoxes[f + 3], 0);
+    }
     // Labels go over the line, with a halo in their box's colour.
     ctx.lineJoin = 'round';
     for (var l = 0; l < labels.length; l += 4) {
@@ -611,7 +617,23 @@
     ctx.fillRect(GUTTER - 1, 0, 1, cssH);
   }
 
-  function formatTime(t) {
+  // Time units: the history's own (D.unit), and the one ticks are labelled in, chosen from the range in
+  // view so that labels stay short ("1.25 ms" rather than "1250000 ns").
+  var UNIT_NS = { ns: 1, us: 1e3, ms: 1e6, s: 1e9 };
+  var unitNs = D.unit && UNIT_NS[D.unit] ? UNIT_NS[D.unit] : 0;
+  function tickUnit(span) {
+    var ns = span * unitNs;
+    if (ns >= 1e10) return 's';
+    if (ns >= 1e7) return 'ms';
+    if (ns >= 1e4) return 'us';
+    return 'ns';
+  }
+  function formatTime(t, unit) {
+    if (unit) {
+      var v = t * unitNs / UNIT_NS[unit];
+      var digits = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
+      return String(Number(v.toFixed(digits))) + ' ' + (unit === 'us' ? '\u00b5s' : unit);
+    }
     var a = Math.abs(t);
     if (a >= 1e15) return t.toExponential(3);
     return String(Math.round(t));
@@ -647,13 +669,8 @@
     ctx.beginPath();
     ctx.rect(GUTTER, 0, cssW - GUTTER, AXIS_H);
     ctx.clip();
-    ticks.forEach(function (tick) {
-      var x = sx(tick[0]);
-      ctx.fillStyle = '#c7ccd4';
-      ctx.fillRect(Math.round(x), AXIS_H - 7, 1, 6);
-      ctx.fillStyle = COLORS.muted;
-      ctx.fillText(formatTime(tick[1]), x + 3, AXIS_H / 2 - 2);
-    });
+    // The "stuck" marker first, so that no tick label is drawn over it.
+    var stuckBox = null;
     var pl = errorPoint();
     if (pl) {
       var b = pl.blocking, ex = sx(st.open[b] ? st.x0[b] : st.x1[b]);
@@ -669,8 +686,28 @@
         ctx.fillRect(ex + 6, 2, tw + 6, AXIS_H - 8);
         ctx.fillStyle = COLORS.badLine;
         ctx.fillText('stuck', ex + 8, AXIS_H / 2 - 2);
+        ctx.font = SMALL_FONT;
+        stuckBox = { left: ex - 6, right: ex + 12 + tw };
       }
     }
+    var unit = null;
+    if (unitNs && ticks.length) {
+      var span = ticks.length > 1 ? ticks[ticks.length - 1][1] - ticks[0][1] : Math.abs(ticks[0][1]);
+      unit = tickUnit(Math.max(span, Math.abs(ticks[ticks.length - 1][1]) / 10));
+    }
+    st.ticks = [];
+    ticks.forEach(function (tick) {
+      var x = sx(tick[0]);
+      var text = formatTime(tick[1], unit);
+      var box = { left: x, right: x + 3 + ctx.measureText(text).width, text: text };
+      if (stuckBox && box.right + 4 > stuckBox.left && box.left - 4 < stuckBox.right) return;
+      ctx.fillStyle = '#c7ccd4';
+      ctx.fillRect(Math.round(x), AXIS_H - 7, 1, 6);
+      ctx.fillStyle = COLORS.muted;
+      ctx.fillText(text, x + 3, AXIS_H / 2 - 2);
+      st.ticks.push(box);
+    });
+    st.stuckBox = stuckBox;
     ctx.restore();
   }
 
@@ -860,9 +897,11 @@
       // link that shows and pins it.
       $('story').innerHTML = D.counterexample.story.map(function (line) {
         var indent = line.length - line.replace(/^\s+/, '').length;
-        var text = esc(line.trim()).replace(/#(\d+)/g, function (all, n) {
-          return Number(n) < N ? '<a href="#" data-op="' + n + '">' + all + '</a>' : all;
-        });
+        // Links are made before escaping (an escaped apostrophe, &#39;, is no operation 39).
+        var text = line.trim().split(/(#\d+)/).map(function (part) {
+          var m = /^#(\d+)$/.exec(part);
+          return m && Number(m[1]) < N ? '<a href="#" data-op="' + m[1] + '">' + part + '</a>' : esc(part);
+        }).join('');
         return '<div style="padding-left:' + (indent * 0.5) + 'em">' + text + '</div>';
       }).join('');
     }
@@ -1121,6 +1160,9 @@
   draw();
   var drawMs = performance.now() - drawStart;
   performance.mark('quill-first-render');
+  // An illegal history opens at its first error: among a thousand operations the red one would not be
+  // seen. The address (below) can still ask for another view.
+  var openedAtError = D.verdict === 'illegal' && jumpToError();
 
   // The address can say where to open, so that a link in a bug report points at what matters:
   // `#partition=x`, `#real` (proportional time), `#error` (the first error), `#op=12` (operation 12
@@ -1196,6 +1238,13 @@
     // The view: world x at the plot's left edge, pixels per world unit, pixels scrolled down.
     view: function () { return { left: st.left, scale: st.scale, top: st.top, real: st.real }; },
     label: label,
+    // Whether the page opened at the first error (an illegal history does, unless its address says
+    // otherwise), and that error's operation (the one that forced the search back), or null.
+    openedAtError: function () { return openedAtError; },
+    errorOperation: function () { var pl = errorPoint(); return pl ? pl.blocking : null; },
+    // The tick labels of the last frame, with their extent in CSS pixels, and the "stuck" marker's.
+    ticks: function () { return (st.ticks || []).map(function (t) { return { text: t.text, left: t.left, right: t.right }; }); },
+    stuckMarker: function () { return st.stuckBox || null; },
     jumpToError: jumpToError,
     fit: function () { fit(); draw(); },
     zoom: function (factor) { zoomAt(factor, GUTTER + plotW() / 2); draw(); },

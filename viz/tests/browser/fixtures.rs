@@ -121,6 +121,7 @@ pub fn illegal() -> Checked {
             "  #4 get(x) -> \"\" by client 3 was called at 25, after that.".into(),
             "No order works: the get must come after the put, and then it would read \"a\".".into(),
         ],
+        cycle: Vec::new(),
     });
     c
 }
@@ -221,4 +222,40 @@ pub fn generated_with(
         .collect();
     ops.sort_by_key(|op| (op.call, op.client));
     History::new(ops)
+}
+
+/// A generated key/value history of about 1,500 operations with a lost write, explained, its times said
+/// to be in milliseconds, and one failed operation: the page of a real failure.
+pub fn generated_illegal() -> Checked {
+    let options = checker::gen::GenOptions {
+        operations: 1500,
+        anomaly: Some(checker::gen::Anomaly::LostWrite),
+        seed: 1,
+        ..checker::gen::GenOptions::default()
+    };
+    let checker::gen::Generated::Kv(mut history) =
+        checker::gen::generate(&options).expect("a history with a lost write")
+    else {
+        unreachable!("the default model is kv")
+    };
+    // One put that failed: the prefix line must not be drawn through it.
+    if let Some(op) = history
+        .operations
+        .iter_mut()
+        .find(|op| matches!(op.input, KvInput::Put { .. }) && op.call > 1000)
+    {
+        op.failed = true;
+        op.output = None;
+    }
+    let result = checker::check(&Kv, &history, &Options::default()).expect("well formed");
+    let mut result = result;
+    result.counterexample = checker::explain::explain(
+        &Kv,
+        &history,
+        &result,
+        &checker::explain::ExplainOptions::default(),
+    );
+    let mut view = HistoryView::with_data(&Kv, "kv", &history);
+    view.time_unit = Some("ms".to_string());
+    Checked { view, result }
 }

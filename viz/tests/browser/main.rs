@@ -264,6 +264,86 @@ fn illegal_history_shows_its_error() -> Result<()> {
 }
 
 #[test]
+fn a_large_illegal_history_opens_at_its_first_error() -> Result<()> {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let checked = fixtures::generated_illegal();
+    ensure!(checked.result.verdict == Verdict::Illegal);
+    let mut o = open("generated-illegal", &checked, Duration::from_secs(60))?;
+    let page = &mut o.page;
+    no_errors(page)?;
+    // The page opens at the first error: its operation is on screen, without a click.
+    ensure!(
+        page.eval("quill.openedAtError()")? == json!(true),
+        "not opened at the error"
+    );
+    let blocking = checked.result.illegal().next().unwrap().partial[0].blocking;
+    ensure!(page.eval("quill.errorOperation()")? == json!(blocking));
+    let shown = page.eval(&format!("quill.operationBox({blocking})"))?;
+    ensure!(
+        shown.is_object(),
+        "the error's operation #{blocking} is not on screen: {shown}"
+    );
+    ensure!(num(page.eval("quill.errorMarkerCount()")?) >= 1);
+    // Ticks carry the unit the history gave (ms) or one chosen from the range, and none is drawn over
+    // the "stuck" marker.
+    let ticks = page.eval("quill.ticks()")?;
+    let ticks = ticks.as_array().context("ticks")?;
+    ensure!(!ticks.is_empty(), "no ticks");
+    for t in ticks {
+        let text = t["text"].as_str().unwrap_or_default();
+        ensure!(
+            ["ns", "\u{b5}s", "ms", " s"]
+                .iter()
+                .any(|u| text.ends_with(u)),
+            "a tick without a unit: {text:?}"
+        );
+    }
+    let stuck = page.eval("quill.stuckMarker()")?;
+    ensure!(stuck.is_object(), "no stuck marker at the error: {stuck}");
+    for t in ticks {
+        let (l, r) = (t["left"].as_f64().unwrap(), t["right"].as_f64().unwrap());
+        let (sl, sr) = (
+            stuck["left"].as_f64().unwrap(),
+            stuck["right"].as_f64().unwrap(),
+        );
+        ensure!(
+            r <= sl || l >= sr,
+            "tick {t} overlaps the stuck marker {stuck}"
+        );
+    }
+    // The story's operations are links, and only they: an apostrophe is not operation 39.
+    let story = page.eval("document.getElementById('story').textContent")?;
+    let story = story.as_str().unwrap_or_default();
+    ensure!(
+        story.contains("cannot be ordered") && !story.contains("&#"),
+        "story: {story}"
+    );
+    let links = page.eval(
+        "Array.from(document.querySelectorAll('#story a[data-op]')).map(a => a.textContent)",
+    )?;
+    let named = &checked.result.counterexample.as_ref().unwrap().operations;
+    for link in links.as_array().context("links")? {
+        let n: usize = link
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches('#')
+            .parse()?;
+        ensure!(
+            named.contains(&n),
+            "a link to #{n}, which the story does not name: {named:?}"
+        );
+    }
+    page.screenshot(&artifacts().join("generated-illegal.png"))?;
+    // Fitting the whole history and coming back to the error works too.
+    page.eval("quill.fit()")?;
+    ensure!(page.eval("quill.jumpToError()")? == json!(true));
+    ensure!(page
+        .eval(&format!("quill.operationBox({blocking})"))?
+        .is_object());
+    no_errors(page)
+}
+
+#[test]
 fn unknown_history_says_what_was_decided() -> Result<()> {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     for (name, checked) in [
