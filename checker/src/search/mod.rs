@@ -462,6 +462,56 @@ impl<'h, M: Model> Search<'h, M> {
         None
     }
 
+    /// Whether placing the candidate `op` here, leading to `next`, can be left untried because a
+    /// configuration the search tries anyway covers it. Operations without a response are what makes
+    /// this matter: such an operation may take effect at any point after its call, or never, so it is a
+    /// candidate of every configuration after its call, and without this a search that backtracks tries
+    /// every subset of them in every order (2^16 configurations for sixteen writes nobody read).
+    ///
+    /// Two cases, both about an operation with no response:
+    /// - (A) `op` has none and leaves the state as it is (`next` is the current state): never taking
+    ///   effect does the same.
+    /// - (B) the last placement is a choice of an operation `p` with no response, made from the state
+    ///   `s`, and `op` leads from `s` to the same state as from after `p` (a write erases an unread
+    ///   write): `p` then `op` is covered by `op` alone from `s`, with `p` never taking effect.
+    ///
+    /// Why this is sound. A configuration is *good* if some sequence of unplaced operations (a
+    /// completion) takes it to a state where every completed operation is placed, each step accepted
+    /// by the model, and each operation placed only once every operation that returned before its call
+    /// is. Dropping an operation with no response from a completion keeps the rest valid as far as time
+    /// goes (it has no return, so nothing waits for it), and such an operation is never required. So:
+    /// if (X, s) has completion `o, rest` and `o` has no response and leads from `s` to `s`, then `rest`
+    /// is a completion of (X, s) (case A); and if (X + p, s') has completion `op, rest` where `p` has no
+    /// response and `op` leads from `s` and from `s'` to the same `t`, then `rest` is a completion of
+    /// (X + op, t) (case B). Suppose the search ends without a linearization although the empty
+    /// configuration is good. Then every configuration it entered was refuted (the memo table keeps
+    /// them, and a configuration is entered at most once). Take an entered configuration `c` that is
+    /// good with the shortest completion `o, rest` of any; `c` is not complete (a complete one ends the
+    /// search on arrival), and its candidate list holds `o` (or, as the search's guide argues for forced
+    /// reads and [`Search::keep_dependent`], a reordered completion of the same length starts with one
+    /// it tried). Placing `o` was rejected (impossible: the completion is accepted), met an entered
+    /// configuration (good, with the shorter completion `rest`: a contradiction), or was skipped here.
+    /// Case A makes `c` good with the shorter `rest`. Case B makes (X + o, t) good with `rest`, where
+    /// `c` is X + p; `o` was a candidate of X too (the same deadline, as `p` has no return, and one
+    /// candidate more), so trying it there entered (X + o, t), met an entered configuration with the
+    /// same completion, or was skipped, by case A (then X itself is good with `rest`) or by case B one
+    /// level up (and the same argument goes on from there, towards the first placement). Every way
+    /// ends in an entered configuration with a completion shorter than the shortest: a contradiction.
+    fn unneeded(&mut self, op: usize, next: u32) -> bool {
+        if self.entries.is_pending(op) && next == self.state {
+            return true;
+        }
+        match self.stack.last() {
+            Some(&Frame {
+                op: last,
+                before,
+                kind: Kind::Choice,
+                ..
+            }) if self.entries.is_pending(last as usize) => self.transition(before, op) == next,
+            _ => false,
+        }
+    }
+
     /// Places `op`, leading to `next`, if that configuration is new; false if it was entered before.
     fn place(&mut self, op: usize, next: u32, kind: Kind) -> bool {
         let bit = self.rank[op] as usize;
@@ -706,7 +756,7 @@ impl<'h, M: Model> Search<'h, M> {
             let op = self.pool[self.at.next as usize] as usize;
             self.at.next += 1;
             let next = self.transition(self.state, op);
-            if next == REJECTED || !self.place(op, next, Kind::Choice) {
+            if next == REJECTED || self.unneeded(op, next) || !self.place(op, next, Kind::Choice) {
                 self.blame(op, next);
             }
             return None;
