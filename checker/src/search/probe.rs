@@ -182,6 +182,7 @@ mod tests {
             concurrency: 16,
             anomaly,
             seed,
+            pending_rate: 0.0,
         };
         match generate(&options).expect("valid options") {
             Generated::Kv(history) => history,
