@@ -481,11 +481,9 @@ fn inject(
             }
             Anomaly::LostWrite => {
                 // Only a write that some later read could have seen.
-                let seen_later = ops
-                    .iter()
-                    .any(|r| {
-                        r.key == key && !r.pending && matches!(r.act, Act::Read) && r.call > ops[i].ret
-                    });
+                let seen_later = ops.iter().any(|r| {
+                    r.key == key && !r.pending && matches!(r.act, Act::Read) && r.call > ops[i].ret
+                });
                 if !seen_later {
                     continue;
                 }
