@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             concurrency: 100,
             anomaly: None,
             seed: 1,
+            pending_rate: 0.0,
         };
         generate(&options)?.write(std::io::BufWriter::new(std::fs::File::create(&file)?), true)?;
         let started = Instant::now();

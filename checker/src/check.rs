@@ -1,10 +1,13 @@
 //! Checking a whole history: partitioning, checking partitions in parallel, and assembling the evidence.
 //!
-//! Partitions are checked on rayon's pool. The first illegal partition sets a shared stop flag so the others
-//! end early (unless [`Options::all_partitions`] asks for every one). The verdict does not depend on the
-//! number of threads: a history is illegal iff some partition is, and a stopped partition never turns an
-//! illegal verdict into anything else. Which *other* partitions were finished before the stop may vary, and
-//! those are reported as undecided.
+//! Partitions are checked on rayon's pool, in rounds of growing step budgets: in each round every partition
+//! still undecided runs its search for that many steps. After a round in which some partition was found
+//! illegal, the others stop (unless [`Options::all_partitions`] asks for every one), and are reported as
+//! undecided. So the whole result, not only the verdict, is a function of the history and the options,
+//! whatever the number of threads and however they are scheduled: each search is sequential and counted
+//! in steps, and which partitions are decided, and which illegal ones are reported, is settled at round
+//! boundaries. Only a timeout or a cancel, which are measured in time, can make two runs differ. The early
+//! stop loses at most one round's work: each round's budget is four times the last.
 //!
 //! A partition whose search goes on for long, over operations the model declares independent of each
 //! other, gets a second search beside it (the backjumping probe of `search::probe`), on half the step
@@ -100,7 +103,6 @@ pub fn check<M: Model>(
     } else {
         vec![Partition::whole(history.len())]
     };
-    let stop = AtomicBool::new(false);
     let local_progress = Arc::new(Progress::default());
     let progress = options.progress.as_ref().unwrap_or(&local_progress);
     progress
@@ -108,7 +110,6 @@ pub fn check<M: Model>(
         .store(partitions.len(), Ordering::Relaxed);
     let limits = Limits {
         deadline: options.timeout.map(|t| started + t),
-        stop: &stop,
         cancel: options.cancel.as_ref().map(|c| &*c.0),
         explored: &progress.states_explored,
         max_partials: options.max_partials,
@@ -122,7 +123,7 @@ pub fn check<M: Model>(
     // Large partitions first within a round, so the longest searches start early on the pool.
     jobs.sort_by_key(|job| std::cmp::Reverse(job.global.len()));
     // Rounds of growing step budgets: every partition gets its turn, so an illegal partition that is quick
-    // to refute is found while a hard one is still being searched, and stops it.
+    // to refute is found while a hard one is still being searched, and stops it at the round's end.
     let mut budget = FIRST_BUDGET;
     loop {
         let active: Vec<&mut Job<'_, M>> =
@@ -136,12 +137,6 @@ pub fn check<M: Model>(
                 Some(max) => job.advance(budget.min(max - job.explored()), &limits),
                 None => job.advance(budget, &limits),
             }
-            match job.result.as_ref().map(|r| r.verdict) {
-                Some(Verdict::Illegal) if !options.all_partitions => {
-                    stop.store(true, Ordering::Relaxed)
-                }
-                _ => {}
-            }
             if job
                 .result
                 .as_ref()
@@ -150,6 +145,15 @@ pub fn check<M: Model>(
                 progress.partitions_decided.fetch_add(1, Ordering::Relaxed);
             }
         });
+        let illegal = jobs
+            .iter()
+            .any(|job| job.result.as_ref().map(|r| r.verdict) == Some(Verdict::Illegal));
+        if illegal && !options.all_partitions {
+            for job in jobs.iter_mut().filter(|job| job.result.is_none()) {
+                job.stop();
+            }
+            break;
+        }
         budget = budget.saturating_mul(4);
     }
     // Back in the order the model gave the partitions.
@@ -163,8 +167,9 @@ pub fn check<M: Model>(
     })
 }
 
-/// The step budget of the first round.
-const FIRST_BUDGET: u64 = 1 << 14;
+/// The step budget of the first round. It is small because an illegal partition stops the others only
+/// at a round's end: the others then search at most four times as many steps as it took.
+const FIRST_BUDGET: u64 = 1 << 5;
 
 /// Configurations a search explores per operation before the probe joins it: by then it is
 /// backtracking far more than a history that is easy for it does.
@@ -256,7 +261,7 @@ impl<'h, M: Model> Job<'h, M> {
     fn advance(&mut self, budget: u64, limits: &Limits<'_>) {
         let started = Instant::now();
         let cancelled = limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-        let outcome = if cancelled || limits.stop.load(Ordering::Relaxed) {
+        let outcome = if cancelled {
             Some(Outcome::Stopped)
         } else {
             self.run(budget, limits)
@@ -269,6 +274,15 @@ impl<'h, M: Model> Job<'h, M> {
             }
             self.result = Some(self.finish(outcome));
         }
+    }
+
+    /// Ends an undecided partition because another one was found illegal.
+    fn stop(&mut self) {
+        self.search.release();
+        if let Probe::Running(probe) = &mut self.probe {
+            probe.release();
+        }
+        self.result = Some(self.finish(Outcome::Stopped));
     }
 
     /// Runs the search, and the probe beside it once the search has gone on for long, each with half

@@ -13,6 +13,12 @@
 //!   was called.
 //! - [`Anomaly::LostWrite`]: a write is acknowledged, but later reads never see its effect.
 //!
+//! With [`GenOptions::pending_rate`] R, a fraction R of the operations get no response, as requests that
+//! timed out do under faults: each either takes effect at a random instant of its interval or never (one
+//! chance in two), its output is not recorded, and its client goes on under a new client id once the
+//! timeout is over (a client has one operation outstanding at most). The clean history stays
+//! linearizable; an anomaly is put only into a completed operation.
+//!
 //! One `u64` seed drives every random choice (ChaCha8, whose stream is stable across versions), so a seed
 //! and the options name a history.
 
@@ -114,6 +120,8 @@ pub struct GenOptions {
     pub concurrency: usize,
     pub anomaly: Option<Anomaly>,
     pub seed: u64,
+    /// The fraction of operations that get no response, in `[0, 1]`.
+    pub pending_rate: f64,
 }
 
 impl Default for GenOptions {
@@ -126,11 +134,12 @@ impl Default for GenOptions {
             concurrency: 5,
             anomaly: None,
             seed: 0,
+            pending_rate: 0.0,
         }
     }
 }
 
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone, PartialEq)]
 pub enum GenError {
     #[error("unknown model `{name}` (known: {known})")]
     UnknownModel { name: String, known: String },
@@ -140,6 +149,8 @@ pub enum GenError {
     Zero { what: &'static str },
     #[error("concurrency {concurrency} is more than the {clients} clients")]
     ConcurrencyAboveClients { concurrency: usize, clients: usize },
+    #[error("the pending rate must be a number from 0 to 1, not {rate}")]
+    PendingRate { rate: f64 },
     #[error("no place for a {anomaly} in this history (too few operations, or every candidate stays linearizable)")]
     NoPlaceForAnomaly { anomaly: Anomaly },
 }
@@ -245,6 +256,10 @@ struct Op {
     key: usize,
     act: Act,
     out: Out,
+    /// It gets no response (`ret` is then when its client gave up on it).
+    pending: bool,
+    /// It takes effect (false only for some of the pending ones).
+    effect: bool,
 }
 
 impl Op {
@@ -265,6 +280,11 @@ pub fn generate(options: &GenOptions) -> Result<Generated, GenError> {
     }
     if options.model == GenModel::Kv && options.keys == 0 {
         return Err(GenError::Zero { what: "keys" });
+    }
+    if !(0.0..=1.0).contains(&options.pending_rate) {
+        return Err(GenError::PendingRate {
+            rate: options.pending_rate,
+        });
     }
     if options.concurrency > options.clients {
         return Err(GenError::ConcurrencyAboveClients {
@@ -306,12 +326,21 @@ fn schedule(options: &GenOptions, rng: &mut ChaCha8Rng) -> Vec<Op> {
     let longest = 2 * options.concurrency as i64;
     // Values recently written, for a cas to name (so that some cas succeed).
     let mut recent: Vec<String> = Vec::new();
+    // The clients whose operation got no response, which go on under a new id.
+    let mut gave_up: Vec<u64> = Vec::new();
+    let mut next_client = options.clients as u64;
     for index in 0..options.operations {
         while outstanding.len() >= options.concurrency || free.is_empty() {
             let Reverse((ret, client)) = outstanding.pop().expect("an outstanding operation");
             // The next call comes strictly after this return, so the two are ordered in real time.
             now = now.max(ret + 1);
-            free.push(client);
+            if let Some(k) = gave_up.iter().position(|&c| c == client) {
+                gave_up.swap_remove(k);
+                free.push(next_client);
+                next_client += 1;
+            } else {
+                free.push(client);
+            }
         }
         let client = free.swap_remove(rng.gen_range(0..free.len()));
         let call = now;
@@ -319,6 +348,12 @@ fn schedule(options: &GenOptions, rng: &mut ChaCha8Rng) -> Vec<Op> {
         let ret = call + rng.gen_range(1..=longest);
         outstanding.push(Reverse((ret, client)));
         let lin = rng.gen_range(call..=ret);
+        // No random draw at all when nothing is pending, so that the other histories stay as they were.
+        let pending = options.pending_rate > 0.0 && rng.gen_bool(options.pending_rate);
+        let effect = !pending || rng.gen_bool(0.5);
+        if pending {
+            gave_up.push(client);
+        }
         let key = if options.model == GenModel::Kv {
             rng.gen_range(0..options.keys)
         } else {
@@ -356,6 +391,8 @@ fn schedule(options: &GenOptions, rng: &mut ChaCha8Rng) -> Vec<Op> {
             key,
             act,
             out: Out::Nothing,
+            pending,
+            effect,
         });
     }
     ops
@@ -375,7 +412,7 @@ fn apply(
         let op = &mut ops[i];
         let value = &mut state[op.key];
         before[i] = value.clone();
-        let effect = lost != Some(i);
+        let effect = lost != Some(i) && op.effect;
         op.out = match &op.act {
             Act::Read => Out::Value(value.clone()),
             Act::Write(v) => {
@@ -414,6 +451,7 @@ fn inject(
     // Candidates in a random order; each is confirmed by the checker, and a few dozen are tried at most.
     let mut candidates: Vec<usize> = (0..ops.len())
         .filter(|&i| match anomaly {
+            _ if ops[i].pending => false,
             Anomaly::StaleRead => matches!(ops[i].act, Act::Read),
             Anomaly::LostWrite => matches!(ops[i].act, Act::Write(_) | Act::Append(_)),
         })
@@ -427,7 +465,10 @@ fn inject(
                 // The latest write (in linearization order) that returned before the read was called.
                 let Some(&w) = by_lin
                     .iter()
-                    .filter(|&&w| ops[w].key == key && ops[w].writes() && ops[w].ret < ops[i].call)
+                    .filter(|&&w| {
+                        let op = &ops[w];
+                        op.key == key && !op.pending && op.writes() && op.ret < ops[i].call
+                    })
                     .max_by_key(|&&w| (ops[w].lin, w))
                 else {
                     continue;
@@ -440,9 +481,9 @@ fn inject(
             }
             Anomaly::LostWrite => {
                 // Only a write that some later read could have seen.
-                let seen_later = ops
-                    .iter()
-                    .any(|r| r.key == key && matches!(r.act, Act::Read) && r.call > ops[i].ret);
+                let seen_later = ops.iter().any(|r| {
+                    r.key == key && !r.pending && matches!(r.act, Act::Read) && r.call > ops[i].ret
+                });
                 if !seen_later {
                     continue;
                 }
@@ -473,9 +514,9 @@ fn typed(ops: &[Op], model: GenModel) -> Generated {
                 .map(|op| Operation {
                     client: op.client,
                     call: op.call,
-                    ret: Some(op.ret),
+                    ret: (!op.pending).then_some(op.ret),
                     input: input(op),
-                    output: Some(output(op)),
+                    output: (!op.pending).then(|| output(op)),
                     failed: false,
                 })
                 .collect(),

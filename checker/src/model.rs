@@ -147,6 +147,15 @@ pub trait Model: Sync {
         false
     }
 
+    /// Whether the two inputs are the same operation: from every state, without an output, both
+    /// steps lead to the same state. Of two operations without a response that are the same, the
+    /// search tries the one called first before the other (any linearization can exchange them),
+    /// which is what keeps many timed-out writes of a few values from being tried in every subset.
+    /// Answering false is always safe, and the default does.
+    fn same_operation(&self, _a: &Self::Input, _b: &Self::Input) -> bool {
+        false
+    }
+
     /// Splits the history into independently checkable partitions. The default keeps it whole.
     fn partition(&self, operations: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
         vec![Partition::whole(operations.len())]

@@ -79,6 +79,10 @@ impl Model for CasRegister {
         }
     }
 
+    fn same_operation(&self, a: &CasInput, b: &CasInput) -> bool {
+        a == b
+    }
+
     fn is_read_only(&self, input: &CasInput, output: Option<&CasOutput>) -> bool {
         // A cas known not to have swapped only checks the value, like a read.
         match input {

@@ -214,6 +214,10 @@ impl Model for Kv {
         }
     }
 
+    fn same_operation(&self, a: &KvInput, b: &KvInput) -> bool {
+        a == b
+    }
+
     fn is_read_only(&self, input: &KvInput, _output: Option<&KvOutput>) -> bool {
         matches!(input, KvInput::Get { .. })
     }

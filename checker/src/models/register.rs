@@ -60,6 +60,10 @@ impl Model for Register {
         }
     }
 
+    fn same_operation(&self, a: &RegisterInput, b: &RegisterInput) -> bool {
+        a == b
+    }
+
     fn is_read_only(&self, input: &RegisterInput, _output: Option<&RegisterOutput>) -> bool {
         matches!(input, RegisterInput::Read)
     }

@@ -49,6 +49,10 @@ impl Bitset {
         }
     }
 
+    pub(crate) fn contains(&self, i: usize) -> bool {
+        self.words[i / 64] & (1 << (i % 64)) != 0
+    }
+
     pub(crate) fn clear(&mut self, i: usize) {
         let w = i / 64;
         self.words[w] &= !(1 << (i % 64));

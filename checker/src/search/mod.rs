@@ -79,7 +79,7 @@ use bitset::Bitset;
 use entries::{Entries, HEAD, NIL};
 use memo::Memo;
 
-/// How often (in search iterations) the deadline and the stop flag are looked at.
+/// How often (in search iterations) the deadline and the cancel flag are looked at.
 const POLL_EVERY: u32 = 1 << 12;
 
 /// How many calls past a write's return the read look-ahead looks at after placing it.
@@ -96,15 +96,19 @@ const LOOK_AHEAD_TRIAL: u64 = 4096;
 /// a walk back over the calls before the read's return.
 const LOOK_AHEAD_READS: u32 = 4;
 
+/// How many earlier operations without a response an operation without one is compared with, to find
+/// its twin ([`Search::twin`]): enough for the timed-out requests of a real history, and bounded so that
+/// a history of millions of them does not cost a quadratic setup.
+const TWIN_WINDOW: usize = 1024;
+
 /// The transition table's mark for a step the model rejects.
 const REJECTED: u32 = u32::MAX;
 
 /// Limits and shared signals of one partition's search.
 pub(crate) struct Limits<'a> {
     pub deadline: Option<Instant>,
-    /// Set when the check is cancelled or another partition was found illegal.
-    pub stop: &'a AtomicBool,
-    /// The user's cancel handle, when there is one.
+    /// The user's cancel handle, when there is one. (Another partition found illegal stops this one
+    /// only between rounds, so that which partitions are decided depends on nothing but steps.)
     pub cancel: Option<&'a AtomicBool>,
     /// Explored-state counter shared by all partitions, for progress display.
     pub explored: &'a AtomicU64,
@@ -186,6 +190,9 @@ pub(crate) struct Search<'h, M: Model> {
     rank: Vec<u32>,
     /// Per local operation: the model declares it read-only.
     read_only: Vec<bool>,
+    /// Per local operation without a response: the latest one called before it that is the same
+    /// operation ([`Model::same_operation`]), or [`NIL`]. It is tried only once its twin is placed.
+    twin: Vec<u32>,
     entries: Entries,
     placed: Bitset,
     memo: Memo,
@@ -234,6 +241,22 @@ impl<'h, M: Model> Search<'h, M> {
             .iter()
             .map(|op| model.is_read_only(&op.input, op.output.as_ref()))
             .collect();
+        let mut twin = vec![NIL; ops.len()];
+        let pending: Vec<usize> = by_call
+            .iter()
+            .copied()
+            .filter(|&i| ops[i].ret.is_none())
+            .collect();
+        for (k, &op) in pending.iter().enumerate() {
+            let earlier = &pending[k.saturating_sub(TWIN_WINDOW)..k];
+            if let Some(&same) = earlier
+                .iter()
+                .rev()
+                .find(|&&other| model.same_operation(&ops[other].input, &ops[op].input))
+            {
+                twin[op] = same as u32;
+            }
+        }
         let mut states = States {
             list: Vec::new(),
             ids: FxHashMap::default(),
@@ -261,6 +284,7 @@ impl<'h, M: Model> Search<'h, M> {
             model,
             rank,
             read_only,
+            twin,
             placed,
             ops,
             entries,
@@ -313,7 +337,7 @@ impl<'h, M: Model> Search<'h, M> {
                     .fetch_add(self.explored - reported, Ordering::Relaxed);
                 reported = self.explored;
                 let cancelled = limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-                if cancelled || limits.stop.load(Ordering::Relaxed) {
+                if cancelled {
                     break Some(Outcome::Stopped);
                 }
                 if limits.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -460,6 +484,73 @@ impl<'h, M: Model> Search<'h, M> {
             node = self.entries.next(node);
         }
         None
+    }
+
+    /// Whether placing the candidate `op` here, leading to `next`, can be left untried because a
+    /// configuration the search tries anyway covers it. Operations without a response are what makes
+    /// this matter: such an operation may take effect at any point after its call, or never, so it is a
+    /// candidate of every configuration after its call, and without this a search that backtracks tries
+    /// every subset of them in every order (2^16 configurations for sixteen writes nobody read).
+    ///
+    /// Three cases, all about an operation with no response:
+    /// - (A) `op` has none and leaves the state as it is (`next` is the current state): never taking
+    ///   effect does the same.
+    /// - (B) the last placement is a choice of an operation `p` with no response, made from the state
+    ///   `s`, and `op` leads from `s` to the same state as from after `p` (a write erases an unread
+    ///   write): `p` then `op` is covered by `op` alone from `s`, with `p` never taking effect.
+    /// - (C) `op` has none, and its twin (the same operation, also without a response, called before it)
+    ///   is not placed: the twin is tried in its place (timed-out writes of a few values, or retried
+    ///   requests, are many copies of a few operations, and only how many of each took effect matters).
+    ///
+    /// Why this is sound. A configuration is *good* if some sequence of unplaced operations (a
+    /// completion) takes it to a state where every completed operation is placed, each step accepted
+    /// by the model, and each operation placed only once every operation that returned before its call
+    /// is. Dropping an operation with no response from a completion keeps the rest valid as far as time
+    /// goes (it has no return, so nothing waits for it), and such an operation is never required. So:
+    /// if (X, s) has completion `o, rest` and `o` has no response and leads from `s` to `s`, then `rest`
+    /// is a completion of (X, s) (case A); and if (X + p, s') has completion `op, rest` where `p` has no
+    /// response and `op` leads from `s` and from `s'` to the same `t`, then `rest` is a completion of
+    /// (X + op, t) (case B); and if (X + op, t) has completion `rest` where `op` has no response and
+    /// neither has its unplaced twin `q`, then (X + q, t) has a completion as long, `rest` with `op` in
+    /// the place of `q` if `q` is in it (case C): both steps are the same from every state, and `q`, called
+    /// before `op`, may go wherever `op` may, and `op`, called before the deadline and never returning,
+    /// wherever `q` went. Suppose the search ends without a linearization although the empty
+    /// configuration is good. Then every configuration it entered was refuted (the memo table keeps
+    /// them, and a configuration is entered at most once). Take an entered configuration `c` that is
+    /// good with the shortest completion `o, rest` of any; `c` is not complete (a complete one ends the
+    /// search on arrival), and its candidate list holds `o` (or, as the search's guide argues for forced
+    /// reads and [`Search::keep_dependent`], a reordered completion of the same length starts with one
+    /// it tried). Placing `o` was rejected (impossible: the completion is accepted), met an entered
+    /// configuration (good, with the shorter completion `rest`: a contradiction), or was skipped here.
+    /// Case A makes `c` good with the shorter `rest`. Case C makes `c` + `q` good with a completion as
+    /// long as `rest`, and `q` is a candidate of `c` too (called before `o`, unplaced, and not a read,
+    /// since a read without a response fits everywhere and is forced at once), so the argument goes on
+    /// with `q` in place of `o`, along a chain of twins that ends, since each was called before the
+    /// last. Case B makes (X + o, t) good with `rest`, where
+    /// `c` is X + p; `o` was a candidate of X too (the same deadline, as `p` has no return, and one
+    /// candidate more), so trying it there entered (X + o, t), met an entered configuration with the
+    /// same completion, or was skipped, by case A (then X itself is good with `rest`) or by case B one
+    /// level up (and the same argument goes on from there, towards the first placement). Every way
+    /// ends in an entered configuration with a completion shorter than the shortest: a contradiction.
+    fn unneeded(&mut self, op: usize, next: u32) -> bool {
+        if self.entries.is_pending(op) {
+            if next == self.state {
+                return true;
+            }
+            let twin = self.twin[op];
+            if twin != NIL && !self.placed.contains(self.rank[twin as usize] as usize) {
+                return true;
+            }
+        }
+        match self.stack.last() {
+            Some(&Frame {
+                op: last,
+                before,
+                kind: Kind::Choice,
+                ..
+            }) if self.entries.is_pending(last as usize) => self.transition(before, op) == next,
+            _ => false,
+        }
     }
 
     /// Places `op`, leading to `next`, if that configuration is new; false if it was entered before.
@@ -706,7 +797,7 @@ impl<'h, M: Model> Search<'h, M> {
             let op = self.pool[self.at.next as usize] as usize;
             self.at.next += 1;
             let next = self.transition(self.state, op);
-            if next == REJECTED || !self.place(op, next, Kind::Choice) {
+            if next == REJECTED || self.unneeded(op, next) || !self.place(op, next, Kind::Choice) {
                 self.blame(op, next);
             }
             return None;

@@ -163,7 +163,7 @@ impl<'h, M: Model> Search<'h, M> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, AtomicU64};
+    use std::sync::atomic::AtomicU64;
 
     use super::super::{witness, Limits, Outcome, Search};
     use crate::gen::{generate, Anomaly, GenModel, GenOptions, Generated};
@@ -182,6 +182,7 @@ mod tests {
             concurrency: 16,
             anomaly,
             seed,
+            pending_rate: 0.0,
         };
         match generate(&options).expect("valid options") {
             Generated::Kv(history) => history,
@@ -192,10 +193,9 @@ mod tests {
     /// Runs a probe over the whole history to its end.
     fn probe(history: &KvHistory) -> (Outcome, u64) {
         let ops: Vec<_> = history.operations.iter().collect();
-        let (stop, explored) = (AtomicBool::new(false), AtomicU64::new(0));
+        let explored = AtomicU64::new(0);
         let limits = Limits {
             deadline: None,
-            stop: &stop,
             cancel: None,
             explored: &explored,
             max_partials: 0,

@@ -692,6 +692,7 @@ fn generated_anomalies_are_cycles_whose_claims_hold() {
                     concurrency: 5,
                     anomaly: Some(anomaly),
                     seed,
+                    pending_rate: 0.0,
                 };
                 let generated = match generate(&options) {
                     Ok(g) => g,

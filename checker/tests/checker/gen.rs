@@ -2,7 +2,7 @@
 
 use checker::dynamic::check_raw;
 use checker::formats::parse;
-use checker::gen::{generate, Anomaly, GenError, GenModel, GenOptions};
+use checker::gen::{generate, Anomaly, GenError, GenModel, GenOptions, Generated};
 use checker::{Options, Verdict};
 
 const MODELS: [GenModel; 3] = [GenModel::Kv, GenModel::Register, GenModel::CasRegister];
@@ -16,6 +16,7 @@ fn options(model: GenModel, seed: u64) -> GenOptions {
         concurrency: 4,
         anomaly: None,
         seed,
+        pending_rate: 0.0,
     }
 }
 
@@ -163,5 +164,79 @@ fn whole_map_searches_agree_with_the_partitioned_ones() {
                 "seed {seed} {anomaly:?} whole map"
             );
         }
+    }
+}
+
+#[test]
+fn a_pending_rate_leaves_that_share_without_a_response_under_new_clients() {
+    for model in MODELS {
+        for seed in 0..10 {
+            let options = GenOptions {
+                operations: 400,
+                pending_rate: 0.2,
+                ..options(model, seed)
+            };
+            let history = generate(&options).unwrap();
+            let ops = shape(&history);
+            let pending: Vec<_> = ops.iter().filter(|op| op.2.is_none()).collect();
+            // 400 draws at 0.2: 80 expected, and far outside 40..120 only with odds below 1e-9.
+            assert!(
+                (40..=120).contains(&pending.len()),
+                "{model:?} seed {seed}: {} pending",
+                pending.len()
+            );
+            assert!(pending.iter().all(|op| op.3));
+            // A client whose operation got no response issues nothing after it.
+            for op in &pending {
+                assert!(
+                    !ops.iter().any(|o| o.0 == op.0 && o.1 > op.1),
+                    "{model:?} seed {seed}: client {} goes on after giving up",
+                    op.0
+                );
+            }
+            assert_eq!(
+                history.check(&Options::default()).verdict,
+                Verdict::Ok,
+                "{model:?} seed {seed}"
+            );
+            for anomaly in [Anomaly::StaleRead, Anomaly::LostWrite] {
+                let bad = GenOptions {
+                    anomaly: Some(anomaly),
+                    ..options.clone()
+                };
+                match generate(&bad) {
+                    Ok(history) => assert_eq!(
+                        history.check(&Options::default()).verdict,
+                        Verdict::Illegal,
+                        "{model:?} {anomaly:?} seed {seed}"
+                    ),
+                    Err(GenError::NoPlaceForAnomaly { .. }) => {}
+                    Err(err) => panic!("{model:?} {anomaly:?} seed {seed}: {err}"),
+                }
+            }
+        }
+    }
+    let bad_rate = GenOptions {
+        pending_rate: 1.5,
+        ..GenOptions::default()
+    };
+    assert_eq!(
+        generate(&bad_rate).unwrap_err(),
+        GenError::PendingRate { rate: 1.5 }
+    );
+}
+
+/// Each operation's client, call, return and whether its output is missing.
+fn shape(history: &Generated) -> Vec<(u64, i64, Option<i64>, bool)> {
+    fn of<I, O>(h: &checker::History<I, O>) -> Vec<(u64, i64, Option<i64>, bool)> {
+        h.operations
+            .iter()
+            .map(|op| (op.client, op.call, op.ret, op.output.is_none()))
+            .collect()
+    }
+    match history {
+        Generated::Kv(h) => of(h),
+        Generated::Register(h) => of(h),
+        Generated::CasRegister(h) => of(h),
     }
 }

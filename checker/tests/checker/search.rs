@@ -677,3 +677,39 @@ fn a_failure_is_taken_back_to_the_placement_it_depends_on() {
         result.states_explored()
     );
 }
+
+/// Sixteen writes without a response that nobody reads, then two concurrent writes, then a read of
+/// the first of those two (so they must be ordered against their call order's first try).
+fn unread_pending_writes(read_value: i64) -> Vec<Operation<RegisterInput, RegisterOutput>> {
+    let mut ops: Vec<_> = (0..16)
+        .map(|i| Operation::pending(i, i as i64, write(i as i64 + 1)))
+        .collect();
+    ops.push(Operation::new(20, 20, 30, write(100), none()));
+    ops.push(Operation::new(21, 21, 31, write(200), none()));
+    ops.push(Operation::new(
+        22,
+        40,
+        41,
+        RegisterInput::Read,
+        read(Some(read_value)),
+    ));
+    ops
+}
+
+#[test]
+fn writes_without_a_response_that_nobody_reads_are_not_tried_in_every_subset() {
+    for (value, expected) in [(100, Verdict::Ok), (300, Verdict::Illegal)] {
+        let result = check(
+            &Register::default(),
+            &History::new(unread_pending_writes(value)),
+            &Options::default(),
+        )
+        .unwrap();
+        assert_eq!(result.verdict, expected, "read of {value}");
+        let explored: u64 = result.partitions.iter().map(|p| p.states_explored).sum();
+        // Each pending write is tried once after the wrong order of the two completed ones (then the
+        // next write erases it): 37 and 68 configurations. Trying every subset of them in every order
+        // took 1,114,116 and 2,359,296.
+        assert!(explored < 200, "read of {value}: {explored} configurations");
+    }
+}

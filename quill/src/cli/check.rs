@@ -59,6 +59,10 @@ pub struct CheckArgs {
     /// Write the timeline as an SVG here (with several files: a directory, one SVG per file).
     #[arg(long, value_name = "PATH")]
     pub svg: Option<PathBuf>,
+    /// Leave out every measured time (the `micros` fields of `--json`, the times the HTML page
+    /// embeds, `time=` in the verdict line), so that the same history and options give the same bytes.
+    #[arg(long)]
+    pub no_timings: bool,
     /// History files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -105,19 +109,26 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         let check =
             |options: &Options| check_file(file, format, args.model.as_deref(), options, &extra);
         let outcome = match with_progress(show_progress, &options, check)
+            .map(|checked| without_timings(checked, args.no_timings))
             .and_then(|checked| write_pictures(&args, file, &checked).map(|()| checked))
         {
             Ok(checked) => FileOutcome::Checked(Box::new(checked)),
             Err(err) => FileOutcome::Error(format!("{err:#}")),
         };
         if !args.json {
-            print_line(file, &outcome);
+            print_line(file, &outcome, args.no_timings);
         }
         outcomes.push(outcome);
     }
     let summary = Summary::of(&outcomes);
     if args.json {
-        print_json(&args.files, &outcomes, &summary, !args.no_history)?;
+        print_json(
+            &args.files,
+            &outcomes,
+            &summary,
+            !args.no_history,
+            args.no_timings,
+        )?;
     } else if args.files.len() > 1 {
         println!("{summary}");
     }
@@ -167,6 +178,18 @@ fn check_picture_paths(args: &CheckArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// With `--no-timings`, the measured times set to zero, so that nothing drawn from them (the HTML page's
+/// figures) differs between runs; `--json` leaves the fields out altogether ([`print_json`]).
+fn without_timings(mut checked: Checked, no_timings: bool) -> Checked {
+    if no_timings {
+        checked.result.micros = 0;
+        for partition in &mut checked.result.partitions {
+            partition.micros = 0;
+        }
+    }
+    checked
 }
 
 /// Runs `check` with the options' progress counters watched from another thread, which draws a bar on
@@ -274,7 +297,7 @@ fn write_pictures(args: &CheckArgs, file: &Path, checked: &Checked) -> anyhow::R
     Ok(())
 }
 
-fn print_line(file: &Path, outcome: &FileOutcome) {
+fn print_line(file: &Path, outcome: &FileOutcome, no_timings: bool) {
     match outcome {
         FileOutcome::Checked(c) => {
             let r = &c.result;
@@ -286,13 +309,17 @@ fn print_line(file: &Path, outcome: &FileOutcome) {
                 ),
                 _ => String::new(),
             };
+            let time = if no_timings {
+                String::new()
+            } else {
+                format!(" time={}", human_micros(r.micros))
+            };
             println!(
-                "{}: {}{extra}  ops={} partitions={} time={}",
+                "{}: {}{extra}  ops={} partitions={}{time}",
                 file.display(),
                 r.verdict,
                 c.view.operations.len(),
                 r.partitions.len(),
-                human_micros(r.micros),
             );
             // `--explain`: the minimal counterexample's story, under its file's verdict.
             for line in r.counterexample.iter().flat_map(|c| &c.story) {
@@ -376,27 +403,30 @@ fn print_json(
     outcomes: &[FileOutcome],
     summary: &Summary,
     with_history: bool,
+    no_timings: bool,
 ) -> anyhow::Result<()> {
     let results: Vec<serde_json::Value> = files
         .iter()
         .zip(outcomes)
-        .map(|(file, outcome)| match outcome {
-            FileOutcome::Checked(c) => {
-                let mut entry = json!({
-                    "file": file.display().to_string(),
-                    "model": c.model,
-                    "verdict": c.result.verdict,
-                    "operations": c.view.operations.len(),
-                    "result": c.result,
-                });
-                if with_history {
-                    entry["history"] = json!(c.view);
+        .map(|(file, outcome)| -> anyhow::Result<serde_json::Value> {
+            Ok(match outcome {
+                FileOutcome::Checked(c) => {
+                    let mut entry = json!({
+                        "file": file.display().to_string(),
+                        "model": c.model,
+                        "verdict": c.result.verdict,
+                        "operations": c.view.operations.len(),
+                        "result": result_json(&c.result, no_timings)?,
+                    });
+                    if with_history {
+                        entry["history"] = json!(c.view);
+                    }
+                    entry
                 }
-                entry
-            }
-            FileOutcome::Error(e) => json!({ "file": file.display().to_string(), "error": e }),
+                FileOutcome::Error(e) => json!({ "file": file.display().to_string(), "error": e }),
+            })
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     let doc = json!({
         "version": 1,
         "files": results,
@@ -414,4 +444,25 @@ fn print_json(
     use std::io::Write;
     writeln!(lock)?;
     Ok(())
+}
+
+/// A check's result as JSON; with `--no-timings`, without the measured times (the check's and every
+/// partition's `micros`), the only fields of the result that differ between runs.
+fn result_json(
+    result: &checker::CheckResult,
+    no_timings: bool,
+) -> anyhow::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(result)?;
+    if no_timings {
+        if let Some(object) = value.as_object_mut() {
+            object.remove("micros");
+        }
+        let partitions = value.get_mut("partitions").and_then(|p| p.as_array_mut());
+        for partition in partitions.into_iter().flatten() {
+            if let Some(object) = partition.as_object_mut() {
+                object.remove("micros");
+            }
+        }
+    }
+    Ok(value)
 }

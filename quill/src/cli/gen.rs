@@ -4,6 +4,7 @@
 //! ```text
 //! quill gen --model kv --clients 100 --keys 1000 --ops 1000000 --concurrency 50 --jsonl -o big.jsonl
 //! quill gen --model cas-register --ops 200 --anomaly stale-read --seed 7 -o bad.json
+//! quill gen --model register --clients 5 --ops 80 --pending-rate 0.15 --anomaly stale-read -o info.json
 //! ```
 
 use std::io::{BufWriter, Write};
@@ -33,6 +34,10 @@ pub struct GenArgs {
     /// Put in one violation: stale-read or lost-write. The result is checked to be non-linearizable.
     #[arg(long)]
     pub anomaly: Option<String>,
+    /// The fraction of operations (0 to 1) that get no response, as timed-out requests: each may take
+    /// effect or not, and its client goes on under a new id.
+    #[arg(long, default_value_t = 0.0, value_name = "R")]
+    pub pending_rate: f64,
     /// The seed of every random choice.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -60,6 +65,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
         concurrency: args.concurrency.unwrap_or(args.clients),
         anomaly,
         seed: args.seed,
+        pending_rate: args.pending_rate,
     };
     let history = generate(&options).context("generating the history")?;
     match &args.output {

@@ -1,6 +1,7 @@
 //! `quill check` as a user runs it: verdict lines, exit statuses, errors that name their place, JSON
 //! output, and the pictures.
 
+mod determinism;
 mod mr;
 
 use std::path::{Path, PathBuf};
