@@ -53,7 +53,7 @@ pub struct CheckArgs {
     /// Write the timeline as an SVG here (with several files: a directory, one SVG per file).
     #[arg(long, value_name = "PATH")]
     pub svg: Option<PathBuf>,
-    /// History files.
+    /// History files (`-`: standard input).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
@@ -188,7 +188,13 @@ fn check_file(
     options: &Options,
     extra: &Extra,
 ) -> anyhow::Result<Checked> {
-    let mut raw = read_path(file, format).with_context(|| file.display().to_string())?;
+    // `-`: standard input, read as a stream like a file.
+    let raw = if file.as_os_str() == "-" {
+        checker::formats::read_reader(std::io::stdin(), format)
+    } else {
+        read_path(file, format)
+    };
+    let mut raw = raw.with_context(|| file.display().to_string())?;
     if let Some(init) = &extra.init {
         raw.init = Some(init.clone());
     }
