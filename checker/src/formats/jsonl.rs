@@ -28,7 +28,7 @@ use crate::error::{FormatError, Location};
 use crate::history::Operation;
 
 /// The keys of a header line.
-const HEADER_KEYS: &[&str] = &["model", "init", "annotations"];
+pub(super) const HEADER_KEYS: &[&str] = &["model", "init", "annotations"];
 /// How much is read at a time: large enough that parsing a block in parallel pays, small enough that
 /// the bytes held stay a few megabytes.
 const BLOCK: usize = 4 << 20;

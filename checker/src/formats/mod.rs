@@ -271,10 +271,16 @@ pub fn detect(head: &str) -> Option<Format> {
         return Some(Format::Edn);
     }
     if first.starts_with('{') {
-        // A first line that is a whole object holding an operation (or a bare header) is JSON Lines.
+        // A first line that is a whole object holding an operation (or a bare header) is JSON Lines;
+        // any other object is a document (whose unknown keys its reading will name).
+        let mut lines = head.lines().map(str::trim).filter(|l| !l.is_empty());
+        let another_object = lines.nth(1).is_some_and(|l| l.starts_with('{'));
         return match serde_json::from_str::<Json>(first) {
+            // A whole object on the first line and another after it: lines, not one document.
+            Ok(Json::Object(_)) if another_object => Some(Format::Jsonl),
             Ok(Json::Object(map))
-                if !map.contains_key("operations") && !map.contains_key("events") =>
+                if json::OPERATION_KEYS.iter().any(|k| map.contains_key(*k))
+                    || map.keys().all(|k| jsonl::HEADER_KEYS.contains(&k.as_str())) =>
             {
                 Some(Format::Jsonl)
             }

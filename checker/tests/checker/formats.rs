@@ -58,6 +58,16 @@ fn formats_are_detected() {
         Some(Format::PorcupineKv)
     );
     assert_eq!(detect("hello"), None);
+    // A one-line document with a misspelled key is a document, and a line with an operation's keys
+    // (one misspelled) is JSON Lines: each is then read with the message that names the key.
+    assert_eq!(
+        detect(r#"{"model": "kv", "operatoins": []}"#),
+        Some(Format::Json)
+    );
+    assert_eq!(
+        detect(r#"{"client": 0, "call": 0, "return": 1, "inptu": {}}"#),
+        Some(Format::Jsonl)
+    );
 }
 
 #[test]
