@@ -458,13 +458,17 @@ pub(crate) enum Reported<'k> {
     Object(&'k [(&'k str, bool)]),
 }
 
+/// Whether an operation of the model (its `op`, its input's keys each with whether its value is null,
+/// what its output reports, whether it completed) has the shape the model accepts.
+pub(crate) type ShapeCheck<'f> = dyn Fn(&str, &[(&str, bool)], Reported<'_>, bool) -> bool + 'f;
+
 /// Types a line the fast way, or gives up (`None`) on anything it does not handle: `check` says whether
 /// an operation's input keys and output are ones the model accepts (given the operation's `op`, its
 /// input keys and whether it completed). Accepts only lines the careful road accepts, and reads them to
 /// the same operation.
 pub(crate) fn fast_operation<I: DeserializeOwned, O: DeserializeOwned>(
     line: &[u8],
-    check: &dyn Fn(&str, &[(&str, bool)], Reported<'_>, bool) -> bool,
+    check: &ShapeCheck<'_>,
 ) -> Option<Operation<I, O>> {
     let line: FastLine<'_> = serde_json::from_slice(line).ok()?;
     let failed = line.failed.unwrap_or(false);
