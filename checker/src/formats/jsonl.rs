@@ -148,7 +148,7 @@ impl Block {
                 return None;
             }
             let rest = &self.bytes[at..];
-            let len = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+            let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
             let line = Line {
                 number,
                 offset: self.offset + at as u64,
@@ -190,7 +190,7 @@ impl Lines {
         loop {
             let before = bytes.len();
             self.fill(&mut bytes, before + BLOCK)?;
-            if let Some(last) = bytes[before..].iter().rposition(|&b| b == b'\n') {
+            if let Some(last) = memchr::memrchr(b'\n', &bytes[before..]) {
                 let end = before + last + 1;
                 self.carry = bytes[end..].to_vec();
                 bytes.truncate(end);
@@ -217,7 +217,7 @@ impl Lines {
             offset: self.offset,
             bytes,
         };
-        self.line += block.bytes.iter().filter(|&&b| b == b'\n').count();
+        self.line += memchr::memchr_iter(b'\n', &block.bytes).count();
         self.offset += block.bytes.len() as u64;
         block
     }
