@@ -15,8 +15,15 @@ use checker::{check, History, Model, Options, Verdict};
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde::de::DeserializeOwned;
 
+/// `../shared/corpus` beside the workspace; the benchmark stops naming the path when it is missing.
 fn corpus() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"))
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus"));
+    assert!(
+        dir.is_dir(),
+        "this benchmark needs the reference corpus, {} (../shared/corpus beside the workspace), which is missing",
+        dir.display()
+    );
+    dir
 }
 
 /// Reads and types `path` for `M`, outside the measurement.

@@ -6,8 +6,15 @@ use checker::dynamic::check_raw;
 use checker::formats::read_path;
 use checker::{Options, Verdict};
 
+/// `../shared/corpus` beside the workspace; fails naming the path when it is missing.
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    assert!(
+        dir.is_dir(),
+        "this test needs the reference corpus, {} (../shared/corpus beside the workspace), which is missing",
+        dir.display()
+    );
+    dir
 }
 
 fn verdict(path: &Path, partition: bool) -> Verdict {

@@ -10,8 +10,15 @@ use checker::formats::{parse, read_path, Format, RawHistory};
 use checker::models::{CasRegister, Kv, Mutex, MutexInput, MutexOutput, Value};
 use checker::{check, Counterexample, History, Model, Operation, Options, Verdict};
 
+/// `../shared/corpus` beside the workspace; fails naming the path when it is missing.
 fn corpus() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    assert!(
+        dir.is_dir(),
+        "this test needs the reference corpus, {} (../shared/corpus beside the workspace), which is missing",
+        dir.display()
+    );
+    dir
 }
 
 /// The verdict of the sub-history of `history` made of `ops`.

@@ -397,6 +397,10 @@ fn the_verdict_does_not_depend_on_the_thread_count() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/corpus/porcupine-kv/c10-bad.txt"
     );
+    assert!(
+        std::path::Path::new(path).is_file(),
+        "this test needs {path} (the reference corpus, ../shared/corpus beside the workspace), which is missing"
+    );
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod completions;
 mod gen;
 mod test;
 
@@ -14,7 +15,8 @@ pub const EXIT_USAGE: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(
     name = "quill",
-    version,
+    // The package version, and the git commit when built from a checkout (see build.rs).
+    version = env!("QUILL_VERSION"),
     about = "Linearizability checking and deterministic simulation of distributed systems"
 )]
 pub struct Cli {
@@ -30,6 +32,10 @@ pub enum Command {
     Gen(gen::GenArgs),
     /// Run the simulated lab test catalog (raft, kvsrv, kvraft) over many seeds.
     Test(test::TestArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to standard output.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) to standard output, or write a page per subcommand with --out.
+    Man(completions::ManArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -37,5 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Test(args) => test::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
