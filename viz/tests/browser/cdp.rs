@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use headless_chrome::protocol::cdp::types::Event;
-use headless_chrome::protocol::cdp::{Input, Log, Page as CdpPage, Runtime};
+use headless_chrome::protocol::cdp::{Emulation, Input, Log, Page as CdpPage, Runtime};
 use headless_chrome::{LaunchOptions, Tab};
 use serde_json::{json, Value};
 
@@ -80,7 +80,7 @@ pub struct Browser {
 
 impl Browser {
     /// Starts a fresh headless Chromium with a 1400x900 window. `log` receives the binary, its
-    /// version and the DevTools endpoint (the crate reads Chromium's own output to find the endpoint).
+    /// version and its process id.
     pub fn launch(log: &Path) -> Result<Browser> {
         let binary = find_chromium(
             std::env::var_os("QUILL_CHROMIUM").map(PathBuf::from),
@@ -109,7 +109,7 @@ impl Browser {
         std::fs::write(
             log,
             format!(
-                "binary: {}\nversion: {version}\nendpoint: {}\n",
+                "binary: {}\nversion: {version}\nprocess: {}\n",
                 binary.display(),
                 browser
                     .get_process_id()
@@ -137,6 +137,24 @@ impl Browser {
             enable_file_chooser_opened_event: None,
         })
         .context("Page.enable")?;
+        // The viewport the tests' coordinates assume, whatever the window manager made of the window.
+        tab.call_method(Emulation::SetDeviceMetricsOverride {
+            width: 1400,
+            height: 900,
+            device_scale_factor: 1.0,
+            mobile: false,
+            scale: None,
+            screen_width: None,
+            screen_height: None,
+            position_x: None,
+            position_y: None,
+            dont_set_visible_size: None,
+            screen_orientation: None,
+            viewport: None,
+            display_feature: None,
+            device_posture: None,
+        })
+        .context("Emulation.setDeviceMetricsOverride")?;
         Ok(Page { tab, errors })
     }
 }
