@@ -4,7 +4,7 @@
 //! evidence with every verdict, and partitions checked in parallel.
 //!
 //! A history is what clients saw: each [`Operation`] has a call time, a return time (or none, when no
-//! response came), an input and an output. A [`Model`] is the sequential specification. [`check`] searches
+//! response came), an input and an output. A [`Model`] is the sequential specification. [`check()`] searches
 //! for a linearization: an order of the operations, consistent with real time, in which the model accepts
 //! every output. The [`CheckResult`] says [`Verdict::Ok`] with a linearization, [`Verdict::Illegal`] with the
 //! longest linearizable prefixes found and the operations that could not follow them, or

@@ -4,7 +4,7 @@
 //! maps, sets, keywords, symbols, strings with escapes, characters, integers, floats, `nil`/`true`/`false`,
 //! `;` comments, `#_` discards, commas as white space, and tagged literals such as `#inst "..."` or Jepsen's
 //! `#jepsen.history.Op{...}` records, whose tag is dropped), with the line and column of every form so that
-//! errors name a place. [`parse`] then gives the forms Jepsen's meaning (Knossos semantics):
+//! errors name a place. `parse` then gives the forms Jepsen's meaning (Knossos semantics):
 //!
 //! - The history is one vector or list of operation maps, or a bare sequence of them.
 //! - Real-time order is the order of the maps in the file, never `:time` (which goes backwards in real

@@ -1,5 +1,5 @@
 //! kvraft (4A/4B) in virtual time: [`kvraft::KvServer`]s and one host per clerk on the labrpc
-//! network of [`crate::sim`], mirroring `src/kvraft/config.go`, and the lab's 23 tests as scenarios.
+//! network of [`sim`], mirroring `src/kvraft/config.go`, and the lab's 23 tests as scenarios.
 //!
 //! # Mapping of config.go
 //! - Servers are hosts `0..n`; each clerk is a host of its own, whose ends reach the servers it was

@@ -1,5 +1,5 @@
 //! kvsrv (2024 lab 2) in virtual time: one [`kvsrv::Server`] host and one host carrying every
-//! clerk, on the labrpc network of [`crate::sim`], and the lab's ten tests as scenarios.
+//! clerk, on the labrpc network of [`sim`], and the lab's ten tests as scenarios.
 //!
 //! All clerks live on one simulator host ([`Host::Clerks`]) because the memory tests make 100,000
 //! of them, and a host per clerk would cost a row of links each. Every clerk call is still its own
