@@ -729,18 +729,31 @@ impl<P: Process> Sim<P> {
         started + (elapsed / 100 + 1) * 100
     }
 
+    /// Schedules, at `at`, the failure of `call` (made by `caller`, incarnation `caller_inc`, to
+    /// `callee`): its caller's `on_reply(None)`.
+    fn fail_call(
+        &mut self,
+        at: Time,
+        call: CallId,
+        callee: HostId,
+        caller: HostId,
+        caller_inc: u64,
+    ) {
+        self.schedule(
+            at,
+            Event::Failed {
+                call,
+                from: callee,
+                to: caller,
+                to_inc: caller_inc,
+            },
+        );
+    }
+
     fn fail_pending(&mut self, call: CallId) {
         if let Some(p) = self.pending.remove(&call) {
             let at = self.poll_boundary(p.started);
-            self.schedule(
-                at,
-                Event::Failed {
-                    call,
-                    from: p.callee,
-                    to: p.caller,
-                    to_inc: p.caller_inc,
-                },
-            );
+            self.fail_call(at, call, p.callee, p.caller, p.caller_inc);
         }
     }
 
@@ -797,15 +810,7 @@ impl<P: Process> Sim<P> {
         if !connected {
             let max = if self.config.long_delays { 7000 } else { 100 };
             let delay = self.rng.gen_range(0..max);
-            self.schedule(
-                self.now + delay,
-                Event::Failed {
-                    call,
-                    from: to,
-                    to: from,
-                    to_inc: from_inc,
-                },
-            );
+            self.fail_call(self.now + delay, call, to, from, from_inc);
             return;
         }
         let mut delay = 0;
@@ -813,15 +818,7 @@ impl<P: Process> Sim<P> {
             delay = self.rng.gen_range(0..27);
             if self.rng.gen_range(0..1000) < 100 {
                 self.trace_line(|| format!("drop request {call}"));
-                self.schedule(
-                    self.now + delay,
-                    Event::Failed {
-                        call,
-                        from: to,
-                        to: from,
-                        to_inc: from_inc,
-                    },
-                );
+                self.fail_call(self.now + delay, call, to, from, from_inc);
                 return;
             }
         }
@@ -829,15 +826,7 @@ impl<P: Process> Sim<P> {
             match self.ruled(from, to) {
                 None => {
                     self.trace_line(|| format!("rule drops request {call}"));
-                    self.schedule(
-                        self.now + delay,
-                        Event::Failed {
-                            call,
-                            from: to,
-                            to: from,
-                            to_inc: from_inc,
-                        },
-                    );
+                    self.fail_call(self.now + delay, call, to, from, from_inc);
                     return;
                 }
                 Some(extra) => delay += extra,
@@ -877,15 +866,7 @@ impl<P: Process> Sim<P> {
         }
         if !self.config.reliable && self.rng.gen_range(0..1000) < 100 {
             self.trace_line(|| format!("drop reply {call}"));
-            self.schedule(
-                self.now,
-                Event::Failed {
-                    call,
-                    from,
-                    to: p.caller,
-                    to_inc: p.caller_inc,
-                },
-            );
+            self.fail_call(self.now, call, from, p.caller, p.caller_inc);
             return;
         }
         let mut at = self.now;
@@ -897,15 +878,7 @@ impl<P: Process> Sim<P> {
             match self.ruled(from, p.caller) {
                 None => {
                     self.trace_line(|| format!("rule drops reply {call}"));
-                    self.schedule(
-                        at,
-                        Event::Failed {
-                            call,
-                            from,
-                            to: p.caller,
-                            to_inc: p.caller_inc,
-                        },
-                    );
+                    self.fail_call(at, call, from, p.caller, p.caller_inc);
                     return;
                 }
                 Some(extra) => at += extra,
