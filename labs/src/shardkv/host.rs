@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde::Serialize;
-use shardctrler::{CtrlClerk, CtrlOutcome, CtrlReply, CtrlRequest, CtrlServer, CtrlStep};
+use shardctrler::{
+    Config, CtrlClerk, CtrlOp, CtrlOutcome, CtrlReply, CtrlRequest, CtrlServer, CtrlStep,
+};
 use shardkv::{Clerk, KvReply, KvRequest, Outcome, PushReply, Shard, ShardPush, ShardServer};
 use sim::{Boot, CallId, Ctx, HostId, Process};
 
@@ -36,6 +38,39 @@ pub enum Finished {
 /// A finished clerk operation (clerk indexes are shared by both kinds of clerk).
 pub type Done = crate::kv::Done<Finished>;
 
+/// What a host tells the world driving the run.
+#[derive(Debug)]
+pub enum Note {
+    /// A scenario clerk finished the operation the scenario gave it.
+    Done(Done),
+    /// A shardkv server or clerk sent `Query(num)` to a controller server: one attempt of its
+    /// embedded controller clerk. Each attempt is a client operation of the controller (recorded
+    /// in its history at send time), because a Query is answered only by the server it reached.
+    QuerySent { call: CallId, num: i64 },
+    /// The answer to the attempt `call` (`None`: the call failed or the server refused it, so
+    /// the attempt returned nothing and is left out of the history).
+    QueryAnswered {
+        call: CallId,
+        config: Option<Config>,
+    },
+}
+
+/// The config in a controller reply, if it carries one.
+fn answered_config(reply: Option<&Msg>) -> Option<Config> {
+    match reply {
+        Some(Msg::CtrlRep(CtrlReply::Config(c))) => Some(c.clone()),
+        _ => None,
+    }
+}
+
+/// The `num` of a controller request that is a Query.
+fn query_num(req: &CtrlRequest) -> Option<i64> {
+    match req.op {
+        CtrlOp::Query { num } => Some(num),
+        _ => None,
+    }
+}
+
 /// Server names to hosts.
 pub type Names = Rc<BTreeMap<String, HostId>>;
 
@@ -44,7 +79,7 @@ pub fn server_name(gid: u64, i: usize) -> String {
     format!("{gid}-{i}")
 }
 
-type C<'a> = Ctx<'a, Msg, Done>;
+type C<'a> = Ctx<'a, Msg, Note>;
 
 /// Carries out Raft sends of a server whose group is `peers`.
 fn raft_send(
@@ -168,7 +203,12 @@ impl ShardHost {
                     self.pushes.insert(call, key);
                 }
                 shardkv::Output::Ctrl { to, req } => {
-                    self.ctrl_call = Some(ctx.call(self.ctrlers[to], Msg::CtrlReq(req)));
+                    let num = query_num(&req);
+                    let call = ctx.call(self.ctrlers[to], Msg::CtrlReq(req));
+                    self.ctrl_call = Some(call);
+                    if let Some(num) = num {
+                        ctx.note(Note::QuerySent { call, num });
+                    }
                 }
             }
         }
@@ -210,14 +250,18 @@ impl KvClerkHost {
                 self.call = Some((call, Waiting::Kv));
             }
             shardkv::Step::Ctrl { to, req } => {
+                let num = query_num(&req);
                 let call = ctx.call(self.ctrlers[to], Msg::CtrlReq(req));
                 self.call = Some((call, Waiting::Ctrl));
+                if let Some(num) = num {
+                    ctx.note(Note::QuerySent { call, num });
+                }
             }
             shardkv::Step::Backoff { ms } => ctx.set_timer(ctx.now() + ms),
-            shardkv::Step::Done(o) => ctx.note(Done {
+            shardkv::Step::Done(o) => ctx.note(Note::Done(Done {
                 clerk: self.index,
                 outcome: Finished::Kv(o),
-            }),
+            })),
         }
     }
 }
@@ -246,10 +290,10 @@ impl AdminHost {
                 self.call = Some(ctx.call(self.ctrlers[to], Msg::CtrlReq(req)));
             }
             CtrlStep::Backoff { ms } => ctx.set_timer(ctx.now() + ms),
-            CtrlStep::Done(o) => ctx.note(Done {
+            CtrlStep::Done(o) => ctx.note(Note::Done(Done {
                 clerk: self.index,
                 outcome: Finished::Ctrl(o),
-            }),
+            })),
         }
     }
 }
@@ -264,7 +308,7 @@ pub enum Host {
 
 impl Process for Host {
     type Msg = Msg;
-    type Note = Done;
+    type Note = Note;
 
     fn on_start(&mut self, ctx: &mut C<'_>) {
         match self {
@@ -341,6 +385,8 @@ impl Process for Host {
             Host::Shard(h) => {
                 if h.ctrl_call == Some(call) {
                     h.ctrl_call = None;
+                    let config = answered_config(reply.as_ref());
+                    ctx.note(Note::QueryAnswered { call, config });
                     let r = match reply {
                         Some(Msg::CtrlRep(r)) => Some(r),
                         _ => None,
@@ -371,6 +417,10 @@ impl Process for Host {
                     return;
                 }
                 c.call = None;
+                if waiting == Waiting::Ctrl {
+                    let config = answered_config(reply.as_ref());
+                    ctx.note(Note::QueryAnswered { call, config });
+                }
                 let step = match (waiting, reply) {
                     (Waiting::Kv, Some(Msg::KvRep(r))) => c.clerk.on_reply(Some(r)),
                     (Waiting::Kv, _) => c.clerk.on_reply(None),

@@ -34,10 +34,10 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use shardctrler::{Config, CtrlClerk, CtrlOp, CtrlOutcome, Gid, NSHARDS};
 use shardkv::{Clerk, KvOp, Mutation, Outcome};
-use sim::{HostId, NetConfig, Noted, Stepped, Time};
+use sim::{CallId, HostId, NetConfig, Noted, Stepped, Time};
 
 use super::host::{
-    server_name, AdminHost, CtrlHost, Done, Finished, Host, KvClerkHost, Names, ShardHost,
+    server_name, AdminHost, CtrlHost, Finished, Host, KvClerkHost, Names, Note, ShardHost,
 };
 use crate::failure::Failure;
 use crate::fault::Fault;
@@ -99,10 +99,16 @@ type Place = (usize, usize);
 #[derive(Clone, Copy, Debug)]
 enum Running {
     Kv(usize),
-    Ctrl(usize),
-    /// An operation on a second controller (TestRejection5A), a service of its own.
-    Unrecorded,
+    /// Operation `op` of controller service `set`'s history.
+    Ctrl {
+        set: usize,
+        op: usize,
+    },
 }
+
+/// The history client of the Query attempts made by host `h` (a shardkv server or clerk): far
+/// above the scenario clerks' indexes, which are the tester's controller clerks' clients.
+const ATTEMPT_CLIENT: u64 = 1 << 20;
 
 /// The shard labs' part of a [`Run`]. The kv history is the run's own; the controller's is here.
 pub struct ShardLab {
@@ -117,7 +123,15 @@ pub struct ShardLab {
     /// (config, shard) -> the group seen serving it.
     owners: BTreeMap<(u64, usize), Gid>,
     mutation: Option<Mutation>,
-    ctrl_history: Recorder<ConfigInput, ConfigOutput>,
+    /// One history per controller service: the tester's operations (one per clerk operation,
+    /// whatever its retries) and every Query attempt of the shardkv servers and clerks.
+    ctrl_history: Vec<Recorder<ConfigInput, ConfigOutput>>,
+    /// Query attempts in flight: (host, call) -> (controller service, history operation).
+    attempts: BTreeMap<(HostId, CallId), (usize, usize)>,
+    /// Attempts that returned no config, left out of the history when it is checked.
+    unanswered: std::collections::BTreeSet<(usize, usize)>,
+    /// Host -> the controller service it asks (shardkv servers ask service 0).
+    host_ctrl: BTreeMap<HostId, usize>,
     clerk_hosts: Vec<HostId>,
     /// Clerk -> the controller service it uses.
     clerk_ctrl: Vec<usize>,
@@ -261,12 +275,43 @@ impl Lab for ShardLab {
     fn observe(
         core: &mut Core<Self>,
         stepped: Stepped,
-        notes: Vec<Noted<Done>>,
+        notes: Vec<Noted<Note>>,
     ) -> Result<(), Failure> {
         if let Some(host) = stepped.host {
             ShardLab::check_host(core, host).map_err(Failure::invariant)?;
         }
         for noted in notes {
+            let noted = match noted.note {
+                Note::Done(done) => Noted {
+                    time: noted.time,
+                    host: noted.host,
+                    note: done,
+                },
+                Note::QuerySent { call, num } => {
+                    let lab = &mut core.lab;
+                    let set = lab.host_ctrl.get(&noted.host).copied().unwrap_or(0);
+                    let client = ATTEMPT_CLIENT + noted.host as u64;
+                    let input = ConfigInput::Query { num };
+                    let op = lab.ctrl_history[set].call(client, noted.time, input);
+                    lab.attempts.insert((noted.host, call), (set, op));
+                    lab.unanswered.insert((set, op));
+                    continue;
+                }
+                Note::QueryAnswered { call, config } => {
+                    let lab = &mut core.lab;
+                    let Some((set, op)) = lab.attempts.remove(&(noted.host, call)) else {
+                        continue;
+                    };
+                    if let Some(c) = config {
+                        lab.unanswered.remove(&(set, op));
+                        let output = ConfigOutput {
+                            config: Some(view(&c)),
+                        };
+                        lab.ctrl_history[set].ret(op, noted.time, output);
+                    }
+                    continue;
+                }
+            };
             let clerk = noted.note.clerk;
             let running = core
                 .lab
@@ -281,16 +326,13 @@ impl Lab for ShardLab {
                     };
                     core.history.ret(op, noted.time, KvOutput { value });
                 }
-                (Finished::Ctrl(o), Running::Ctrl(op)) => {
+                (Finished::Ctrl(o), Running::Ctrl { set, op }) => {
                     let config = match o {
                         CtrlOutcome::Config(c) => Some(view(c)),
                         CtrlOutcome::Done => None,
                     };
-                    core.lab
-                        .ctrl_history
-                        .ret(op, noted.time, ConfigOutput { config });
+                    core.lab.ctrl_history[set].ret(op, noted.time, ConfigOutput { config });
                 }
-                (_, Running::Unrecorded) => {}
                 (o, r) => panic!("clerk {clerk} finished {o:?} for {r:?}"),
             }
             core.lab.done.insert(clerk, noted.note.outcome);
@@ -317,15 +359,26 @@ impl Lab for ShardLab {
         failed: bool,
     ) -> Conclusion {
         let now = core.sim.now();
-        let ctrl = std::mem::take(&mut core.lab.ctrl_history).finish(now);
-        let ctrl = check_ctrl_history(ctrl, &core.opts);
-        let mut c = crate::kv::conclude(history, &core.opts, failed || ctrl.failure.is_some());
-        if c.failure.is_none() {
-            c.failure = ctrl.failure.clone();
-        }
-        c.warnings.extend(ctrl.warning);
-        if failed || c.failure.is_some() || core.opts.keep_histories {
-            c.artifacts.extend(ctrl.artifacts);
+        let recorders = std::mem::take(&mut core.lab.ctrl_history);
+        let checked: Vec<CtrlChecked> = recorders
+            .into_iter()
+            .enumerate()
+            .map(|(set, r)| {
+                let h = answered_only(r.finish(now), set, &core.lab.unanswered);
+                check_ctrl_history(h, set, &core.opts)
+            })
+            .collect();
+        let ctrl_failed = checked.iter().any(|c| c.failure.is_some());
+        let mut c = crate::kv::conclude(history, &core.opts, failed || ctrl_failed);
+        let keep = failed || ctrl_failed || c.failure.is_some() || core.opts.keep_histories;
+        for ctrl in checked {
+            if c.failure.is_none() {
+                c.failure = ctrl.failure;
+            }
+            c.warnings.extend(ctrl.warning);
+            if keep {
+                c.artifacts.extend(ctrl.artifacts);
+            }
         }
         c
     }
@@ -382,7 +435,10 @@ impl World {
             invariants,
             owners: BTreeMap::new(),
             mutation: opts.mutant.shardkv(),
-            ctrl_history: Recorder::default(),
+            ctrl_history: vec![Recorder::default()],
+            attempts: BTreeMap::new(),
+            unanswered: Default::default(),
+            host_ctrl: BTreeMap::new(),
             clerk_hosts: Vec::new(),
             clerk_ctrl: Vec::new(),
             running: BTreeMap::new(),
@@ -451,6 +507,7 @@ impl World {
                 connect_everywhere(core, *h);
             }
             core.lab.ctrl_sets.push(hosts);
+            core.lab.ctrl_history.push(Recorder::default());
             for i in 0..n {
                 ShardLab::start_ctrler(core, set, i);
             }
@@ -573,6 +630,7 @@ impl World {
             c.sim.start(host, |_| h);
             c.lab.clerk_hosts.push(host);
             c.lab.clerk_ctrl.push(set);
+            c.lab.host_ctrl.insert(host, set);
             index
         })
     }
@@ -680,11 +738,9 @@ impl World {
         self.with(|c| {
             let now = c.sim.now();
             c.lab.commands += 1;
-            let running = if c.lab.clerk_ctrl[clerk] == 0 {
-                Running::Ctrl(c.lab.ctrl_history.call(clerk as u64, now, ctrl_input(&op)))
-            } else {
-                Running::Unrecorded
-            };
+            let set = c.lab.clerk_ctrl[clerk];
+            let op_index = c.lab.ctrl_history[set].call(clerk as u64, now, ctrl_input(&op));
+            let running = Running::Ctrl { set, op: op_index };
             c.lab.running.insert(clerk, running);
             let host = c.lab.clerk_hosts[clerk];
             c.sim.with_host(host, |h, ctx| {
@@ -764,15 +820,50 @@ pub fn ctrl_history_json(h: &History<ConfigInput, ConfigOutput>) -> Vec<u8> {
     serde_json::to_vec(&doc).expect("a JSON value always serializes")
 }
 
-/// Checks the controller history with the `shard-config` model.
-pub fn check_ctrl_history(h: History<ConfigInput, ConfigOutput>, opts: &RunOptions) -> CtrlChecked {
+/// The history without the Query attempts of `unanswered` (those of service `set` that returned
+/// no config: a read that returned nothing constrains nothing) and without Query attempts still
+/// in flight at the end.
+fn answered_only(
+    h: History<ConfigInput, ConfigOutput>,
+    set: usize,
+    unanswered: &std::collections::BTreeSet<(usize, usize)>,
+) -> History<ConfigInput, ConfigOutput> {
+    let operations = h
+        .operations
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !unanswered.contains(&(set, *i)))
+        .map(|(_, op)| op)
+        .collect();
+    History {
+        operations,
+        annotations: h.annotations,
+    }
+}
+
+/// The name a controller service's files and messages carry: service 0 is "controller", a second
+/// one (TestRejection5A) "controller 1".
+fn ctrl_label(set: usize) -> (String, String) {
+    match set {
+        0 => ("controller history".into(), "ctrl".into()),
+        n => (format!("controller {n} history"), format!("ctrl{n}")),
+    }
+}
+
+/// Checks the history of controller service `set` with the `shard-config` model.
+pub fn check_ctrl_history(
+    h: History<ConfigInput, ConfigOutput>,
+    set: usize,
+    opts: &RunOptions,
+) -> CtrlChecked {
     let model = ShardConfig { shards: NSHARDS };
     let options = Options {
         max_configurations: Some(opts.check_budget.unwrap_or(CHECK_BUDGET)),
         ..Options::default()
     };
+    let (label, file) = ctrl_label(set);
     let json = || Artifact {
-        name: "ctrl-history.json".into(),
+        name: format!("{file}-history.json"),
         contents: ctrl_history_json(&h),
     };
     let result: CheckResult = match checker::check(&model, &h, &options) {
@@ -781,7 +872,7 @@ pub fn check_ctrl_history(h: History<ConfigInput, ConfigOutput>, opts: &RunOptio
             return CtrlChecked {
                 verdict: Verdict::Unknown,
                 failure: Some(Failure::MalformedHistory {
-                    message: format!("controller history: {e}"),
+                    message: format!("{label}: {e}"),
                 }),
                 warning: None,
                 artifacts: vec![json()],
@@ -794,16 +885,15 @@ pub fn check_ctrl_history(h: History<ConfigInput, ConfigOutput>, opts: &RunOptio
         Verdict::Illegal => {
             let view = HistoryView::new(&model, "shard-config", &h);
             artifacts.push(Artifact {
-                name: "ctrl-timeline.html".into(),
+                name: format!("{file}-timeline.html"),
                 contents: viz::render_html(&view, &result).into_bytes(),
             });
-            let detail = "controller history".to_string();
-            (Some(Failure::NotLinearizable { detail }), None)
+            (Some(Failure::NotLinearizable { detail: label }), None)
         }
         Verdict::Unknown => (
             None,
             Some(format!(
-                "{CHECK_UNKNOWN} (controller history, {} operations): assumed ok",
+                "{CHECK_UNKNOWN} ({label}, {} operations): assumed ok",
                 h.len()
             )),
         ),

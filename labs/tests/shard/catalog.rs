@@ -82,6 +82,7 @@ fn the_controller_history_is_checked_and_attached_on_failure() {
     );
     let checked = labs::shardkv::check_ctrl_history(
         History::new(vec![join, stale]),
+        0,
         &labs::runner::RunOptions::default(),
     );
     assert_eq!(checked.verdict, Verdict::Illegal);
