@@ -18,6 +18,7 @@ pub enum Mutant {
     Kvraft(kvraft::Mutation),
     Mr(mapreduce::Mutation),
     Shardkv(shardkv::Mutation),
+    Shardctrler(shardctrler::Mutation),
 }
 
 /// A catalog entry.
@@ -41,6 +42,7 @@ impl MutantInfo {
             Mutant::Kvraft(_) => "kvraft",
             Mutant::Mr(_) => "mr",
             Mutant::Shardkv(_) => "shardkv",
+            Mutant::Shardctrler(_) => "shardctrler",
         }
     }
 
@@ -52,6 +54,8 @@ impl MutantInfo {
             Mutant::Kvraft(_) => lab == "kvraft",
             Mutant::Mr(_) => lab == "mr",
             Mutant::Shardkv(_) => lab == "shardkv",
+            // The controller runs in both shard catalogs.
+            Mutant::Shardctrler(_) => lab == "shardctrler" || lab == "shardkv",
         }
     }
 }
@@ -128,6 +132,12 @@ pub fn catalog() -> Vec<MutantInfo> {
             description: "a group jumps to the latest config without finishing the hand-overs of the ones between",
             breaks: "lab 5B: apply configurations one at a time, in order",
         },
+        MutantInfo {
+            name: "shardctrler-follower-queries",
+            mutant: Mutant::Shardctrler(shardctrler::Mutation::FollowerQueries),
+            description: "a controller server that is not the leader answers Query from the configs it has applied",
+            breaks: "lab 5A: Query must reflect every completed Join, Leave and Move",
+        },
     ]
 }
 
@@ -167,6 +177,12 @@ impl RunMutant for Option<Mutant> {
             _ => None,
         }
     }
+    fn shardctrler(&self) -> Option<shardctrler::Mutation> {
+        match self {
+            Some(Mutant::Shardctrler(m)) => Some(*m),
+            _ => None,
+        }
+    }
 }
 
 /// The system switch a run's mutant sets, for each system's servers.
@@ -176,4 +192,5 @@ pub trait RunMutant {
     fn kvraft(&self) -> Option<kvraft::Mutation>;
     fn mr(&self) -> Option<mapreduce::Mutation>;
     fn shardkv(&self) -> Option<shardkv::Mutation>;
+    fn shardctrler(&self) -> Option<shardctrler::Mutation>;
 }

@@ -107,7 +107,12 @@ pub struct CtrlHost {
 }
 
 impl CtrlHost {
-    pub fn boot(boot: Boot<'_>, me: usize, peers: Rc<[HostId]>) -> CtrlHost {
+    pub fn boot(
+        boot: Boot<'_>,
+        me: usize,
+        peers: Rc<[HostId]>,
+        mutation: Option<shardctrler::Mutation>,
+    ) -> CtrlHost {
         let cfg = shardctrler::RsmConfig::new(me, peers.len());
         let p = boot.persister;
         let server = CtrlServer::restore(
@@ -117,7 +122,8 @@ impl CtrlHost {
             p.raft_state(),
             p.snapshot(),
         )
-        .unwrap_or_else(|e| panic!("controller {me} cannot restore: {e}"));
+        .unwrap_or_else(|e| panic!("controller {me} cannot restore: {e}"))
+        .with_mutation(mutation);
         CtrlHost {
             server,
             peers,

@@ -521,6 +521,7 @@ async fn challenge1_delete(w: Rc<World>) -> R {
     w.sleep(1000).await;
     check3().await?;
     w.sleep(1000).await;
+    check3().await?;
     let total = w.total_bytes();
     // 27 keys should be stored once, 3 keys also in client dup tables, everything on 3
     // replicas, plus slop.

@@ -123,6 +123,7 @@ pub struct ShardLab {
     /// (config, shard) -> the group seen serving it.
     owners: BTreeMap<(u64, usize), Gid>,
     mutation: Option<Mutation>,
+    ctrl_mutation: Option<shardctrler::Mutation>,
     /// One history per controller service: the tester's operations (one per clerk operation,
     /// whatever its retries) and every Query attempt of the shardkv servers and clerks.
     ctrl_history: Vec<Recorder<ConfigInput, ConfigOutput>>,
@@ -179,11 +180,12 @@ fn view(c: &Config) -> ConfigView {
 impl ShardLab {
     fn start_ctrler(core: &mut Core<Self>, set: usize, i: usize) {
         let peers = core.lab.ctrl_sets[set].clone();
+        let mutation = core.lab.ctrl_mutation;
         let host = peers[i];
         let check = core.lab.places[&host].0;
         core.lab.invariants[check].restarted(i);
         core.sim.start(host, |boot| {
-            Host::Ctrl(Box::new(CtrlHost::boot(boot, i, peers)))
+            Host::Ctrl(Box::new(CtrlHost::boot(boot, i, peers, mutation)))
         });
     }
 
@@ -435,6 +437,7 @@ impl World {
             invariants,
             owners: BTreeMap::new(),
             mutation: opts.mutant.shardkv(),
+            ctrl_mutation: opts.mutant.shardctrler(),
             ctrl_history: vec![Recorder::default()],
             attempts: BTreeMap::new(),
             unanswered: Default::default(),

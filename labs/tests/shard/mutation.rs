@@ -1,5 +1,5 @@
-//! Each shardkv bug put back must be caught within a few seeds, and the same seed passes without
-//! it.
+//! Each shardkv or shardctrler bug put back must be caught within a few seeds, and the same seed
+//! passes without it.
 
 use checker::Verdict;
 use labs::mutants::Mutant;
@@ -63,4 +63,34 @@ fn skipping_configs_is_caught() {
         assert_eq!(verdict, Some(Verdict::Illegal), "{name}: {:?}", o.failure);
         passes_clean(name, seed);
     }
+}
+
+/// A stale controller is invisible to the kv history (a group that sees a config late only
+/// serves later) and to the lab's assertions: only the controller history's check catches it.
+#[test]
+fn a_follower_answering_queries_is_caught_only_by_the_controller_history() {
+    use labs::failure::Failure;
+    let opts = RunOptions {
+        mutant: Some(Mutant::Shardctrler(shardctrler::Mutation::FollowerQueries)),
+        ..RunOptions::default()
+    };
+    let name = "TestJoinLeave5B";
+    let (seed, o, verdict) = (1..=5)
+        .find_map(|seed| {
+            let (o, v) = run("shardkv", name, seed, &opts);
+            (!o.passed()).then_some((seed, o, v))
+        })
+        .expect("no failure within 5 seeds");
+    match &o.failure {
+        Some(Failure::NotLinearizable { detail }) => {
+            assert_eq!(detail, "controller history", "seed {seed}")
+        }
+        other => panic!("seed {seed}: expected the controller history to fail, got {other:?}"),
+    }
+    // Nothing else failed: not the scenario's assertions, not the kv history.
+    assert!(o.also.is_empty(), "seed {seed}: {:?}", o.also);
+    assert_eq!(verdict, Some(Verdict::Ok), "seed {seed}");
+    let names: Vec<&str> = o.artifacts.iter().map(|a| a.name.as_str()).collect();
+    assert!(names.contains(&"ctrl-timeline.html"), "{names:?}");
+    passes_clean(name, seed);
 }

@@ -10,6 +10,8 @@
 //! number past the end; it goes through the log, so it reflects every completed operation.
 //! Writes are executed at most once per `(client, seq)`.
 //!
+//! [`Mutation`] puts a known bug back for the harness's mutant catalog (off by default).
+//!
 //! # Pieces
 //! - `config`: [`Config`], [`NSHARDS`], [`rebalance`].
 //! - `rsm`: [`Rsm`], a state machine replicated by a Raft node (proposals, pending callers, apply
@@ -45,4 +47,4 @@ pub use clerk::{CtrlClerk, CtrlOutcome, CtrlStep, BACKOFF_MS};
 pub use config::{rebalance, Config, Gid, NSHARDS};
 pub use message::{ClientId, CtrlOp, CtrlReply, CtrlRequest, Seq};
 pub use rsm::{Rejection, RestoreError, Rsm, RsmConfig, RsmOutput, StateMachine};
-pub use server::{Configs, CtrlServer, Input, Output};
+pub use server::{Configs, CtrlServer, Input, Mutation, Output};

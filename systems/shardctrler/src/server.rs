@@ -130,10 +130,20 @@ pub enum Output {
     },
 }
 
+/// Test-only switches that put a known bug back, so a harness can show it catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    /// A server that is not the leader answers Query at once from the configs it has applied,
+    /// without a log entry: it may not have applied the latest Join, Leave or Move yet, so the
+    /// config it returns can be stale (and a restarted server's, very stale).
+    FollowerQueries,
+}
+
 /// One controller server.
 pub struct CtrlServer {
     rsm: Rsm<Configs>,
     out: Vec<RsmOutput<CtrlReply>>,
+    mutation: Option<Mutation>,
 }
 
 impl CtrlServer {
@@ -141,6 +151,7 @@ impl CtrlServer {
         CtrlServer {
             rsm: Rsm::new(cfg, now, rng, Configs::default()),
             out: Vec::new(),
+            mutation: None,
         }
     }
 
@@ -155,7 +166,14 @@ impl CtrlServer {
         Ok(CtrlServer {
             rsm: Rsm::restore(cfg, now, rng, raft_state, snapshot, Configs::default())?,
             out: Vec::new(),
+            mutation: None,
         })
+    }
+
+    /// Puts a known bug back (tests only; see [`Mutation`]).
+    pub fn with_mutation(mut self, mutation: Option<Mutation>) -> Self {
+        self.mutation = mutation;
+        self
     }
 
     pub fn rsm(&self) -> &Rsm<Configs> {
@@ -179,9 +197,18 @@ impl CtrlServer {
         match input {
             Input::Tick => self.rsm.tick(now, &mut self.out),
             Input::Raft { from, msg } => self.rsm.recv(now, from, msg, &mut self.out),
-            Input::Request { token, req } => {
-                self.rsm.propose(now, Some(token), &req, &mut self.out);
-            }
+            Input::Request { token, req } => match req.op {
+                CtrlOp::Query { num }
+                    if self.mutation == Some(Mutation::FollowerQueries)
+                        && !self.rsm.is_leader() =>
+                {
+                    let reply = CtrlReply::Config(self.configs().query(num).clone());
+                    out.push(Output::Reply { token, reply });
+                }
+                _ => {
+                    self.rsm.propose(now, Some(token), &req, &mut self.out);
+                }
+            },
         }
         out.extend(self.out.drain(..).map(|o| match o {
             RsmOutput::Persist { state, snapshot } => Output::Persist { state, snapshot },
