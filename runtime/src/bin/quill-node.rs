@@ -15,7 +15,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("quill-node: {e}");
-            ExitCode::from(if matches!(e, runtime::node::NodeError::Usage { .. }) { 3 } else { 1 })
+            ExitCode::from(if matches!(e, runtime::node::NodeError::Usage { .. }) {
+                3
+            } else {
+                1
+            })
         }
     }
 }

@@ -165,7 +165,9 @@ impl Lww {
         let current = self.replicas[r].keys.get(&key).map(|(_, v)| v.clone());
         let mut write = |value: Json| {
             self.clock += 1;
-            self.replicas[r].keys.insert(key.clone(), (self.clock, value));
+            self.replicas[r]
+                .keys
+                .insert(key.clone(), (self.clock, value));
         };
         match request.kind() {
             "read" => match current {

@@ -70,7 +70,11 @@ enum Waiter {
         kind: Kind,
     },
     /// A peer that forwarded its client's request here.
-    Peer { from: String, fwd_id: u64, kind: Kind },
+    Peer {
+        from: String,
+        fwd_id: u64,
+        kind: Kind,
+    },
 }
 
 /// One node: the core, its persister, and the requests in flight.
@@ -103,11 +107,9 @@ pub async fn serve(options: Options) -> Result<(), NodeError> {
     ));
     let restored = !state.is_empty() || !snapshot.is_empty();
     let server = if restored {
-        KvServer::restore(cfg, 0, rng, &state, &snapshot).map_err(|source| {
-            NodeError::Restore {
-                dir: dir.clone(),
-                source,
-            }
+        KvServer::restore(cfg, 0, rng, &state, &snapshot).map_err(|source| NodeError::Restore {
+            dir: dir.clone(),
+            source,
         })?
     } else {
         KvServer::new(cfg, 0, rng)
@@ -195,10 +197,9 @@ impl Node {
                 };
                 match client_request(&m) {
                     Ok(req) => self.submit(req, waiter, true)?,
-                    Err(text) => self.answer(
-                        waiter,
-                        error_body(None, code::MALFORMED_REQUEST, &text),
-                    ),
+                    Err(text) => {
+                        self.answer(waiter, error_body(None, code::MALFORMED_REQUEST, &text))
+                    }
                 }
             }
             "forward" => {
@@ -306,13 +307,15 @@ impl Node {
             }
             Waiter::Peer { from, fwd_id, .. } => {
                 let body = json!({"type": "forward_ok", "fwd_id": fwd_id, "reply": body});
-                self.peers.send(&self.out, &self.names[self.me], &from, body);
+                self.peers
+                    .send(&self.out, &self.names[self.me], &from, body);
             }
         }
     }
 
     fn expire_forwards(&mut self) {
-        self.forwarded.retain(|_, (_, sent)| sent.elapsed() < FORWARD_TTL);
+        self.forwarded
+            .retain(|_, (_, sent)| sent.elapsed() < FORWARD_TTL);
     }
 }
 
@@ -394,20 +397,34 @@ mod tests {
     #[test]
     fn replies_carry_maelstrom_codes() {
         let code_of = |b: Json| b["code"].as_i64();
-        assert_eq!(code_of(reply_body(Kind::Read, Reply::Value("".into()))), Some(20));
+        assert_eq!(
+            code_of(reply_body(Kind::Read, Reply::Value("".into()))),
+            Some(20)
+        );
         assert_eq!(
             reply_body(Kind::Read, Reply::Value("3".into()))["value"],
             json!(3)
         );
         assert_eq!(
-            code_of(reply_body(Kind::Cas, Reply::CasFailed { current: "1".into() })),
+            code_of(reply_body(
+                Kind::Cas,
+                Reply::CasFailed {
+                    current: "1".into()
+                }
+            )),
             Some(22)
         );
         assert_eq!(
-            code_of(reply_body(Kind::Cas, Reply::CasFailed { current: "".into() })),
+            code_of(reply_body(
+                Kind::Cas,
+                Reply::CasFailed { current: "".into() }
+            )),
             Some(20)
         );
-        assert_eq!(code_of(reply_body(Kind::Write, Reply::WrongLeader)), Some(0));
+        assert_eq!(
+            code_of(reply_body(Kind::Write, Reply::WrongLeader)),
+            Some(0)
+        );
         assert_eq!(client_id("c12"), 12);
         assert!(client_id("lin-kv") >= 1 << 63);
     }

@@ -209,7 +209,11 @@ async fn await_init<R: AsyncBufRead + Unpin>(
             .body
             .get("node_ids")
             .and_then(Json::as_array)
-            .map(|a| a.iter().filter_map(|n| n.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|n| n.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         let Some(index) = names.iter().position(|n| n == me) else {
             return Err(NodeError::BadInit {

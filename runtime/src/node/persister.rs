@@ -116,7 +116,10 @@ mod tests {
         p.save(b"one", Some(b"snap".to_vec())).unwrap();
         p.save(b"two", None).unwrap();
         let (_, state, snap) = FilePersister::open(&dir).unwrap();
-        assert_eq!((state.as_slice(), snap.as_slice()), (&b"two"[..], &b"snap"[..]));
+        assert_eq!(
+            (state.as_slice(), snap.as_slice()),
+            (&b"two"[..], &b"snap"[..])
+        );
         fs::write(dir.join("raft"), [1, 0]).unwrap();
         assert!(matches!(
             FilePersister::open(&dir),

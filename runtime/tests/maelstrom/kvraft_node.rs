@@ -11,7 +11,10 @@ use crate::{config, results, run, run_until};
 
 fn kvraft(node_count: usize) -> Config {
     let mut c = config(Workload::LinKv, "unused", &[]);
-    c.bin = vec![env!("CARGO_BIN_EXE_quill-node").to_string(), "kvraft".into()];
+    c.bin = vec![
+        env!("CARGO_BIN_EXE_quill-node").to_string(),
+        "kvraft".into(),
+    ];
     c.node_count = node_count;
     c.concurrency = 2 * node_count;
     c.rate = 40.0;
@@ -34,10 +37,8 @@ fn nodes_of(dir: &Path) -> Vec<u32> {
                     .is_some_and(|rest| rest.starts_with('Z'))
             });
             alive
-                && std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
-                    env.split(|b| *b == 0)
-                        .any(|var| var == needle.as_bytes())
-                })
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == needle.as_bytes()))
         })
         .collect()
 }
@@ -47,7 +48,11 @@ fn assert_no_nodes_left(dir: &Path) {
     while !nodes_of(dir).is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(nodes_of(dir), Vec::<u32>::new(), "node processes outlived the run");
+    assert_eq!(
+        nodes_of(dir),
+        Vec::<u32>::new(),
+        "node processes outlived the run"
+    );
 }
 
 #[test]
@@ -74,7 +79,9 @@ fn kvraft_nodes_are_linearizable_under_partitions_and_kills() {
         assert!(file.exists(), "{} is missing", file.display());
     }
     let restored = (0..5)
-        .filter_map(|i| std::fs::read_to_string(report.dir.join(format!("node-logs/n{i}.log"))).ok())
+        .filter_map(|i| {
+            std::fs::read_to_string(report.dir.join(format!("node-logs/n{i}.log"))).ok()
+        })
         .filter(|log| log.contains("restored: term"))
         .count();
     assert!(restored > 0, "no node was restarted from its state");
@@ -86,7 +93,9 @@ fn an_interrupted_kvraft_run_leaves_no_node_behind() {
     let mut c = kvraft(3);
     c.time_limit = Duration::from_secs(60);
     c.store = c.store.join("kvraft-interrupted");
-    let report = run_until(c, tokio::time::sleep(Duration::from_secs(3)));
+    let report = run_until(c, async {
+        tokio::time::sleep(Duration::from_secs(3)).await
+    });
     assert_eq!(report.exit_code, 130, "{:?}", report.summary);
     assert_no_nodes_left(&report.dir);
 }

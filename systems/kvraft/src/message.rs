@@ -17,14 +17,26 @@ pub type Seq = u64;
 /// What a clerk asks for.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
-    Get { key: String },
-    Put { key: String, value: String },
-    Append { key: String, value: String },
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: String,
+    },
+    Append {
+        key: String,
+        value: String,
+    },
     /// Compare-and-set: if `key` holds `from`, it becomes `to`. A key never written holds "", so
     /// `from: ""` never matches an absent key (a driver that stores non-empty encodings, such as
     /// JSON, can tell "absent" from any value it wrote). Not offered by the lab's [`crate::Clerk`]
     /// (its [`Outcome`] has no failed cas); real drivers such as `quill node kvraft` use it.
-    Cas { key: String, from: String, to: String },
+    Cas {
+        key: String,
+        from: String,
+        to: String,
+    },
 }
 
 /// A clerk's request; also the command stored in the log ([`Command`]).

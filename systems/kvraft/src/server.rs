@@ -545,11 +545,14 @@ mod tests {
             Reply::Done
         );
         // The Put replaced the cached old value: at most one per client.
-        assert_eq!(s.state.dups[&7], LastWrite {
+        assert_eq!(
+            s.state.dups[&7],
+            LastWrite {
                 seq: 4,
                 old: None,
                 cas_failed: None
-            });
+            }
+        );
     }
 
     #[test]
@@ -737,7 +740,10 @@ mod tests {
             submit(&mut s, &mut now, 1, cas(3, 1, "1", "2")),
             Reply::CasFailed { current: "".into() }
         );
-        assert_eq!(submit(&mut s, &mut now, 2, put(4, 1, "k", "1")), Reply::Done);
+        assert_eq!(
+            submit(&mut s, &mut now, 2, put(4, 1, "k", "1")),
+            Reply::Done
+        );
         assert_eq!(
             submit(&mut s, &mut now, 3, cas(3, 2, "1", "2")),
             Reply::Done
@@ -745,16 +751,26 @@ mod tests {
         assert_eq!(s.value("k"), "2");
         assert_eq!(
             submit(&mut s, &mut now, 4, cas(3, 3, "1", "5")),
-            Reply::CasFailed { current: "2".into() }
+            Reply::CasFailed {
+                current: "2".into()
+            }
         );
         // The key comes to hold "1" again; a retransmitted failed cas still fails, as first answered.
-        assert_eq!(submit(&mut s, &mut now, 5, put(4, 2, "k", "1")), Reply::Done);
+        assert_eq!(
+            submit(&mut s, &mut now, 5, put(4, 2, "k", "1")),
+            Reply::Done
+        );
         assert_eq!(
             submit(&mut s, &mut now, 6, cas(3, 3, "1", "5")),
-            Reply::CasFailed { current: "2".into() }
+            Reply::CasFailed {
+                current: "2".into()
+            }
         );
         assert_eq!(s.value("k"), "1");
-        assert_eq!(submit(&mut s, &mut now, 7, cas(3, 2, "1", "9")), Reply::Stale);
+        assert_eq!(
+            submit(&mut s, &mut now, 7, cas(3, 2, "1", "9")),
+            Reply::Stale
+        );
         assert_eq!(s.value("k"), "1");
     }
 }
