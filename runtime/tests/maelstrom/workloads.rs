@@ -127,6 +127,38 @@ fn lin_kv_proxied_to_lww_kv_is_caught() {
 }
 
 #[test]
+fn kafka_with_one_log_holder_is_valid_under_partition() {
+    let report = run(with_nemesis(
+        config(Workload::Kafka, "kafka.py", &[]),
+        &[Fault::Partition],
+    ));
+    assert_eq!(
+        (report.exit_code, report.verdict),
+        (0, Verdict::Ok),
+        "{:?}",
+        report.summary
+    );
+    let r = results(&report);
+    assert!(r["evidence"]["sends"].as_u64().unwrap() > 10, "{r}");
+    assert!(r["evidence"]["polls"].as_u64().unwrap() > 5, "{r}");
+}
+
+#[test]
+fn kafka_with_a_log_per_node_reuses_offsets_and_is_caught() {
+    let report = run(config(Workload::Kafka, "kafka.py", &["--local"]));
+    assert_eq!(
+        (report.exit_code, report.verdict),
+        (1, Verdict::Illegal),
+        "{:?}",
+        report.summary
+    );
+    let r = results(&report);
+    let dup = r["evidence"]["duplicate_offsets"].as_array().unwrap();
+    assert!(!dup.is_empty(), "{r}");
+    assert!(dup[0]["msgs"].as_object().unwrap().len() >= 2);
+}
+
+#[test]
 fn g_set_with_gossip_is_valid_under_partition() {
     let report = run(with_nemesis(
         config(Workload::GSet, "gset.py", &[]),
