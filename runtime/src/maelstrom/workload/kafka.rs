@@ -236,7 +236,7 @@ pub fn check(history: &JsonHistory) -> Analysis {
             continue;
         };
         for (c, offsets) in &commits {
-            if !ops[*c].ret.is_some_and(|r| r < op.call) {
+            if ops[*c].ret.is_none_or(|r| r >= op.call) {
                 continue;
             }
             for (key, committed) in offsets.iter() {
