@@ -46,7 +46,7 @@ fn millis(text: &str) -> Result<Duration, String> {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// The workload: echo, unique-ids, lin-kv, g-set, g-counter, pn-counter, broadcast.
+    /// The workload: echo, unique-ids, lin-kv, g-set, g-counter, pn-counter, broadcast, kafka.
     #[arg(short = 'w', long)]
     pub workload: String,
     /// The node program, then its arguments (`--bin ./node`, `--bin python3 node.py`, or one quoted
