@@ -33,6 +33,10 @@ pub struct KvraftArgs {
     /// Snapshot once the persisted Raft state reaches this many bytes.
     #[arg(long, default_value_t = 64 << 10)]
     pub max_raft_state: usize,
+    /// `tcp`: Raft messages over TCP through the runner's proxy (`quill maelstrom test --tcp`);
+    /// `pipe` (the default): as Maelstrom messages on stdout.
+    #[arg(long, default_value = "pipe", value_parser = ["pipe", "tcp"])]
+    pub transport: String,
 }
 
 pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
@@ -42,6 +46,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<ExitCode> {
                 data_dir: a.data_dir,
                 seed: a.seed,
                 max_raft_state: a.max_raft_state,
+                tcp: a.transport == "tcp",
             };
             runtime::node::main("kvraft", options).context("quill node kvraft")?;
             Ok(ExitCode::SUCCESS)

@@ -248,6 +248,8 @@ pub struct Config {
     pub fault_fraction: f64,
     /// lin-kv: operations on one key before it is retired for a fresh one.
     pub per_key_limit: usize,
+    /// Nodes exchange their own messages over TCP through the runner's proxy ([`super::tcp_proxy`]).
+    pub tcp: bool,
 }
 
 impl Config {
@@ -273,6 +275,7 @@ impl Config {
             recovery_wait: Duration::from_secs(10),
             fault_fraction: 0.2,
             per_key_limit: 100,
+            tcp: false,
         }
     }
 

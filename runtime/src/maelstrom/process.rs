@@ -57,6 +57,7 @@ impl NodeProcess {
         incarnation: u32,
         log: &Path,
         echo_stderr: bool,
+        env: &[(String, String)],
         out: mpsc::UnboundedSender<NodeOutput>,
     ) -> std::io::Result<Self> {
         let mut command = Command::new(&bin[0]);
@@ -72,6 +73,7 @@ impl NodeProcess {
         if let Some(dir) = log.parent().and_then(Path::parent) {
             command.env("QUILL_NODE_DATA", dir.join("node-data"));
         }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         let mut child = command.spawn()?;
         let pgid = child.id().map(|id| Pid::from_raw(id as i32));
         let mut stdin = child.stdin.take().expect("stdin is piped");

@@ -131,7 +131,7 @@ pub async fn serve(options: Options) -> Result<(), NodeError> {
         }
     );
     let (peer_tx, mut peer_rx) = mpsc::unbounded_channel::<Message>();
-    let peers = Peers::start(&options, me, &names, &out, peer_tx).await?;
+    let peers = Peers::start(&options, me, &names, peer_tx).await?;
     out.reply(&init, json!({"type": "init_ok"}));
     let mut node = Node {
         server,

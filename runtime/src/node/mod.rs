@@ -14,9 +14,11 @@
 //! # Map
 //! - [`kvraft`]: the lin-kv node (requests, forwarding to the leader, error codes).
 //! - [`persister`]: Raft state and snapshot in one fsync'd file, replaced by atomic rename.
+//! - [`tcp`]: the second transport: messages between nodes over TCP on 127.0.0.1.
 
 pub mod kvraft;
 pub mod persister;
+pub mod tcp;
 
 use std::cell::Cell;
 use std::io::Write;
@@ -38,6 +40,9 @@ pub struct Options {
     pub seed: u64,
     /// Snapshot once the persisted Raft state reaches this many bytes.
     pub max_raft_state: usize,
+    /// Peers over TCP (`--transport tcp`): listen on `$QUILL_TCP_LISTEN`, reach node `j` at the
+    /// `j`-th address of `$QUILL_TCP_PEERS` (the runner's proxy, see `maelstrom::tcp_proxy`).
+    pub tcp: bool,
 }
 
 impl Default for Options {
@@ -46,6 +51,7 @@ impl Default for Options {
             data_dir: None,
             seed: 0,
             max_raft_state: 64 << 10,
+            tcp: false,
         }
     }
 }
@@ -71,6 +77,15 @@ impl Options {
                 "--data-dir" => o.data_dir = Some(PathBuf::from(value()?)),
                 "--seed" => o.seed = number(flag, value()?)?,
                 "--max-raft-state" => o.max_raft_state = number(flag, value()?)? as usize,
+                "--transport" => match value()?.as_str() {
+                    "pipe" => o.tcp = false,
+                    "tcp" => o.tcp = true,
+                    other => {
+                        return Err(NodeError::Usage {
+                            message: format!("--transport is pipe or tcp, not `{other}`"),
+                        })
+                    }
+                },
                 other => {
                     return Err(NodeError::Usage {
                         message: format!("unknown option `{other}`"),
@@ -152,25 +167,54 @@ impl Stdout {
     }
 }
 
-/// How Raft messages reach the peers: as Maelstrom messages through the runner.
+/// How messages between nodes travel: as Maelstrom messages through the runner on stdout, or one
+/// message per line over TCP ([`tcp`]).
 pub(crate) enum Peers {
     Pipe,
+    Tcp(tcp::TcpPeers),
 }
 
 impl Peers {
     async fn start(
-        _options: &Options,
-        _me: usize,
-        _names: &[String],
-        _out: &Stdout,
-        _incoming: mpsc::UnboundedSender<Message>,
+        options: &Options,
+        me: usize,
+        names: &[String],
+        incoming: mpsc::UnboundedSender<Message>,
     ) -> Result<Peers, NodeError> {
-        Ok(Peers::Pipe)
+        if !options.tcp {
+            return Ok(Peers::Pipe);
+        }
+        let var = |name: &str| {
+            std::env::var(name).map_err(|_| NodeError::Usage {
+                message: format!(
+                    "--transport tcp needs ${name} (set by `quill maelstrom test --tcp`)"
+                ),
+            })
+        };
+        let listen = var("QUILL_TCP_LISTEN")?;
+        let peers: Vec<String> = var("QUILL_TCP_PEERS")?
+            .split(',')
+            .map(str::to_string)
+            .collect();
+        if peers.len() != names.len() {
+            return Err(NodeError::Usage {
+                message: format!(
+                    "$QUILL_TCP_PEERS has {} addresses for {} nodes",
+                    peers.len(),
+                    names.len()
+                ),
+            });
+        }
+        eprintln!("{}: peers over TCP, listening on {listen}", names[me]);
+        Ok(Peers::Tcp(
+            tcp::TcpPeers::start(&listen, peers, names, incoming).await?,
+        ))
     }
 
     fn send(&self, out: &Stdout, src: &str, dest: &str, body: Json) {
         match self {
             Peers::Pipe => out.send(src, dest, body),
+            Peers::Tcp(peers) => peers.send(src, dest, body),
         }
     }
 }
