@@ -11,6 +11,9 @@
 //! - [`mr`]: MapReduce's coordinator and workers as processes over a Unix domain socket, the
 //!   driver that answers a worker's needs with real files, time and processes, and the lab's
 //!   seven-test suite with real processes.
+//! - [`node`]: the bundled systems as Maelstrom nodes (`quill node kvraft`): kvraft with real
+//!   timers and a file-backed persister.
 
 pub mod maelstrom;
 pub mod mr;
+pub mod node;

@@ -46,7 +46,7 @@ fn millis(text: &str) -> Result<Duration, String> {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// The workload: echo, unique-ids, lin-kv, g-set, g-counter, pn-counter, broadcast.
+    /// The workload: echo, unique-ids, lin-kv, g-set, g-counter, pn-counter, broadcast, kafka.
     #[arg(short = 'w', long)]
     pub workload: String,
     /// The node program, then its arguments (`--bin ./node`, `--bin python3 node.py`, or one quoted
@@ -104,6 +104,10 @@ pub struct TestArgs {
     /// lin-kv: operations on one key before moving to a fresh one.
     #[arg(long, default_value_t = 100)]
     pub per_key_limit: usize,
+    /// Nodes exchange their own messages over TCP on 127.0.0.1 through the runner's proxy (which
+    /// applies partitions); they find the addresses in $QUILL_TCP_LISTEN and $QUILL_TCP_PEERS.
+    #[arg(long)]
+    pub tcp: bool,
 }
 
 impl TestArgs {
@@ -145,6 +149,7 @@ impl TestArgs {
         config.recovery_wait = self.recovery_wait;
         config.fault_fraction = self.fault_fraction;
         config.per_key_limit = self.per_key_limit;
+        config.tcp = self.tcp;
         config.validate()?;
         Ok(config)
     }

@@ -15,6 +15,7 @@ pub enum Workload {
     GCounter,
     PnCounter,
     Broadcast,
+    Kafka,
 }
 
 impl Workload {
@@ -26,6 +27,7 @@ impl Workload {
         "g-counter",
         "pn-counter",
         "broadcast",
+        "kafka",
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Workload {
             Workload::GCounter => "g-counter",
             Workload::PnCounter => "pn-counter",
             Workload::Broadcast => "broadcast",
+            Workload::Kafka => "kafka",
         }
     }
 
@@ -49,7 +52,8 @@ impl Workload {
             "g-counter" => Workload::GCounter,
             "pn-counter" => Workload::PnCounter,
             "broadcast" => Workload::Broadcast,
-            "kafka" | "txn-rw-register" | "txn-list-append" | "seq-kv" | "lww-kv" => {
+            "kafka" => Workload::Kafka,
+            "txn-rw-register" | "txn-list-append" | "seq-kv" | "lww-kv" => {
                 return Err(Error::Usage(format!(
                     "the {name} workload is not supported by Quill's runner yet (supported: {})",
                     Self::NAMES.join(", ")
@@ -244,6 +248,8 @@ pub struct Config {
     pub fault_fraction: f64,
     /// lin-kv: operations on one key before it is retired for a fresh one.
     pub per_key_limit: usize,
+    /// Nodes exchange their own messages over TCP through the runner's proxy ([`super::tcp_proxy`]).
+    pub tcp: bool,
 }
 
 impl Config {
@@ -269,6 +275,7 @@ impl Config {
             recovery_wait: Duration::from_secs(10),
             fault_fraction: 0.2,
             per_key_limit: 100,
+            tcp: false,
         }
     }
 

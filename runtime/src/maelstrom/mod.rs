@@ -36,6 +36,7 @@ pub mod protocol;
 pub mod results;
 pub mod runner;
 pub mod services;
+pub mod tcp_proxy;
 pub mod workload;
 
 use std::path::PathBuf;

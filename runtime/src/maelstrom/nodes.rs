@@ -28,6 +28,8 @@ pub struct Nodes {
     out: mpsc::UnboundedSender<NodeOutput>,
     net: Arc<Network>,
     slots: Mutex<Vec<Slot>>,
+    /// Extra environment per node (the TCP addresses with `--tcp`).
+    envs: Mutex<Vec<Vec<(String, String)>>>,
 }
 
 impl Nodes {
@@ -55,6 +57,7 @@ impl Nodes {
                     })
                     .collect(),
             ),
+            envs: Mutex::new(vec![Vec::new(); count]),
         })
     }
 
@@ -71,8 +74,14 @@ impl Nodes {
         self.logs.join(format!("n{i}.log"))
     }
 
+    /// Sets the extra environment node `i` is started with from now on.
+    pub fn set_env(&self, i: usize, env: Vec<(String, String)>) {
+        self.envs.lock().unwrap_or_else(|e| e.into_inner())[i] = env;
+    }
+
     /// Starts (or restarts) node `i` as a new incarnation.
     pub fn start(&self, i: usize) -> std::io::Result<u32> {
+        let env = self.envs.lock().unwrap_or_else(|e| e.into_inner())[i].clone();
         let mut slots = self.lock();
         let slot = &mut slots[i];
         slot.incarnation += 1;
@@ -82,6 +91,7 @@ impl Nodes {
             slot.incarnation,
             &self.log_path(i),
             self.echo_stderr,
+            &env,
             self.out.clone(),
         )?;
         self.net.set_stdin(i, Some(process.stdin()));

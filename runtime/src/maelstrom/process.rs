@@ -57,6 +57,7 @@ impl NodeProcess {
         incarnation: u32,
         log: &Path,
         echo_stderr: bool,
+        env: &[(String, String)],
         out: mpsc::UnboundedSender<NodeOutput>,
     ) -> std::io::Result<Self> {
         let mut command = Command::new(&bin[0]);
@@ -67,6 +68,12 @@ impl NodeProcess {
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
+        // Nodes that persist (`quill node kvraft`) keep their state under the run's results
+        // directory (`<dir>/node-logs/n0.log` -> `<dir>/node-data`), so a run never inherits another's.
+        if let Some(dir) = log.parent().and_then(Path::parent) {
+            command.env("QUILL_NODE_DATA", dir.join("node-data"));
+        }
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         let mut child = command.spawn()?;
         let pgid = child.id().map(|id| Pid::from_raw(id as i32));
         let mut stdin = child.stdin.take().expect("stdin is piped");

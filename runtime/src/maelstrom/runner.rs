@@ -342,6 +342,21 @@ pub async fn run(config: Config, cancel: impl Future<Output = ()>) -> Result<Rep
         next_client: AtomicU64::new(0),
         crashes: Mutex::new(Vec::new()),
     });
+    // With --tcp the proxies live as long as the run (dropped at the end of this function).
+    let _proxy = if config.tcp {
+        let proxy = super::tcp_proxy::TcpProxy::start(Arc::clone(&net), config.node_count)
+            .await
+            .map_err(|source| Error::Io {
+                path: "127.0.0.1 (the TCP proxy)".into(),
+                source,
+            })?;
+        for i in 0..config.node_count {
+            nodes.set_env(i, proxy.env(i));
+        }
+        Some(proxy)
+    } else {
+        None
+    };
     for i in 0..config.node_count {
         if let Err(source) = nodes.start(i) {
             nodes.shutdown().await;

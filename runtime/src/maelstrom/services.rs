@@ -6,8 +6,12 @@
 //!   at random (seeded) between the caller's last view and the latest, so it may be stale; writes and cas
 //!   apply to the latest state and move the caller's view to it. That is a legal sequentially consistent
 //!   behaviour, and the staleness is what catches nodes that assume more.
-//! - `lww-kv` is served like `lin-kv`: a legal behaviour of a last-write-wins store, but without the stale
-//!   reads of Maelstrom's replicas (a known gap).
+//! - `lww-kv` is [`LWW_REPLICAS`] replicas merged last-write-wins, as Maelstrom's: each request goes to
+//!   a replica chosen at random (seeded), which first merges the state of another replica with
+//!   probability one half. Each key holds the value with the newest timestamp the replica has seen. A
+//!   read may be stale and a later read may go back in time; a cas compares with the replica's value,
+//!   so two concurrent cas from the same value can both succeed and one of them is then lost. That is
+//!   what catches a node that uses lww-kv as if it were linearizable.
 //! - `lin-tso` answers `ts` with `ts_ok{ts}`, strictly increasing.
 //!
 //! The kv API: `read{key}` -> `read_ok{value}` or error 20; `write{key,value}` -> `write_ok`;
@@ -117,11 +121,99 @@ impl Store {
     }
 }
 
+/// How many replicas lww-kv has.
+pub const LWW_REPLICAS: usize = 3;
+
+/// One lww-kv replica: per key, the newest `(timestamp, value)` it has seen.
+#[derive(Default, Clone)]
+struct Replica {
+    keys: HashMap<String, (u64, Json)>,
+}
+
+/// lww-kv: replicas merged last-write-wins (module guide).
+struct Lww {
+    replicas: Vec<Replica>,
+    clock: u64,
+}
+
+impl Lww {
+    fn new() -> Self {
+        Lww {
+            replicas: vec![Replica::default(); LWW_REPLICAS],
+            clock: 0,
+        }
+    }
+
+    fn handle(&mut self, request: &Message, rng: &mut ChaCha8Rng) -> Json {
+        let r = rng.gen_range(0..self.replicas.len());
+        if rng.gen_bool(0.5) {
+            let other = rng.gen_range(0..self.replicas.len());
+            let theirs = self.replicas[other].keys.clone();
+            let mine = &mut self.replicas[r].keys;
+            for (key, (ts, value)) in theirs {
+                if mine.get(&key).is_none_or(|(t, _)| *t < ts) {
+                    mine.insert(key, (ts, value));
+                }
+            }
+        }
+        let body = &request.body;
+        let msg_id = request.msg_id();
+        let Some(key) = body.get("key") else {
+            return error_body(msg_id, code::MALFORMED_REQUEST, "missing key");
+        };
+        let key = key.to_string();
+        let current = self.replicas[r].keys.get(&key).map(|(_, v)| v.clone());
+        let mut write = |value: Json| {
+            self.clock += 1;
+            self.replicas[r]
+                .keys
+                .insert(key.clone(), (self.clock, value));
+        };
+        match request.kind() {
+            "read" => match current {
+                Some(value) => json!({"type": "read_ok", "in_reply_to": msg_id, "value": value}),
+                None => error_body(msg_id, code::KEY_DOES_NOT_EXIST, "key does not exist"),
+            },
+            "write" => {
+                write(body.get("value").cloned().unwrap_or(Json::Null));
+                json!({"type": "write_ok", "in_reply_to": msg_id})
+            }
+            "cas" => {
+                let from = body.get("from").cloned().unwrap_or(Json::Null);
+                let to = body.get("to").cloned().unwrap_or(Json::Null);
+                let create = body
+                    .get("create_if_not_exists")
+                    .and_then(Json::as_bool)
+                    .unwrap_or(false);
+                match current {
+                    None if !create => {
+                        error_body(msg_id, code::KEY_DOES_NOT_EXIST, "key does not exist")
+                    }
+                    Some(current) if current != from => error_body(
+                        msg_id,
+                        code::PRECONDITION_FAILED,
+                        &format!("expected {from}, but had {current}"),
+                    ),
+                    _ => {
+                        write(to);
+                        json!({"type": "cas_ok", "in_reply_to": msg_id})
+                    }
+                }
+            }
+            other => error_body(
+                msg_id,
+                code::NOT_SUPPORTED,
+                &format!("{} does not support {other}", request.dest),
+            ),
+        }
+    }
+}
+
 /// The four services.
 pub struct Services {
     lin: Store,
     seq: Store,
-    lww: Store,
+    lww: Lww,
     tso: u64,
     rng: ChaCha8Rng,
 }
@@ -133,7 +225,7 @@ impl Services {
         Services {
             lin: Store::default(),
             seq: Store::default(),
-            lww: Store::default(),
+            lww: Lww::new(),
             tso: 0,
             rng,
         }
@@ -143,7 +235,7 @@ impl Services {
     pub fn handle(&mut self, request: &Message) -> Option<Message> {
         let body = match request.dest.as_str() {
             "lin-kv" => self.lin.handle(request, None),
-            "lww-kv" => self.lww.handle(request, None),
+            "lww-kv" => self.lww.handle(request, &mut self.rng),
             "seq-kv" => self.seq.handle(request, Some(&mut self.rng)),
             "lin-tso" if request.kind() == "ts" => {
                 self.tso += 1;
@@ -230,5 +322,26 @@ mod tests {
             ))
             .unwrap();
         assert_eq!(read.body["value"], 100);
+    }
+    #[test]
+    fn lww_kv_reads_go_stale_and_concurrent_cas_from_one_value_both_succeed() {
+        let mut s = Services::new(ChaCha8Rng::seed_from_u64(5));
+        let mut r = |body: Json| s.handle(&request("n0", "lww-kv", body)).unwrap();
+        let mut stale = 0;
+        let mut both = 0;
+        for v in 0..200 {
+            r(json!({"type":"write","msg_id":1,"key":v,"value":0}));
+            let a = r(json!({"type":"cas","msg_id":2,"key":v,"from":0,"to":1}));
+            let b = r(json!({"type":"cas","msg_id":3,"key":v,"from":0,"to":2}));
+            if a.kind() == "cas_ok" && b.kind() == "cas_ok" {
+                both += 1;
+            }
+            let read = r(json!({"type":"read","msg_id":4,"key":v}));
+            if read.body.get("value") != Some(&json!(2)) && b.kind() == "cas_ok" {
+                stale += 1;
+            }
+        }
+        assert!(both > 0, "no lost cas in 200 tries");
+        assert!(stale > 0, "no stale read in 200 tries");
     }
 }

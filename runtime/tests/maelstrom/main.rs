@@ -1,6 +1,7 @@
 //! Integration tests of the Maelstrom runner: small Python nodes (in `nodes/`), correct ones that must be
 //! valid and wrong ones that must be invalid with the right evidence, and nodes that break the rules.
 
+mod kvraft_node;
 mod robustness;
 mod workloads;
 

@@ -110,6 +110,55 @@ fn lin_kv_with_local_replicas_is_not_linearizable_and_names_the_operation() {
 }
 
 #[test]
+fn lin_kv_proxied_to_lww_kv_is_caught() {
+    // lww-kv's replicas serve stale reads and let two cas from one value both succeed: a node that
+    // takes it for lin-kv is not linearizable, with no fault at all.
+    let mut c = config(Workload::LinKv, "lin_kv.py", &["--service", "lww-kv"]);
+    c.concurrency = 6;
+    let report = run(c);
+    assert_eq!(
+        (report.exit_code, report.verdict),
+        (1, Verdict::Illegal),
+        "{:?}",
+        report.summary
+    );
+    let r = results(&report);
+    assert!(!r["evidence"]["illegal_keys"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn kafka_with_one_log_holder_is_valid_under_partition() {
+    let report = run(with_nemesis(
+        config(Workload::Kafka, "kafka.py", &[]),
+        &[Fault::Partition],
+    ));
+    assert_eq!(
+        (report.exit_code, report.verdict),
+        (0, Verdict::Ok),
+        "{:?}",
+        report.summary
+    );
+    let r = results(&report);
+    assert!(r["evidence"]["sends"].as_u64().unwrap() > 10, "{r}");
+    assert!(r["evidence"]["polls"].as_u64().unwrap() > 5, "{r}");
+}
+
+#[test]
+fn kafka_with_a_log_per_node_reuses_offsets_and_is_caught() {
+    let report = run(config(Workload::Kafka, "kafka.py", &["--local"]));
+    assert_eq!(
+        (report.exit_code, report.verdict),
+        (1, Verdict::Illegal),
+        "{:?}",
+        report.summary
+    );
+    let r = results(&report);
+    let dup = r["evidence"]["duplicate_offsets"].as_array().unwrap();
+    assert!(!dup.is_empty(), "{r}");
+    assert!(dup[0]["msgs"].as_object().unwrap().len() >= 2);
+}
+
+#[test]
 fn g_set_with_gossip_is_valid_under_partition() {
     let report = run(with_nemesis(
         config(Workload::GSet, "gset.py", &[]),

@@ -17,9 +17,26 @@ pub type Seq = u64;
 /// What a clerk asks for.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
-    Get { key: String },
-    Put { key: String, value: String },
-    Append { key: String, value: String },
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: String,
+    },
+    Append {
+        key: String,
+        value: String,
+    },
+    /// Compare-and-set: if `key` holds `from`, it becomes `to`. A key never written holds "", so
+    /// `from: ""` never matches an absent key (a driver that stores non-empty encodings, such as
+    /// JSON, can tell "absent" from any value it wrote). Not offered by the lab's [`crate::Clerk`]
+    /// (its [`Outcome`] has no failed cas); real drivers such as `quill node kvraft` use it.
+    Cas {
+        key: String,
+        from: String,
+        to: String,
+    },
 }
 
 /// A clerk's request; also the command stored in the log ([`Command`]).
@@ -42,6 +59,8 @@ pub enum Reply {
     Done,
     /// An Append took effect; `old` is the value it replaced ("" for a key never written).
     Appended { old: String },
+    /// A Cas did not take effect: `current` is what the key held ("" for a key never written).
+    CasFailed { current: String },
     /// The request is older than the newest write applied for its client: the client has already
     /// moved on, so nobody waits for this reply (and the old value it would need is gone).
     Stale,
@@ -68,6 +87,7 @@ impl fmt::Debug for Op {
             Op::Get { key } => write!(f, "Get({key:?})"),
             Op::Put { key, value } => write!(f, "Put({key:?}, {value:?})"),
             Op::Append { key, value } => write!(f, "Append({key:?}, {value:?})"),
+            Op::Cas { key, from, to } => write!(f, "Cas({key:?}, {from:?} -> {to:?})"),
         }
     }
 }

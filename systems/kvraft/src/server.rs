@@ -88,6 +88,9 @@ pub struct LastWrite {
     pub seq: Seq,
     /// The value an Append replaced; `None` after a Put.
     pub old: Option<String>,
+    /// After a Cas: `None` if it took effect, else what the key held (its
+    /// [`Reply::CasFailed`]); `None` after a Put or an Append too, which `old` tells apart.
+    pub cas_failed: Option<String>,
 }
 
 impl LastWrite {
@@ -95,9 +98,12 @@ impl LastWrite {
     /// kind gets a reply of the wrong kind, which its clerk treats as a failure: a client bug must
     /// not panic a replicated state machine, which would meet the entry again after every restart.
     fn reply(&self) -> Reply {
-        match &self.old {
-            Some(old) => Reply::Appended { old: old.clone() },
-            None => Reply::Done,
+        match (&self.old, &self.cas_failed) {
+            (_, Some(current)) => Reply::CasFailed {
+                current: current.clone(),
+            },
+            (Some(old), None) => Reply::Appended { old: old.clone() },
+            (None, None) => Reply::Done,
         }
     }
 }
@@ -364,10 +370,20 @@ impl KvServer {
                 return last.reply();
             }
         }
+        let mut cas_failed = None;
         let old = match &req.op {
             Op::Get { .. } => unreachable!("answered above"),
             Op::Put { key, value } => {
                 store.insert(key.clone(), value.clone());
+                None
+            }
+            Op::Cas { key, from, to } => {
+                // A failed cas is recorded too: its retransmission must fail again with the same
+                // current value, even if the key has since come to hold `from`.
+                match store.get_mut(key) {
+                    Some(slot) if slot == from => *slot = to.clone(),
+                    slot => cas_failed = Some(slot.cloned().unwrap_or_default()),
+                }
                 None
             }
             Op::Append { key, value } => {
@@ -380,7 +396,11 @@ impl KvServer {
                 Some(std::mem::replace(slot, next))
             }
         };
-        let last = LastWrite { seq: req.seq, old };
+        let last = LastWrite {
+            seq: req.seq,
+            old,
+            cas_failed,
+        };
         let reply = last.reply();
         dups.insert(req.client, last);
         reply
@@ -525,7 +545,14 @@ mod tests {
             Reply::Done
         );
         // The Put replaced the cached old value: at most one per client.
-        assert_eq!(s.state.dups[&7], LastWrite { seq: 4, old: None });
+        assert_eq!(
+            s.state.dups[&7],
+            LastWrite {
+                seq: 4,
+                old: None,
+                cas_failed: None
+            }
+        );
     }
 
     #[test]
@@ -642,7 +669,8 @@ mod tests {
             snap.dups[&4],
             LastWrite {
                 seq: n as u64,
-                old: Some("x".repeat(n - 1))
+                old: Some("x".repeat(n - 1)),
+                cas_failed: None,
             }
         );
         let r = KvServer::restore(cfg, now, rng(), &persisted.0, &persisted.1).unwrap();
@@ -694,5 +722,55 @@ mod tests {
             }]
         );
         assert_eq!(s.applied(), applied);
+    }
+    #[test]
+    fn cas_swaps_only_on_a_match_and_its_retransmission_gets_the_first_answer() {
+        let cas = |client, seq, from: &str, to: &str| Request {
+            client,
+            seq,
+            op: Op::Cas {
+                key: "k".into(),
+                from: from.into(),
+                to: to.into(),
+            },
+        };
+        let (mut s, mut now) = leader(Config::new(0, 1));
+        // An absent key holds "": no `from` written by a driver matches it.
+        assert_eq!(
+            submit(&mut s, &mut now, 1, cas(3, 1, "1", "2")),
+            Reply::CasFailed { current: "".into() }
+        );
+        assert_eq!(
+            submit(&mut s, &mut now, 2, put(4, 1, "k", "1")),
+            Reply::Done
+        );
+        assert_eq!(
+            submit(&mut s, &mut now, 3, cas(3, 2, "1", "2")),
+            Reply::Done
+        );
+        assert_eq!(s.value("k"), "2");
+        assert_eq!(
+            submit(&mut s, &mut now, 4, cas(3, 3, "1", "5")),
+            Reply::CasFailed {
+                current: "2".into()
+            }
+        );
+        // The key comes to hold "1" again; a retransmitted failed cas still fails, as first answered.
+        assert_eq!(
+            submit(&mut s, &mut now, 5, put(4, 2, "k", "1")),
+            Reply::Done
+        );
+        assert_eq!(
+            submit(&mut s, &mut now, 6, cas(3, 3, "1", "5")),
+            Reply::CasFailed {
+                current: "2".into()
+            }
+        );
+        assert_eq!(s.value("k"), "1");
+        assert_eq!(
+            submit(&mut s, &mut now, 7, cas(3, 2, "1", "9")),
+            Reply::Stale
+        );
+        assert_eq!(s.value("k"), "1");
     }
 }

@@ -13,6 +13,7 @@
 //! protocol.
 
 pub mod counter;
+pub mod kafka;
 pub mod lin_kv;
 pub mod sets;
 pub mod simple;
@@ -71,6 +72,7 @@ pub enum Generator {
     GSet(sets::Elements),
     Counter { negative: bool },
     Broadcast(sets::Elements),
+    Kafka(kafka::Logs),
 }
 
 impl Generator {
@@ -83,6 +85,7 @@ impl Generator {
             Workload::GCounter => Generator::Counter { negative: false },
             Workload::PnCounter => Generator::Counter { negative: true },
             Workload::Broadcast => Generator::Broadcast(sets::Elements::default()),
+            Workload::Kafka => Generator::Kafka(kafka::Logs::default()),
         }
     }
 
@@ -96,6 +99,7 @@ impl Generator {
             Generator::GSet(elements) => sets::gset(elements, node, rng),
             Generator::Counter { negative } => counter::next(*negative, node, rng),
             Generator::Broadcast(elements) => sets::broadcast(elements, node, rng),
+            Generator::Kafka(logs) => logs.next(worker, node, rng),
         }
     }
 
@@ -130,6 +134,7 @@ impl Generator {
             Generator::GSet(_) | Generator::Counter { .. } | Generator::Broadcast(_) => {
                 Ok(Outcome::Ok(Json::Object(body)))
             }
+            Generator::Kafka(logs) => logs.output(request, body),
             Generator::LinKv(_) => unreachable!("handled above"),
         }
     }
@@ -144,6 +149,7 @@ pub fn analyse(workload: Workload, history: &JsonHistory, node_count: usize) -> 
         Workload::GSet => sets::check(history, node_count, "element", "value"),
         Workload::Broadcast => sets::check(history, node_count, "message", "messages"),
         Workload::GCounter | Workload::PnCounter => counter::check(history, node_count),
+        Workload::Kafka => kafka::check(history),
     }
 }
 

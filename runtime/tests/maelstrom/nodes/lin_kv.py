@@ -2,6 +2,8 @@
 `--forward` makes n0 the only replica: the other nodes forward each request to it unchanged (the client
 stays the `src`), and n0 answers the client directly; linearizable, with messages between nodes, and
 requests lost in a partition time out.
+`--service lww-kv` (or `seq-kv`) proxies to that service instead, as a node that mistakes it for
+lin-kv: not linearizable (stale reads, lost cas).
 `--gossip` keeps a map per node, applies writes locally and tells the other nodes once, serving reads from
 the local map: not linearizable (a read on another node misses a write that completed, and a partition
 makes it worse)."""
@@ -12,6 +14,7 @@ from node import Node
 
 node = Node()
 gossip = "--gossip" in sys.argv
+service = sys.argv[sys.argv.index("--service") + 1] if "--service" in sys.argv else "lin-kv"
 store = {}
 
 
@@ -25,7 +28,7 @@ def proxy(msg):
         out.pop("in_reply_to", None)
         node.reply(msg, out)
 
-    node.rpc("lin-kv", body, answer)
+    node.rpc(service, body, answer)
 
 
 def local(msg):
