@@ -142,12 +142,10 @@ impl LabTest {
                     return Err(TestFailure::ReduceNotParallel { lines });
                 }
             }
-            "job_count" => {
-                if !text.lines().any(|l| l == "a 8") {
-                    return Err(TestFailure::JobCount {
-                        output: text.trim().to_string(),
-                    });
-                }
+            "job_count" if !text.lines().any(|l| l == "a 8") => {
+                return Err(TestFailure::JobCount {
+                    output: text.trim().to_string(),
+                });
             }
             // early_exit compares two outputs ([`check_early_exit`]); nothing more to check here.
             _ => {}
