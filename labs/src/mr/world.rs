@@ -50,17 +50,36 @@ pub fn inputs_dir() -> PathBuf {
 
 type Books = Vec<(String, Arc<[u8]>)>;
 
+/// Why a run could not be set up: the books or a sequential reference are missing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error("the MapReduce inputs {dir} are missing ({message}); set QUILL_MR_INPUTS")]
+    NoInputs { dir: PathBuf, message: String },
+    #[error("no pg-*.txt in {dir}")]
+    NoBooks { dir: PathBuf },
+    #[error("{path}: {message}")]
+    Read { path: PathBuf, message: String },
+    #[error("no application {app}")]
+    NoApp { app: &'static str },
+    #[error("the sequential {app}: {message}")]
+    Sequential { app: &'static str, message: String },
+}
+
+impl From<SetupError> for Failure {
+    fn from(e: SetupError) -> Failure {
+        Failure::assertion(e.to_string())
+    }
+}
+
 /// The eight books (`pg-*.txt`), read once per process.
-pub fn books() -> Result<&'static Books, String> {
-    static BOOKS: OnceLock<Result<Books, String>> = OnceLock::new();
+pub fn books() -> Result<&'static Books, SetupError> {
+    static BOOKS: OnceLock<Result<Books, SetupError>> = OnceLock::new();
     BOOKS
         .get_or_init(|| {
             let dir = inputs_dir();
-            let rd = std::fs::read_dir(&dir).map_err(|e| {
-                format!(
-                    "the MapReduce inputs {} are missing ({e}); set QUILL_MR_INPUTS",
-                    dir.display()
-                )
+            let rd = std::fs::read_dir(&dir).map_err(|e| SetupError::NoInputs {
+                dir: dir.clone(),
+                message: e.to_string(),
             })?;
             let mut names: Vec<String> = rd
                 .flatten()
@@ -69,15 +88,18 @@ pub fn books() -> Result<&'static Books, String> {
                 .collect();
             names.sort();
             if names.is_empty() {
-                return Err(format!("no pg-*.txt in {}", dir.display()));
+                return Err(SetupError::NoBooks { dir });
             }
             names
                 .into_iter()
                 .map(|n| {
-                    let p = dir.join(&n);
-                    std::fs::read(&p)
+                    let path = dir.join(&n);
+                    std::fs::read(&path)
                         .map(|b| (n, Arc::from(b)))
-                        .map_err(|e| format!("{}: {e}", p.display()))
+                        .map_err(|e| SetupError::Read {
+                            path,
+                            message: e.to_string(),
+                        })
                 })
                 .collect()
         })
@@ -85,8 +107,9 @@ pub fn books() -> Result<&'static Books, String> {
         .map_err(Clone::clone)
 }
 
-/// The sorted sequential output of `app` on the books (`mrsequential` then `sort`), computed once.
-pub fn reference(app: &'static str) -> Result<&'static [u8], String> {
+/// The sorted sequential output of `app` on the books (`mrsequential` then `sort`), computed
+/// once per process (the wc reference is the costliest step of the whole catalog).
+pub fn reference(app: &'static str) -> Result<&'static [u8], SetupError> {
     type Refs = std::sync::Mutex<Vec<(&'static str, &'static [u8])>>;
     static REFS: OnceLock<Refs> = OnceLock::new();
     let refs = REFS.get_or_init(Default::default);
@@ -103,14 +126,20 @@ pub fn reference(app: &'static str) -> Result<&'static [u8], String> {
     for (n, b) in books {
         fs.insert(n, b.clone());
     }
-    let a = apps::by_name(app).ok_or_else(|| format!("no application {app}"))?;
+    let a = apps::by_name(app).ok_or(SetupError::NoApp { app })?;
     let files = books.iter().map(|(n, _)| n.clone()).collect();
     let out = run_blocking(sequential(a, files), |need| match need {
         mapreduce::Need::ReadFile { path } => Some(fs.read(&path)),
         _ => None,
     })
-    .map_err(|need| format!("the sequential {app} asked for {need:?}"))?
-    .map_err(|e| format!("sequential {app}: {e}"))?;
+    .map_err(|need| SetupError::Sequential {
+        app,
+        message: format!("asked for {need:?}"),
+    })?
+    .map_err(|e| SetupError::Sequential {
+        app,
+        message: e.to_string(),
+    })?;
     let sorted: &'static [u8] = Box::leak(canonical([&out[..]]).into_boxed_slice());
     refs.lock()
         .expect("no panic holding it")
@@ -251,7 +280,7 @@ impl Deref for World {
 
 impl World {
     /// A run over the eight books with `slots` worker hosts, all linked to the coordinator.
-    pub fn new(seed: u64, opts: &RunOptions, slots: usize) -> Result<Rc<World>, String> {
+    pub fn new(seed: u64, opts: &RunOptions, slots: usize) -> Result<Rc<World>, SetupError> {
         let fs = Rc::new(RefCell::new(SimFs::default()));
         let mut files = Vec::new();
         for (n, b) in books()? {
@@ -310,7 +339,7 @@ impl World {
 
     /// Waits until the process on `host` is gone; past `limit` ms after its start it is killed
     /// (`timeout -k 2s`) and the run fails.
-    pub async fn wait_exit(&self, host: HostId, limit: Time) -> Result<(), String> {
+    pub async fn wait_exit(&self, host: HostId, limit: Time) -> Result<(), Failure> {
         loop {
             let over = self.with(|c| {
                 if !c.sim.is_alive(host) {
@@ -326,7 +355,7 @@ impl World {
             match over {
                 Some(false) => return Ok(()),
                 Some(true) => {
-                    return Err(format!(
+                    return Err(Failure::assertion(format!(
                         "{} h{host} ran longer than its limit of {} s and was killed",
                         if host == COORDINATOR {
                             "the coordinator"
@@ -334,7 +363,7 @@ impl World {
                             "a worker"
                         },
                         limit / 1000
-                    ))
+                    )))
                 }
                 None => self.sleep(POLL_MS).await,
             }
@@ -361,7 +390,7 @@ impl World {
 pub fn run_world<F, Fut>(seed: u64, opts: &RunOptions, slots: usize, body: F) -> ScenarioOutcome
 where
     F: FnOnce(Rc<World>) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), Failure>>,
 {
     match World::new(seed, opts, slots) {
         Ok(w) => {
@@ -369,7 +398,7 @@ where
             w.run.run(fut, RUN_LIMIT)
         }
         Err(e) => ScenarioOutcome {
-            failure: Some(Failure::assertion(e)),
+            failure: Some(e.into()),
             ..ScenarioOutcome::default()
         },
     }

@@ -2,17 +2,12 @@
 //!
 //! Each test runs in a fresh directory of its own with its own socket, starts `quill mr
 //! coordinator` and `quill mr worker` as separate OS processes (the binary is passed in, normally
-//! the running `quill`), and checks what the script checks:
+//! the running `quill`), and checks what the script checks. The seven tests (workers,
+//! application, time limit, assertion) are [`mapreduce::script`]'s, shared with the simulator;
+//! this file only drives them, plus one test of its own:
 //!
 //! | test | workers | app | passes when |
 //! |---|---|---|---|
-//! | wc | 3 | wc | `sort mr-out* \| grep .` equals the sorted sequential output |
-//! | indexer | 2 | indexer | likewise |
-//! | map_parallelism | 2 | mtiming | exactly 2 `times-` lines, and a line `parallel... 2` |
-//! | reduce_parallelism | 2 | rtiming | at least 2 lines `^[a-z] 2` |
-//! | job_count | 4 | jobcount | the line `a 8`: no map ran twice |
-//! | early_exit | 3 | early_exit | the output when the first process exits equals the final one |
-//! | crash | 1 + 3 restarting | crash | equals the sequential `nocrash` output |
 //! | faults | 3 | wc | equals the sequential output, though a worker was killed with SIGKILL right after it received a task and the socket was unreachable for 2 s |
 //!
 //! Every process runs under a time limit (45 s, 120 s in the crash test), after which it is
@@ -28,16 +23,14 @@ use std::process::{ExitStatus, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use mapreduce::canonical;
+use mapreduce::{canonical, script};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use super::worker::{app, sequential};
 
-/// Each process's time limit (the script's `timeout -k 2s 45s`).
-pub const LIMIT: Duration = Duration::from_secs(45);
-/// The crash test's time limit per process.
-pub const CRASH_LIMIT: Duration = Duration::from_secs(120);
+/// Each process's time limit (the script's `timeout -k 2s 45s`), for the `faults` test.
+pub const LIMIT: Duration = Duration::from_millis(script::LIMIT_MS);
 
 /// What the suite needs to know.
 #[derive(Clone, Debug)]
@@ -245,26 +238,6 @@ async fn futures_join_all<F: Future>(futs: impl IntoIterator<Item = F>) -> Vec<F
     outs
 }
 
-fn compare(name: &str, got: &[u8], want: &[u8]) -> Result<(), String> {
-    if got == want {
-        return Ok(());
-    }
-    let (g, w) = (String::from_utf8_lossy(got), String::from_utf8_lossy(want));
-    let first = g
-        .lines()
-        .zip(w.lines())
-        .position(|(a, b)| a != b)
-        .unwrap_or_else(|| g.lines().count().min(w.lines().count()));
-    Err(format!(
-        "{name} output is not the same as the sequential output: {} lines against {}; first difference at line {}: got {:?}, want {:?}",
-        g.lines().count(),
-        w.lines().count(),
-        first + 1,
-        g.lines().nth(first).unwrap_or("<end>"),
-        w.lines().nth(first).unwrap_or("<end>"),
-    ))
-}
-
 /// References computed once per suite.
 struct References {
     wc: Vec<u8>,
@@ -352,71 +325,31 @@ async fn one(
     refs: &References,
     notes: &mut Vec<String>,
 ) -> Result<(), String> {
+    if name == "faults" {
+        faults(job, notes).await.map_err(|e| e.to_string())?;
+        return script::compare("faults", &job.output(), &refs.wc).map_err(|e| e.to_string());
+    }
+    let t = script::lab_test(name).ok_or_else(|| format!("no test named {name}"))?;
+    let limit = Duration::from_millis(t.limit_ms);
     match name {
-        "wc" | "indexer" => {
-            let (workers, want) = if name == "wc" {
-                (3, &refs.wc)
-            } else {
-                (2, &refs.indexer)
-            };
-            plain_job(job, name, workers, LIMIT).await?;
-            compare(name, &job.output(), want)
+        "early_exit" => {
+            let (first, last) = early_exit(job, t.app, t.workers, limit).await?;
+            script::check_early_exit(&first, &last).map_err(|e| e.to_string())
         }
-        "map_parallelism" => {
-            plain_job(job, "mtiming", 2, LIMIT).await?;
-            let out = String::from_utf8_lossy(&job.output()).into_owned();
-            let times = out.lines().filter(|l| l.starts_with("times-")).count();
-            if times != 2 {
-                return Err(format!(
-                    "map workers did not run in parallel: {times} times- lines, want 2"
-                ));
-            }
-            let parallel = out
-                .lines()
-                .any(|l| l.starts_with("parallel") && l.split(' ').skip(1).any(|n| n == "2"));
-            if !parallel {
-                return Err("map workers did not run in parallel: no `parallel... 2` line".into());
-            }
-            Ok(())
-        }
-        "reduce_parallelism" => {
-            plain_job(job, "rtiming", 2, LIMIT).await?;
-            let out = String::from_utf8_lossy(&job.output()).into_owned();
-            let n = out
-                .lines()
-                .filter(|l| {
-                    let b = l.as_bytes();
-                    b.len() >= 3 && b[0].is_ascii_lowercase() && &b[1..3] == b" 2"
-                })
-                .count();
-            if n < 2 {
-                return Err(format!(
-                    "too few parallel reduces: {n} lines `^[a-z] 2`, want at least 2"
-                ));
-            }
-            Ok(())
-        }
-        "job_count" => {
-            plain_job(job, "jobcount", 4, LIMIT).await?;
-            let out = String::from_utf8_lossy(&job.output()).into_owned();
-            if !out.lines().any(|l| l == "a 8") {
-                return Err(format!(
-                    "map jobs ran incorrect number of times: output {:?}, want `a 8`",
-                    out.trim()
-                ));
-            }
-            Ok(())
-        }
-        "early_exit" => early_exit(job).await,
         "crash" => {
-            crash(job).await?;
-            compare("crash", &job.output(), &refs.nocrash)
+            crash(job, t.app, t.workers, limit).await?;
+            t.check(&job.output(), Some(&refs.nocrash))
+                .map_err(|e| e.to_string())
         }
-        "faults" => {
-            faults(job, notes).await.map_err(|e| e.to_string())?;
-            compare("faults", &job.output(), &refs.wc)
+        _ => {
+            plain_job(job, t.app, t.workers, limit).await?;
+            let want = match t.reference {
+                Some("wc") => Some(&refs.wc[..]),
+                Some("indexer") => Some(&refs.indexer[..]),
+                _ => None,
+            };
+            t.check(&job.output(), want).map_err(|e| e.to_string())
         }
-        other => Err(format!("no test named {other}")),
     }
 }
 
@@ -437,22 +370,28 @@ async fn plain_job(job: &Job, app: &str, workers: usize, limit: Duration) -> Res
     wait_all(&mut children, limit).await
 }
 
-/// The output when the first process exits must equal the final output (`wait -n`).
-async fn early_exit(job: &Job) -> Result<(), String> {
+/// Runs the job and returns the output when the first process exited (`wait -n`) and the final
+/// output, for [`script::check_early_exit`].
+async fn early_exit(
+    job: &Job,
+    app: &str,
+    workers: usize,
+    limit: Duration,
+) -> Result<(Vec<u8>, Vec<u8>), String> {
     let mut coord = job
         .coordinator(false)
         .map_err(|e| format!("starting the coordinator: {e}"))?;
     job.socket_up().await?;
-    let mut workers = Vec::new();
-    for i in 0..3 {
-        workers.push(
-            job.worker("early_exit", false)
+    let mut children = Vec::new();
+    for i in 0..workers {
+        children.push(
+            job.worker(app, false)
                 .map_err(|e| format!("starting worker {i}: {e}"))?,
         );
     }
     let first = {
         let mut waits: Vec<_> = std::iter::once(&mut coord)
-            .chain(workers.iter_mut())
+            .chain(children.iter_mut())
             .map(|c| Box::pin(c.wait()))
             .collect();
         let any = std::future::poll_fn(|cx| {
@@ -463,73 +402,57 @@ async fn early_exit(job: &Job) -> Result<(), String> {
             }
             std::task::Poll::Pending
         });
-        tokio::time::timeout(LIMIT, any).await
+        tokio::time::timeout(limit, any).await
     };
     if first.is_err() {
-        return Err("no process exited within 45 s".into());
+        return Err(format!("no process exited within {} s", limit.as_secs()));
     }
     let at_first_exit = job.output();
-    limited(&mut coord, LIMIT, "coordinator").await?;
-    let mut children: Vec<(Child, String)> = workers
+    limited(&mut coord, limit, "coordinator").await?;
+    let mut children: Vec<(Child, String)> = children
         .into_iter()
         .enumerate()
         .map(|(i, c)| (c, format!("worker {i}")))
         .collect();
-    wait_all(&mut children, LIMIT).await?;
-    let last = job.output();
-    if at_first_exit != last {
-        return Err(format!(
-            "output changed after first worker exited: {} lines at the first exit, {} at the end",
-            String::from_utf8_lossy(&at_first_exit).lines().count(),
-            String::from_utf8_lossy(&last).lines().count()
-        ));
-    }
-    Ok(())
+    wait_all(&mut children, limit).await?;
+    Ok((at_first_exit, job.output()))
 }
 
-/// One worker, plus three loops restarting a worker while the socket exists and the coordinator
-/// has not finished (`mr-done`).
-async fn crash(job: &Job) -> Result<(), String> {
+/// One worker, plus `slots - 1` loops restarting a worker while the socket exists and the
+/// coordinator has not finished (`mr-done`).
+async fn crash(job: &Job, app: &str, slots: usize, limit: Duration) -> Result<(), String> {
     let mut coord = job
         .coordinator(false)
         .map_err(|e| format!("starting the coordinator: {e}"))?;
     job.socket_up().await?;
     let done = Rc::new(Cell::new(false));
-    let first = job
-        .worker("crash", false)
+    let mut first = job
+        .worker(app, false)
         .map_err(|e| format!("starting a worker: {e}"))?;
-    let restarts = Rc::new(Cell::new(0u32));
-    let looped = |done: Rc<Cell<bool>>, restarts: Rc<Cell<u32>>| async move {
+    let looped = |done: Rc<Cell<bool>>| async move {
         while job.socket.exists() && !done.get() {
             let mut w = job
-                .worker("crash", false)
+                .worker(app, false)
                 .map_err(|e| format!("starting a worker: {e}"))?;
-            restarts.set(restarts.get() + 1);
-            limited(&mut w, CRASH_LIMIT, "crash worker").await?;
+            limited(&mut w, limit, "crash worker").await?;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         Ok::<(), String>(())
     };
     let coordinator = async {
-        let r = limited(&mut coord, CRASH_LIMIT, "coordinator").await;
+        let r = limited(&mut coord, limit, "coordinator").await;
         done.set(true);
         r.map(|_| ())
     };
-    let mut first = first;
+    // The first worker may crash; only its time limit matters.
     let first_worker = async {
-        // The first worker may crash; only its time limit matters.
-        limited(&mut first, CRASH_LIMIT, "first crash worker")
+        limited(&mut first, limit, "first crash worker")
             .await
             .map(|_| ())
     };
-    let (c, f, a, b, d) = tokio::join!(
-        coordinator,
-        first_worker,
-        looped(done.clone(), restarts.clone()),
-        looped(done.clone(), restarts.clone()),
-        looped(done.clone(), restarts.clone()),
-    );
-    c.and(f).and(a).and(b).and(d)
+    let loops = futures_join_all((1..slots).map(|_| looped(done.clone())));
+    let (c, f, l) = tokio::join!(coordinator, first_worker, loops);
+    c.and(f).and(l.into_iter().collect())
 }
 
 /// wc with three workers; a worker is killed (SIGKILL) as soon as it reports having received

@@ -8,6 +8,8 @@
 //! - [`apps`]: the [`App`] trait and the lab's applications by name ([`apps::by_name`]), plus
 //!   [`apps::external::External`] for map and reduce programs of the user's own.
 //! - [`sequential()`]: the reference output (`mrsequential`), and [`canonical`] to compare.
+//! - [`script`]: the seven tests of `test-mr.sh` as data (workers, application, time limit) and
+//!   their assertions, shared by the simulated and the real-process drivers.
 //!
 //! # Sans-IO by coroutine
 //! The worker must read and write files, sleep (some applications do), look at process ids and
@@ -56,6 +58,7 @@ mod coordinator;
 pub mod env;
 mod hash;
 mod protocol;
+pub mod script;
 mod sequential;
 mod worker;
 

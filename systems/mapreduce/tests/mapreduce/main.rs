@@ -3,6 +3,7 @@
 
 mod apps;
 mod coordinator;
+mod script;
 mod worker;
 
 use std::collections::BTreeMap;

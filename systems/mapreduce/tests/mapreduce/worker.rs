@@ -1,5 +1,5 @@
 use mapreduce::{
-    apps, canonical, ihash, intermediate_name, parse_intermediate, run_blocking, sequential,
+    apps, canonical, group, ihash, intermediate_name, parse_intermediate, run_blocking, sequential,
     worker, Assignment, Coordinator, Got, Need, Reply, Request, Step, TaskId, WorkerConfig,
     WorkerEnd,
 };
@@ -12,6 +12,36 @@ fn ihash_is_fnv1a_32_without_the_top_bit() {
     assert_eq!(ihash(""), 0x011c_9dc5);
     assert_eq!(ihash("a"), 0x640c_292c);
     assert_eq!(ihash("foobar"), 0x3f9c_f968);
+}
+
+#[test]
+fn group_sorts_keys_and_keeps_each_keys_values_in_emission_order() {
+    let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+    let kvs = vec![
+        kv("b", "1"),
+        kv("a", "x"),
+        kv("b", "2"),
+        kv("", "e"),
+        kv("a", "y"),
+        kv("b", "3"),
+    ];
+    // What a stable sort by key followed by a scan gives (the lab's mrsequential).
+    let mut sorted = kvs.clone();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut want: Vec<(String, Vec<String>)> = Vec::new();
+    for (k, v) in sorted {
+        match want.last_mut() {
+            Some((last, vs)) if *last == k => vs.push(v),
+            _ => want.push((k, vec![v])),
+        }
+    }
+    let got = group(kvs);
+    assert_eq!(got, want);
+    assert_eq!(
+        got.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["", "a", "b"]
+    );
+    assert_eq!(got[2].1, ["1", "2", "3"]);
 }
 
 #[test]
