@@ -265,3 +265,45 @@ fn ctrl_c_during_the_real_suite_kills_its_processes_and_removes_socket_and_direc
     assert!(!work.exists(), "the suite's directory survived Ctrl-C");
     std::fs::remove_dir_all(&inputs).unwrap();
 }
+
+/// The faults between real processes: a worker SIGKILLed right after it receives its
+/// first task, and the coordinator's socket moved away for 2 s. The job must still end with the
+/// sequential output (the suite's `faults` test compares it), and the suite must say that both
+/// faults happened.
+#[test]
+fn a_killed_worker_and_an_unreachable_socket_still_give_the_sequential_output() {
+    let inputs = job_dir("faults");
+    let out = Command::new(QUILL)
+        .args(["test", "mr", "--real", "faults", "--inputs"])
+        .arg(&inputs)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the faults test failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("faults") && l.contains("PASS")),
+        "{stdout}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("killed a worker after `quill-mr worker") && l.contains(": start ")),
+        "the worker was not killed in a task:\n{stdout}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("socket was unreachable for 2 s")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 tests: 1 passed, 0 failed"), "{stdout}");
+    std::fs::remove_dir_all(&inputs).unwrap();
+}
