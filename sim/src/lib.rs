@@ -912,7 +912,9 @@ impl<P: Process> Sim<P> {
             // The copy travels under a call id nobody waits for, so its reply is discarded.
             let copy = CallId(self.next_call);
             self.next_call += 1;
-            self.trace_line(|| format!("rule duplicates request {call} as {copy}, {after} ms later"));
+            self.trace_line(|| {
+                format!("rule duplicates request {call} as {copy}, {after} ms later")
+            });
             self.schedule(
                 self.now + delay + after,
                 Event::Copy {

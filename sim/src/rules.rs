@@ -74,9 +74,9 @@ pub enum Rule {
 impl Rule {
     pub fn links(&self) -> Links {
         match *self {
-            Rule::Drop { links, .. } | Rule::Delay { links, .. } | Rule::Duplicate { links, .. } => {
-                links
-            }
+            Rule::Drop { links, .. }
+            | Rule::Delay { links, .. }
+            | Rule::Duplicate { links, .. } => links,
         }
     }
 }

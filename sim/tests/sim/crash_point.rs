@@ -18,7 +18,13 @@ impl Process for Writer {
         ctx.call(2, x);
         ctx.reply(c, x);
     }
-    fn on_reply(&mut self, ctx: &mut Ctx<'_, u64, Self::Note>, _: HostId, _: CallId, r: Option<u64>) {
+    fn on_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, u64, Self::Note>,
+        _: HostId,
+        _: CallId,
+        r: Option<u64>,
+    ) {
         let me = ctx.me();
         ctx.note((me, r.map_or(u64::MAX, |r| r + 2000)));
     }
@@ -54,7 +60,11 @@ fn an_armed_host_crashes_right_after_its_write_is_durable() {
     assert!(!sim.is_alive(1));
     assert!(!sim.crash_armed(1), "a crash disarms");
     assert_eq!(sim.persister(1).raft_state(), 7u64.to_le_bytes());
-    assert_eq!(sim.stats().per_host[2], 0, "nothing was sent after the write");
+    assert_eq!(
+        sim.stats().per_host[2],
+        0,
+        "nothing was sent after the write"
+    );
 }
 
 #[test]
@@ -67,7 +77,10 @@ fn an_unarmed_host_does_everything_and_a_restart_is_not_armed() {
     sim.with_host(0, |_, ctx| ctx.call(1, 7));
     while sim.step().is_some() {}
     let notes: Vec<(HostId, u64)> = sim.take_notes().into_iter().map(|n| n.note).collect();
-    assert!(notes.contains(&(1, 1007)) && notes.contains(&(0, 2007)), "{notes:?}");
+    assert!(
+        notes.contains(&(1, 1007)) && notes.contains(&(0, 2007)),
+        "{notes:?}"
+    );
     assert!(sim.is_alive(1));
     // A dead host cannot be armed.
     sim.crash(2);

@@ -123,7 +123,13 @@ impl Process for Counter {
         ctx.note((now, x, false));
         ctx.reply(c, x);
     }
-    fn on_reply(&mut self, ctx: &mut Ctx<'_, u64, Self::Note>, _: HostId, _: CallId, r: Option<u64>) {
+    fn on_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, u64, Self::Note>,
+        _: HostId,
+        _: CallId,
+        r: Option<u64>,
+    ) {
         // `true`: a call's one outcome.
         let now = ctx.now();
         ctx.note((now, r.unwrap_or(u64::MAX), true));
@@ -156,20 +162,30 @@ fn a_duplicate_rule_delivers_requests_twice_but_each_call_has_one_outcome() {
     let outcomes: Vec<u64> = notes.iter().filter(|n| n.2).map(|n| n.1).collect();
     // Every request handled exactly twice, every call answered exactly once, by the original.
     for x in 0..100 {
-        assert_eq!(handled.iter().filter(|&&h| h == x).count(), 2, "request {x}");
+        assert_eq!(
+            handled.iter().filter(|&&h| h == x).count(),
+            2,
+            "request {x}"
+        );
         assert_eq!(outcomes.iter().filter(|&&o| o == x).count(), 1, "call {x}");
     }
     assert_eq!(outcomes.len(), 100);
     // Copies come up to 40 ms after their original.
     assert!(notes.iter().all(|n| n.0 <= 40));
-    assert!(notes.iter().any(|n| !n.2 && n.0 > 0), "some copy came later");
+    assert!(
+        notes.iter().any(|n| !n.2 && n.0 > 0),
+        "some copy came later"
+    );
 }
 
 #[test]
 fn a_duplicate_rule_copies_about_its_share_on_its_links_only() {
     let (notes, _, _) = duplicated(5, 300, Links::To(1));
     let handled = notes.iter().filter(|n| !n.2).count();
-    assert!((115..=145).contains(&handled), "{handled} handled of 100 requests");
+    assert!(
+        (115..=145).contains(&handled),
+        "{handled} handled of 100 requests"
+    );
     // Links the rule does not match are left alone.
     let (notes, _, _) = duplicated(5, 1000, Links::Between(1, 0));
     assert_eq!(notes.iter().filter(|n| !n.2).count(), 100);
