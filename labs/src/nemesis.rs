@@ -417,9 +417,7 @@ impl Driver {
     /// crash point belongs to the incarnation it was armed on and a restart replaces it).
     pub fn settle<L: Lab>(&mut self, run: &Run<L>) {
         self.undo_cuts(run);
-        if self.partitioned {
-            self.partitioned = false;
-        }
+        self.partitioned = false;
         // Healing costs nothing when nothing was cut, and makes the end state independent of
         // what the schedule did.
         run.apply(Fault::Heal);
