@@ -19,6 +19,9 @@ pub enum Failure {
     MalformedHistory { message: String },
     /// One of the lab tester's own checks (`t.Fatalf`), with its message.
     Assertion { message: String },
+    /// The system made no progress within the bound a scenario allows once its faults stopped
+    /// (a liveness assertion: "a leader within the lab's time whenever a majority can talk").
+    Liveness { message: String },
     /// The test ran past the tester's time limit (virtual time).
     TimeLimit { limit_ms: Time },
     /// Nothing was left to happen while the test was still waiting.
@@ -75,6 +78,13 @@ impl Failure {
         }
     }
 
+    /// A liveness failure with this message.
+    pub fn liveness(message: impl Into<String>) -> Failure {
+        Failure::Liveness {
+            message: message.into(),
+        }
+    }
+
     pub fn kind(&self) -> FailureKind {
         match self {
             Failure::Invariant { .. } => FailureKind::Invariant,
@@ -82,9 +92,10 @@ impl Failure {
                 FailureKind::Linearizability
             }
             Failure::Assertion { .. } => FailureKind::Assertion,
-            Failure::TimeLimit { .. } | Failure::Stuck | Failure::Livelock { .. } => {
-                FailureKind::Liveness
-            }
+            Failure::Liveness { .. }
+            | Failure::TimeLimit { .. }
+            | Failure::Stuck
+            | Failure::Livelock { .. } => FailureKind::Liveness,
             Failure::Panic { .. } => FailureKind::Panic,
         }
     }
@@ -94,6 +105,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Invariant { message } | Failure::Assertion { message } => f.write_str(message),
+            Failure::Liveness { message } => write!(f, "no progress: {message}"),
             Failure::NotLinearizable { detail } => {
                 write!(f, "history is not linearizable ({detail})")
             }

@@ -20,9 +20,13 @@
 //!   already one-way; this is how a scenario says so.
 //! - `Crash(i)`: the process dies, its persister survives (`crash1` without the disconnect: a
 //!   scenario that wants both says both). `Restart(i)`: the lab rebuilds it from its persister.
+//! - `CrashAfterPersist(i)`: arms a crash point on server `i` ([`sim::Sim::crash_after_next_persist`]):
+//!   the next step in which it persists ends with it crashed right after the write, before anything
+//!   the step sends after it. A dead server is left alone.
 //! - `Reliable`, `LongReordering`, `LongDelays`: labrpc's network switches.
 //! - `Rule(rule)`: adds a network rule after labrpc's ([`sim::rules`]: drop or delay messages on
-//!   some links); `ClearRules(links)` removes the rules on exactly those links, or all of them.
+//!   some links, or duplicate requests); `ClearRules(links)` removes the rules on exactly those
+//!   links, or all of them.
 
 use std::fmt;
 
@@ -38,6 +42,7 @@ pub enum Fault {
     Cut { from: HostId, to: HostId },
     Uncut { from: HostId, to: HostId },
     Crash(HostId),
+    CrashAfterPersist(HostId),
     Restart(HostId),
     Reliable(bool),
     LongReordering(bool),
@@ -66,7 +71,7 @@ impl Fault {
         match self {
             Fault::Partition(_) => Span::Begin("partition".into()),
             Fault::Heal => Span::End("partition".into()),
-            Fault::Crash(_) | Fault::Restart(_) => Span::Instant,
+            Fault::Crash(_) | Fault::Restart(_) | Fault::CrashAfterPersist(_) => Span::Instant,
             Fault::Cut { from, to } => Span::Begin(format!("cut {from}->{to}")),
             Fault::Uncut { from, to } => Span::End(format!("cut {from}->{to}")),
             Fault::Reliable(false) => Span::Begin("net".into()),
@@ -104,6 +109,7 @@ impl fmt::Display for Fault {
             Fault::Cut { from, to } => write!(f, "cut h{from}->h{to}"),
             Fault::Uncut { from, to } => write!(f, "uncut h{from}->h{to}"),
             Fault::Crash(h) => write!(f, "crash server {h}"),
+            Fault::CrashAfterPersist(h) => write!(f, "crash server {h} after its next persist"),
             Fault::Restart(h) => write!(f, "restart server {h}"),
             Fault::Reliable(true) => f.write_str("reliable network"),
             Fault::Reliable(false) => f.write_str("unreliable network"),
@@ -122,6 +128,16 @@ impl fmt::Display for Fault {
                 min_ms,
                 max_ms,
             }) => write!(f, "delay {min_ms}-{max_ms} ms on {links:?}"),
+            Fault::Rule(Rule::Duplicate {
+                links,
+                per_mille,
+                max_ms,
+            }) => write!(
+                f,
+                "duplicate {}.{}% of requests on {links:?} (copies up to {max_ms} ms later)",
+                per_mille / 10,
+                per_mille % 10
+            ),
             Fault::ClearRules(Some(links)) => write!(f, "clear rules on {links:?}"),
             Fault::ClearRules(None) => f.write_str("clear all rules"),
         }

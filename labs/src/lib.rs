@@ -10,6 +10,7 @@
 //!   tests of `test-mr.sh`, invariants after every event.
 //! - [`shardctrler`], [`shardkv`]: the sharded key/value labs (5A, 5B, both challenges), with the
 //!   client and controller histories checked and shard ownership checked after every event.
+//! - [`nemesis`]: fault schedules drawn per seed (swarm testing) for the `Nemesis*` scenarios.
 //! - [`runner`]: the scenario registry ([`runner::Catalog`]) and the multi-seed parallel runner.
 //!
 //! # Example: run one Raft scenario for one seed
@@ -29,6 +30,7 @@ pub mod kvraft;
 pub mod kvsrv;
 pub mod mr;
 pub mod mutants;
+pub mod nemesis;
 pub mod raft;
 pub mod run;
 pub mod runner;

@@ -186,6 +186,7 @@ impl<L: Lab> Core<L> {
             Fault::Cut { from, to } => self.sim.set_link(from, to, false),
             Fault::Uncut { from, to } => self.sim.set_link(from, to, true),
             Fault::Crash(i) => self.sim.crash(i),
+            Fault::CrashAfterPersist(i) => self.sim.crash_after_next_persist(i),
             Fault::Restart(i) => L::restart(self, i),
             Fault::Reliable(on) => self.sim.set_reliable(on),
             Fault::LongReordering(on) => self.sim.set_long_reordering(on),

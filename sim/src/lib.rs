@@ -94,7 +94,7 @@ use serde::Serialize;
 
 pub use persister::Persister;
 pub use rng::derive_rng;
-pub use rules::{Links, Rule};
+pub use rules::{Links, Rule, Ruling};
 
 /// Virtual time in milliseconds since the start of the run.
 pub type Time = u64;
@@ -116,7 +116,7 @@ impl fmt::Display for CallId {
 /// in the order they were issued.
 pub trait Process {
     /// Requests and replies. Serialized with postcard only to count bytes.
-    type Msg: Serialize + fmt::Debug;
+    type Msg: Serialize + fmt::Debug + Clone;
     /// What the process reports to the test driver (e.g. applied log entries).
     type Note;
 
@@ -181,6 +181,9 @@ pub struct Ctx<'a, M, N> {
     notes: &'a mut Vec<Noted<N>>,
     persister: &'a mut Persister,
     next_call: &'a mut u64,
+    /// Where the effects and notes stood when the process last reached for its persister: the
+    /// crash point of [`Sim::crash_after_next_persist`].
+    persisted_at: Option<(usize, usize)>,
 }
 
 impl<'a, M, N> Ctx<'a, M, N> {
@@ -202,6 +205,7 @@ impl<'a, M, N> Ctx<'a, M, N> {
             notes,
             persister,
             next_call,
+            persisted_at: None,
         }
     }
     /// Current virtual time.
@@ -254,6 +258,7 @@ impl<'a, M, N> Ctx<'a, M, N> {
     /// This host's durable storage. Writes are durable immediately, i.e. before any message this
     /// step sends, which is what Raft's persistence contract needs.
     pub fn persister(&mut self) -> &mut Persister {
+        self.persisted_at = Some((self.effects.len(), self.notes.len()));
         self.persister
     }
 }
@@ -334,6 +339,15 @@ enum Event<M> {
         to: HostId,
         to_inc: u64,
     },
+    /// A duplicated request ([`Rule::Duplicate`]): delivered like a request, but no call waits
+    /// for it.
+    Copy {
+        call: CallId,
+        from: HostId,
+        to: HostId,
+        to_inc: u64,
+        msg: M,
+    },
     Timer {
         host: HostId,
         inc: u64,
@@ -378,6 +392,8 @@ struct Host<P> {
     timer_gen: u64,
     /// The last incarnation stopped by [`Ctx::exit`] rather than crashed.
     exited: bool,
+    /// [`Sim::crash_after_next_persist`] is armed for the running incarnation.
+    crash_after_persist: bool,
 }
 
 /// An outstanding call whose request was (or will be) delivered to a live callee.
@@ -510,9 +526,10 @@ impl<P: Process> Sim<P> {
     }
 
     /// What the added rules do to one message from `from` to `to`: `None` if one drops it, else
-    /// the extra delay. Draws only for the rules that match.
-    fn ruled(&mut self, from: HostId, to: HostId) -> Option<Time> {
-        let mut extra = 0;
+    /// the extra delay (and, for a request, whether a copy follows). Draws only for the rules
+    /// that match (a duplicate rule matches requests only).
+    fn ruled(&mut self, from: HostId, to: HostId, request: bool) -> Option<Ruling> {
+        let mut ruling = Ruling::default();
         for k in 0..self.rules.len() {
             let rule = self.rules[k];
             match rule {
@@ -527,12 +544,24 @@ impl<P: Process> Sim<P> {
                     min_ms,
                     max_ms,
                 } if links.matches(from, to) => {
-                    extra += self.rng.gen_range(min_ms..=max_ms.max(min_ms));
+                    ruling.extra += self.rng.gen_range(min_ms..=max_ms.max(min_ms));
+                }
+                Rule::Duplicate {
+                    links,
+                    per_mille,
+                    max_ms,
+                } if request && links.matches(from, to) => {
+                    // Two draws whatever is decided, so later draws do not depend on the outcome.
+                    let hit = self.rng.gen_range(0..1000) < per_mille;
+                    let after = self.rng.gen_range(0..=max_ms);
+                    if hit && ruling.duplicate.is_none() {
+                        ruling.duplicate = Some(after);
+                    }
                 }
                 _ => {}
             }
         }
-        Some(extra)
+        Some(ruling)
     }
 
     pub fn stats(&self) -> &NetStats {
@@ -550,6 +579,7 @@ impl<P: Process> Sim<P> {
             timers: BTreeMap::new(),
             timer_gen: 0,
             exited: false,
+            crash_after_persist: false,
         });
         for row in &mut self.links {
             row.push(false);
@@ -604,6 +634,7 @@ impl<P: Process> Sim<P> {
         host.process = None;
         host.incarnation += 1;
         host.timers.clear();
+        host.crash_after_persist = false;
         let calls: Vec<CallId> = self
             .pending
             .iter()
@@ -613,6 +644,23 @@ impl<P: Process> Sim<P> {
         for call in calls {
             self.fail_pending(call);
         }
+    }
+
+    /// Arms a crash point: the next step in which the running process on `id` writes to its
+    /// persister ends with the process crashed right after that write (the write is durable; the
+    /// effects and notes the step issued after it are discarded). This is the crash "between
+    /// persisting and sending" that a driver's ordering guarantee is about. Disarmed by any
+    /// crash; does nothing to a dead host.
+    pub fn crash_after_next_persist(&mut self, id: HostId) {
+        if self.hosts[id].process.is_some() {
+            self.trace_line(|| format!("arm crash of h{id} after its next persist"));
+            self.hosts[id].crash_after_persist = true;
+        }
+    }
+
+    /// Whether [`Sim::crash_after_next_persist`] is armed on `id`.
+    pub fn crash_armed(&self, id: HostId) -> bool {
+        self.hosts[id].crash_after_persist
     }
 
     pub fn is_alive(&self, id: HostId) -> bool {
@@ -680,9 +728,23 @@ impl<P: Process> Sim<P> {
             notes: &mut self.notes,
             persister: &mut host.persister,
             next_call: &mut self.next_call,
+            persisted_at: None,
         };
         let r = f(process, &mut ctx);
-        self.apply_effects(id, &mut effects);
+        let crash_point = ctx.persisted_at.filter(|_| host.crash_after_persist);
+        if let Some((effects_before, notes_before)) = crash_point {
+            // The process dies the instant its write is durable: what it asked for before the
+            // write takes place, nothing after it (sends, replies, timers, notes) does.
+            effects.truncate(effects_before);
+            self.notes.truncate(notes_before);
+            self.apply_effects(id, &mut effects);
+            if self.hosts[id].process.is_some() {
+                self.trace_line(|| format!("crash h{id} right after it persisted"));
+                self.crash_quietly(id);
+            }
+        } else {
+            self.apply_effects(id, &mut effects);
+        }
         self.effects = effects;
         Some(r)
     }
@@ -822,14 +884,18 @@ impl<P: Process> Sim<P> {
                 return;
             }
         }
+        let mut duplicate = None;
         if !self.rules.is_empty() {
-            match self.ruled(from, to) {
+            match self.ruled(from, to, true) {
                 None => {
                     self.trace_line(|| format!("rule drops request {call}"));
                     self.fail_call(self.now + delay, call, to, from, from_inc);
                     return;
                 }
-                Some(extra) => delay += extra,
+                Some(ruling) => {
+                    delay += ruling.extra;
+                    duplicate = ruling.duplicate;
+                }
             }
         }
         let to_inc = self.hosts[to].incarnation;
@@ -842,6 +908,24 @@ impl<P: Process> Sim<P> {
                 started: self.now,
             },
         );
+        if let Some(after) = duplicate {
+            // The copy travels under a call id nobody waits for, so its reply is discarded.
+            let copy = CallId(self.next_call);
+            self.next_call += 1;
+            self.trace_line(|| {
+                format!("rule duplicates request {call} as {copy}, {after} ms later")
+            });
+            self.schedule(
+                self.now + delay + after,
+                Event::Copy {
+                    call: copy,
+                    from,
+                    to,
+                    to_inc,
+                    msg: msg.clone(),
+                },
+            );
+        }
         self.schedule(
             self.now + delay,
             Event::Request {
@@ -875,13 +959,13 @@ impl<P: Process> Sim<P> {
             at += 200 + self.rng.gen_range(0..1 + inner);
         }
         if !self.rules.is_empty() {
-            match self.ruled(from, p.caller) {
+            match self.ruled(from, p.caller, false) {
                 None => {
                     self.trace_line(|| format!("rule drops reply {call}"));
                     self.fail_call(at, call, from, p.caller, p.caller_inc);
                     return;
                 }
-                Some(extra) => at += extra,
+                Some(ruling) => at += ruling.extra,
             }
         }
         self.schedule(
@@ -943,6 +1027,24 @@ impl<P: Process> Sim<P> {
                     // is discarded because the call is no longer pending.
                     self.stats.per_host[to] += 1;
                     self.trace_line(|| format!("deliver {call} h{from}->h{to}"));
+                    self.with_host(to, |p, ctx| p.on_request(ctx, from, call, msg))
+                        .map(|_| to)
+                }
+            }
+            Event::Copy {
+                call,
+                from,
+                to,
+                to_inc,
+                msg,
+            } => {
+                let h = &self.hosts[to];
+                if h.incarnation != to_inc || h.process.is_none() || !self.links[from][to] {
+                    self.trace_line(|| format!("duplicate {call} to h{to} lost"));
+                    None
+                } else {
+                    self.stats.per_host[to] += 1;
+                    self.trace_line(|| format!("deliver duplicate {call} h{from}->h{to}"));
                     self.with_host(to, |p, ctx| p.on_request(ctx, from, call, msg))
                         .map(|_| to)
                 }

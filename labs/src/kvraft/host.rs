@@ -7,7 +7,7 @@ use sim::{Boot, CallId, Ctx, HostId, Process};
 use crate::raft::perform_output;
 
 /// What travels on the wire.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub enum Msg {
     Raft(raft::Message),
     Req(Request),

@@ -365,8 +365,18 @@ macro_rules! generic {
     };
 }
 
-/// The kvraft catalog (4A then 4B), in the order of the Go test file.
+/// The kvraft catalog (4A then 4B), in the order of the Go test file, then the `Nemesis*`
+/// scenarios ([`super::nemesis_scenarios`]).
 pub fn catalog() -> Catalog {
+    let mut catalog = lab_catalog();
+    catalog
+        .scenarios
+        .extend(super::nemesis_scenarios::scenarios());
+    catalog
+}
+
+/// The 23 tests of the lab alone.
+fn lab_catalog() -> Catalog {
     Catalog {
         system: "kvraft",
         scenarios: vec![

@@ -16,7 +16,7 @@ pub const SERVER: HostId = 0;
 pub const CLERKS: HostId = 1;
 
 /// What travels on the wire.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub enum Msg {
     Req(Request),
     Rep(Reply),

@@ -1,8 +1,10 @@
 //! kvsrv (2024 lab 2) in virtual time: one [`kvsrv::Server`] host and one host carrying every
-//! clerk on the labrpc network of [`sim`], and the lab's ten tests as scenarios, every client
-//! history checked for linearizability.
+//! clerk on the labrpc network of [`sim`], and the lab's ten tests as scenarios (then the `Nemesis*`
+//! scenarios: duplicated, delayed, dropped requests), every client history checked for
+//! linearizability.
 
 mod host;
+mod nemesis_scenarios;
 mod scenarios;
 mod world;
 

@@ -294,8 +294,18 @@ macro_rules! scenarios {
     };
 }
 
-/// The kvsrv catalog, in the order of the Go test file.
+/// The kvsrv catalog, in the order of the Go test file, then the `Nemesis*` scenarios
+/// ([`super::nemesis_scenarios`]).
 pub fn catalog() -> Catalog {
+    let mut catalog = lab_catalog();
+    catalog
+        .scenarios
+        .extend(super::nemesis_scenarios::scenarios());
+    catalog
+}
+
+/// The ten tests of the lab alone.
+fn lab_catalog() -> Catalog {
     Catalog {
         system: "kvsrv",
         scenarios: scenarios![

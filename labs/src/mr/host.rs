@@ -28,7 +28,7 @@ use super::fs::SimFs;
 pub const COORDINATOR: HostId = 0;
 
 /// What travels on the wire.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub enum Msg {
     Req(Request),
     Rep(Reply),

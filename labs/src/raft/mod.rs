@@ -1,6 +1,7 @@
 //! The Raft lab (3A-3D) on the simulator: [`RaftHost`] runs a [`raft::Raft`] on a simulated host,
 //! [`Cluster`] is raft/config.go in virtual time with the safety invariants checked after every
-//! event, and [`catalog`] lists the 28 tests of the lab as named scenarios.
+//! event, and [`catalog`] lists the 28 tests of the lab as named scenarios, then the `Nemesis*` scenarios
+//! (a fault schedule drawn per seed, [`crate::nemesis`]).
 //!
 //! ```
 //! use labs::raft::catalog;
@@ -13,6 +14,7 @@
 
 mod host;
 mod invariants;
+mod nemesis_scenarios;
 mod scenarios;
 mod world;
 

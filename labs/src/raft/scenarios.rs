@@ -859,8 +859,18 @@ macro_rules! catalog {
     };
 }
 
-/// The Raft lab catalog, in the order of the Go test file.
+/// The Raft lab catalog, in the order of the Go test file, then the `Nemesis*` scenarios
+/// ([`super::nemesis_scenarios`]).
 pub fn catalog() -> Catalog {
+    let mut catalog = lab_catalog();
+    catalog
+        .scenarios
+        .extend(super::nemesis_scenarios::scenarios());
+    catalog
+}
+
+/// The 28 tests of the lab alone.
+fn lab_catalog() -> Catalog {
     Catalog {
         system: "raft",
         scenarios: catalog![

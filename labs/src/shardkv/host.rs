@@ -17,7 +17,7 @@ use shardkv::{Clerk, KvReply, KvRequest, Outcome, PushReply, Shard, ShardPush, S
 use sim::{Boot, CallId, Ctx, HostId, Process};
 
 /// What travels on the wire.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub enum Msg {
     Raft(raft::Message),
     CtrlReq(CtrlRequest),

@@ -101,7 +101,9 @@ fn unreliable_one_key_is_decided() {
 
 #[test]
 fn the_catalog_has_the_23_go_tests() {
-    let c = find_catalog("kvraft").unwrap();
+    let mut c = find_catalog("kvraft").unwrap();
+    // The Nemesis* scenarios come after the lab's own.
+    c.scenarios.retain(|s| !s.name.starts_with("Nemesis"));
     assert_eq!(c.scenarios.len(), 23);
     assert_eq!(
         c.scenarios

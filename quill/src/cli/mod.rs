@@ -7,8 +7,10 @@ use clap::{Parser, Subcommand};
 mod check;
 mod gen;
 mod maelstrom;
+mod merge;
 mod mr;
 mod node;
+mod results;
 mod test;
 
 /// Exit status for bad input or usage (shared by every subcommand).
@@ -33,6 +35,8 @@ pub enum Command {
     Gen(gen::GenArgs),
     /// Run the simulated lab test catalog (raft, kvsrv, kvraft) over many seeds.
     Test(test::TestArgs),
+    /// Print the summary of a sharded sweep from its slices' results files (`test --results`).
+    Merge(merge::MergeArgs),
     /// Run nodes written for Jepsen's Maelstrom (Gossip Glomers) as real processes, and check them.
     Maelstrom(maelstrom::MaelstromArgs),
     /// MapReduce as real processes: coordinator, worker, sequential reference.
@@ -46,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Test(args) => test::run(args),
+        Command::Merge(args) => merge::run(args),
         Command::Maelstrom(args) => maelstrom::run(args),
         Command::Mr(args) => mr::run(args),
         Command::Node(args) => node::run(args),

@@ -1,6 +1,12 @@
 //! `quill test SYSTEM [PATTERN] [--list] [--seeds N | --seed S] [--parallel P] [--out DIR]
-//! [--mutant NAME] [--check-budget N] [--keep-histories] [--keep-traces]`: runs scenarios of a lab
-//! catalog for many seeds, in parallel, and prints a summary table.
+//! [--mutant NAME] [--check-budget N] [--keep-histories] [--keep-traces] [--shard I/N]
+//! [--results FILE] [--dry-run]`: runs scenarios of a lab catalog for many seeds, in parallel, and
+//! prints a summary table.
+//!
+//! `--shard I/N` runs only the I-th of N slices of the (scenario, seed) space (see
+//! [`super::results`] for how the space is cut), so that a large sweep can run on many machines;
+//! `--results FILE` writes every run as JSON, and `quill merge` prints the summary of the slices
+//! together. `--dry-run` prints the runs the command would make, one `SCENARIO SEED` a line.
 //!
 //! Every failing run prints its seed, the kind of check that caught it and a command that replays
 //! it, and the run is replayed once more with tracing on (and the same options) to write
@@ -19,6 +25,8 @@ use checker::Verdict;
 use indicatif::{ProgressBar, ProgressStyle};
 use labs::mutants::{self, MutantInfo};
 use labs::runner::{self, RunOptions, RunRecord, Scenario};
+
+use super::results::{self, ResultsFile, RunResult, Shard, Stats, Sweep};
 
 #[derive(Debug, clap::Args)]
 pub struct TestArgs {
@@ -66,6 +74,17 @@ pub struct TestArgs {
     /// mr --real: the directory of the input books (pg-*.txt).
     #[arg(long, default_value = "../shared/mapreduce/inputs")]
     pub inputs: PathBuf,
+    /// Run only slice I of N of the (scenario, seed) runs, 0 <= I < N (a CI matrix index or a
+    /// Kubernetes JOB_COMPLETION_INDEX); the N slices together are exactly the unsharded run.
+    #[arg(long, value_name = "I/N", value_parser = results::parse_shard)]
+    pub shard: Option<Shard>,
+    /// Write every run (scenario, seed, outcome, kind, replay command, times, figures) as JSON to
+    /// FILE, for `quill merge`.
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
+    /// Print the runs this command would make, one `SCENARIO SEED` a line, and exit.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Failing runs beyond this many are reported but not replayed to write a trace.
@@ -161,7 +180,36 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
     let jobs: Vec<(Scenario, u64)> = scenarios
         .iter()
         .flat_map(|s| seeds.iter().map(move |&seed| (*s, seed)))
+        .enumerate()
+        .filter(|(k, _)| match args.shard {
+            None => true,
+            Some(sh) => sh.holds(*k),
+        })
+        .map(|(_, job)| job)
         .collect();
+    if args.dry_run {
+        let mut out = std::io::stdout().lock();
+        for (s, seed) in &jobs {
+            writeln!(out, "{} {seed}", s.name)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let sweep = Sweep {
+        system: catalog.system.to_string(),
+        pattern: args.pattern.clone(),
+        scenarios: scenarios.iter().map(|s| s.name.to_string()).collect(),
+        first_seed: *seeds.first().expect("at least one seed"),
+        last_seed: *seeds.last().expect("at least one seed"),
+        mutant: mutant.map(|m| m.name.to_string()),
+        check_budget: args.check_budget,
+        shards: args.shard.map_or(1, |s| s.count),
+    };
+    let replay = |r: &RunRecord| {
+        format!(
+            "quill test {} {} --seed {}{replay_flags}",
+            args.system, r.scenario, r.seed
+        )
+    };
     let parallel = args
         .parallel
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -204,11 +252,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             r.seed,
             r.outcome.failure_message().unwrap_or_default()
         )?;
-        writeln!(
-            out,
-            "  REPRODUCE WITH: quill test {} {} --seed {}{replay_flags}",
-            args.system, r.scenario, r.seed
-        )?;
+        writeln!(out, "  REPRODUCE WITH: {}", replay(r))?;
         if k < MAX_TRACES {
             let scenario = scenarios
                 .iter()
@@ -301,10 +345,25 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "  {} seed {}", r.scenario, r.seed)?;
         }
     }
+    if let Some(path) = &args.results {
+        let file = ResultsFile {
+            format: results::FORMAT.to_string(),
+            sweep,
+            shard: args.shard,
+            threads: parallel,
+            wall_ms: wall.as_secs_f64() * 1000.0,
+            runs: records.iter().map(|r| run_result(r, replay(r))).collect(),
+        };
+        file.write(path)?;
+        writeln!(out, "results: {}", path.display())?;
+    }
     let runs = records.len();
+    let slice = args
+        .shard
+        .map_or(String::new(), |s| format!(" (slice {s})"));
     writeln!(
         out,
-        "{} runs of {} scenarios x {} seeds: {} passed, {} failed, in {:.2} s wall on {} threads ({:.1} runs/s)",
+        "{} runs of {} scenarios x {} seeds{slice}: {} passed, {} failed, in {:.2} s wall on {} threads ({:.1} runs/s)",
         runs,
         scenarios.len(),
         seeds.len(),
@@ -352,7 +411,43 @@ fn write_failure(
     Ok(dir)
 }
 
-fn print_summary(out: &mut impl std::io::Write, records: &[RunRecord]) -> std::io::Result<()> {
+/// One run as the results file holds it.
+fn run_result(r: &RunRecord, replay: String) -> RunResult {
+    let st = &r.outcome.stats;
+    RunResult {
+        scenario: r.scenario.to_string(),
+        seed: r.seed,
+        outcome: if r.outcome.passed() {
+            "passed"
+        } else {
+            "failed"
+        }
+        .to_string(),
+        kind: r
+            .outcome
+            .failure
+            .as_ref()
+            .map(|f| f.kind().as_str().to_string()),
+        message: r.outcome.failure_message(),
+        verdict: r.outcome.verdict.as_ref().map(|v| format!("{v:?}")),
+        replay,
+        wall_ms: r.wall.as_secs_f64() * 1000.0,
+        stats: Stats {
+            virtual_ms: st.virtual_ms,
+            peers: st.peers,
+            rpcs: st.rpcs,
+            bytes: st.bytes,
+            commands: st.commands,
+        },
+        warnings: r.outcome.warnings.clone(),
+    }
+}
+
+/// The per-scenario table of an unsharded run (and of `quill merge`).
+pub(super) fn print_summary(
+    out: &mut impl std::io::Write,
+    records: &[RunRecord],
+) -> std::io::Result<()> {
     let rows = runner::summarize(records);
     let w = rows
         .iter()

@@ -109,3 +109,96 @@ fn rules_replay_exactly_by_seed() {
     assert_eq!(run(9), run(9));
     assert_ne!(run(9), run(10));
 }
+
+/// Counts the requests it handles (one note per request: `(time, value)`), and answers them.
+struct Counter;
+
+impl Process for Counter {
+    type Msg = u64;
+    type Note = (u64, u64, bool);
+    fn on_timer(&mut self, _: &mut Ctx<'_, u64, Self::Note>) {}
+    fn on_request(&mut self, ctx: &mut Ctx<'_, u64, Self::Note>, _: HostId, c: CallId, x: u64) {
+        let now = ctx.now();
+        // `false`: a request handled.
+        ctx.note((now, x, false));
+        ctx.reply(c, x);
+    }
+    fn on_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, u64, Self::Note>,
+        _: HostId,
+        _: CallId,
+        r: Option<u64>,
+    ) {
+        // `true`: a call's one outcome.
+        let now = ctx.now();
+        ctx.note((now, r.unwrap_or(u64::MAX), true));
+    }
+}
+
+fn duplicated(seed: u64, per_mille: u32, links: Links) -> (Vec<(u64, u64, bool)>, HostId, HostId) {
+    let mut sim = Sim::new(seed, NetConfig::default());
+    let (a, b) = (sim.add_host(), sim.add_host());
+    sim.start(a, |_| Counter);
+    sim.start(b, |_| Counter);
+    sim.set_link(a, b, true);
+    sim.set_link(b, a, true);
+    sim.add_rule(Rule::Duplicate {
+        links,
+        per_mille,
+        max_ms: 40,
+    });
+    for x in 0..100 {
+        sim.with_host(a, |_, ctx| ctx.call(b, x));
+    }
+    while sim.step().is_some() {}
+    (sim.take_notes().into_iter().map(|n| n.note).collect(), a, b)
+}
+
+#[test]
+fn a_duplicate_rule_delivers_requests_twice_but_each_call_has_one_outcome() {
+    let (notes, _, _) = duplicated(4, 1000, Links::Any);
+    let handled: Vec<u64> = notes.iter().filter(|n| !n.2).map(|n| n.1).collect();
+    let outcomes: Vec<u64> = notes.iter().filter(|n| n.2).map(|n| n.1).collect();
+    // Every request handled exactly twice, every call answered exactly once, by the original.
+    for x in 0..100 {
+        assert_eq!(
+            handled.iter().filter(|&&h| h == x).count(),
+            2,
+            "request {x}"
+        );
+        assert_eq!(outcomes.iter().filter(|&&o| o == x).count(), 1, "call {x}");
+    }
+    assert_eq!(outcomes.len(), 100);
+    // Copies come up to 40 ms after their original.
+    assert!(notes.iter().all(|n| n.0 <= 40));
+    assert!(
+        notes.iter().any(|n| !n.2 && n.0 > 0),
+        "some copy came later"
+    );
+}
+
+#[test]
+fn a_duplicate_rule_copies_about_its_share_on_its_links_only() {
+    let (notes, _, _) = duplicated(5, 300, Links::To(1));
+    let handled = notes.iter().filter(|n| !n.2).count();
+    assert!(
+        (115..=145).contains(&handled),
+        "{handled} handled of 100 requests"
+    );
+    // Links the rule does not match are left alone.
+    let (notes, _, _) = duplicated(5, 1000, Links::Between(1, 0));
+    assert_eq!(notes.iter().filter(|n| !n.2).count(), 100);
+}
+
+#[test]
+fn duplicates_replay_exactly_by_seed() {
+    assert_eq!(
+        duplicated(6, 500, Links::Any).0,
+        duplicated(6, 500, Links::Any).0
+    );
+    assert_ne!(
+        duplicated(6, 500, Links::Any).0,
+        duplicated(7, 500, Links::Any).0
+    );
+}

@@ -1,0 +1,99 @@
+//! The `Nemesis*` kvsrv scenarios: beyond the lab catalog, a network nemesis drawn per seed
+//! ([`crate::nemesis`], network kinds only: one server whose state is not durable cannot crash).
+//!
+//! Five clients append, put and get on three shared keys while requests are duplicated (a copy
+//! may arrive up to 300 ms later, after the clerk's next request), delayed, reordered and dropped
+//! for [`NEMESIS_MS`]; then the nemesis settles and every client's operation in flight must finish
+//! within [`PROGRESS_MS`] (a liveness failure otherwise). The history is checked for
+//! linearizability at the end: an Append executed twice shows there, since every appended value is
+//! unique.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use super::world::{run_world, World, POLL_MS};
+use crate::failure::Failure;
+use crate::kv::{append_value, arc};
+use crate::nemesis::{Driver, Kind};
+use crate::runner::{RunOptions, Scenario, ScenarioOutcome};
+
+type R = Result<(), String>;
+
+/// How long the nemesis acts, in virtual ms.
+pub const NEMESIS_MS: u64 = 3000;
+/// Once it stopped, what was in flight finishes within this.
+pub const PROGRESS_MS: u64 = 5000;
+
+const CLIENTS: usize = 5;
+const KEYS: u64 = 3;
+
+async fn client(w: Rc<World>, cli: usize, stop: Rc<Cell<bool>>) {
+    let ck = w.make_clerk();
+    let mut j = 0;
+    while !stop.get() {
+        let key = w.rand(KEYS).to_string();
+        let r = w.rand(1000);
+        if r < 500 {
+            w.append(ck, &key, arc(&append_value(cli, j))).await;
+            j += 1;
+        } else if r < 600 {
+            w.put(ck, &key, arc(&append_value(cli, j))).await;
+            j += 1;
+        } else {
+            w.get(ck, &key).await;
+        }
+    }
+}
+
+async fn nemesis_body(w: Rc<World>, kinds: &'static [Kind]) -> R {
+    let stop = Rc::new(Cell::new(false));
+    let done = Rc::new(Cell::new(0));
+    for cli in 0..CLIENTS {
+        let (w2, stop2, done2) = (w.clone(), stop.clone(), done.clone());
+        w.spawn(async move {
+            client(w2, cli, stop2).await;
+            done2.set(done2.get() + 1);
+        });
+    }
+    let mut nemesis = Driver::draw(&w, kinds);
+    nemesis.run(&w, NEMESIS_MS).await;
+    nemesis.settle(&w);
+    stop.set(true);
+    let deadline = w.now() + PROGRESS_MS;
+    while done.get() < CLIENTS {
+        if w.now() >= deadline {
+            let msg = format!(
+                "{} of {CLIENTS} clients' operations still unfinished {PROGRESS_MS} ms after the \
+                 nemesis stopped",
+                CLIENTS - done.get()
+            );
+            w.fail(Failure::liveness(msg.clone()));
+            return Err(msg);
+        }
+        w.sleep(POLL_MS).await;
+    }
+    Ok(())
+}
+
+/// The `Nemesis*` scenarios, appended to the kvsrv catalog.
+pub fn scenarios() -> Vec<Scenario> {
+    fn duplicate(seed: u64, opts: &RunOptions) -> ScenarioOutcome {
+        const KINDS: &[Kind] = &[Kind::Duplicate];
+        run_world(seed, opts, false, |w| nemesis_body(w, KINDS))
+    }
+    fn network(seed: u64, opts: &RunOptions) -> ScenarioOutcome {
+        run_world(seed, opts, false, |w| {
+            nemesis_body(w, crate::nemesis::NETWORK_KINDS)
+        })
+    }
+    vec![
+        Scenario {
+            name: "NemesisDuplicate",
+            run: duplicate,
+        },
+        Scenario {
+            name: "NemesisNetwork",
+            run: network,
+        },
+    ]
+}
