@@ -2,6 +2,13 @@
 //!
 //! [`check_raw`] types the operations of a [`RawHistory`] for the named built-in model, reporting the
 //! location of the first one that does not fit, then checks it and describes it for display.
+//!
+//! Histories in the JSON formats are also checked against the shape of the model's operations
+//! ([`shapes`]): unknown keys, and completed operations that do not report the result their model needs,
+//! are errors naming the operation. JSON Lines are typed in parallel, straight from the line where the
+//! line is ordinary (see `formats::jsonl`).
+
+mod shapes;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
@@ -9,7 +16,7 @@ use serde_json::Value as Json;
 use crate::check::{check, Options};
 use crate::error::{FormatError, Location};
 use crate::explain::{explain, ExplainOptions};
-use crate::formats::{RawHistory, RawOp};
+use crate::formats::{fast_operation, Format, RawHistory, RawOp};
 use crate::history::{History, Operation};
 use crate::model::Model;
 use crate::models::{
@@ -122,7 +129,8 @@ fn check_named(
     }
 }
 
-/// Types every operation of `raw` for the model `M`.
+/// Types every operation of `raw` for the model `M`, named `model_name`. A file that yields no
+/// operation is an error unless it says explicitly that it has none.
 pub fn typed<M>(
     raw: RawHistory,
     model_name: &str,
@@ -132,22 +140,40 @@ where
     M::Input: DeserializeOwned,
     M::Output: DeserializeOwned,
 {
-    let mut operations = Vec::new();
-    for op in raw.operations {
-        operations.push(type_op::<M>(op?, model_name)?);
-    }
+    let shape = match raw.format {
+        Format::Json | Format::Jsonl => shapes::of(model_name),
+        _ => None,
+    };
+    let slow = |op: RawOp| type_op::<M>(op, model_name, shape);
+    let fast = |line: &[u8]| {
+        let shape = shape.filter(|s| s.fast())?;
+        fast_operation::<M::Input, M::Output>(line, &|op, input, output, completed| {
+            shape.check(op, input, output, completed).is_ok()
+        })
+    };
+    let operations = raw.operations.typed(&fast, &slow)?;
     Ok(History {
         operations,
         annotations: raw.annotations,
     })
 }
 
-fn type_op<M>(op: RawOp, model_name: &str) -> Result<Operation<M::Input, M::Output>, FormatError>
+fn type_op<M>(
+    op: RawOp,
+    model_name: &str,
+    shape: Option<&shapes::ModelShape>,
+) -> Result<Operation<M::Input, M::Output>, FormatError>
 where
     M: Model,
     M::Input: DeserializeOwned,
     M::Output: DeserializeOwned,
 {
+    if let Some(shape) = shape {
+        let completed = op.ret.is_some() && !op.failed;
+        shape
+            .check_json(&op.input, op.output.as_ref(), completed)
+            .map_err(|m| FormatError::invalid(op.at.clone(), m))?;
+    }
     let input = serde_json::from_value::<M::Input>(op.input.clone()).map_err(|e| {
         FormatError::invalid(
             op.at.clone(),

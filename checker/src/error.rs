@@ -36,6 +36,13 @@ pub enum Location {
     Event(usize),
     /// A 1-based line and column, for syntax errors.
     LineColumn(usize, usize),
+    /// A 1-based line and column and the 0-based byte offset in the file, for the first bad byte of a
+    /// file read as a stream.
+    Position {
+        line: usize,
+        column: usize,
+        offset: u64,
+    },
     /// The file as a whole.
     File,
 }
@@ -47,6 +54,11 @@ impl std::fmt::Display for Location {
             Location::Operation(i) => write!(f, "operation {i}"),
             Location::Event(i) => write!(f, "event {i}"),
             Location::LineColumn(l, c) => write!(f, "line {l}, column {c}"),
+            Location::Position {
+                line,
+                column,
+                offset,
+            } => write!(f, "line {line}, column {column} (byte {offset})"),
             Location::File => write!(f, "file"),
         }
     }
@@ -65,6 +77,12 @@ pub enum FormatError {
     UnknownFormat { name: String, known: String },
     #[error("cannot tell the format of this file; give --format")]
     Undetected,
+    /// A file with nothing in it (or only blank space).
+    #[error("empty file")]
+    Empty,
+    /// A file that was read without error but holds no operation: never a history that passes.
+    #[error("no operations found")]
+    NoOperations,
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

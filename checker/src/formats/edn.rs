@@ -206,11 +206,6 @@ struct Open {
     value: Edn,
 }
 
-/// Reads an EDN history from text in memory.
-pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
-    read_history(text.as_bytes())
-}
-
 /// Reads an EDN history as a stream, one operation map at a time: bad input fails where it stands,
 /// without reading the rest, and only what the history keeps is held.
 pub(super) fn read_history(input: impl Read) -> Result<RawHistory, FormatError> {

@@ -113,10 +113,6 @@ fn is_continuation(line: &str) -> bool {
             || head.ends_with("ExceptionInfo"))
 }
 
-pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
-    read(text.as_bytes())
-}
-
 pub(super) fn read(reader: impl BufRead) -> Result<RawHistory, FormatError> {
     let mut pairing = Pairing::new();
     let mut nemesis = Nemesis::default();

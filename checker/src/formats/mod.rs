@@ -4,16 +4,25 @@
 //!
 //! Every reader produces a [`RawHistory`]: operations whose inputs and outputs are still untyped JSON in
 //! the shape of the JSON format, each with the [`Location`] it came from. [`crate::dynamic`] then types them
-//! for the model named, so an error names the place in the file. JSON Lines are streamed: operations are
-//! typed as they are read and the file is never held whole.
+//! for the model named, so an error names the place in the file. JSON documents and JSON Lines are
+//! streamed: a document is parsed as it is read, and JSON Lines are typed a block at a time, in parallel,
+//! so the file is never held whole and bad input fails at its first bad byte.
+//!
+//! Whatever the format, reading never passes silently over what it did not understand: an empty file is
+//! an error ("empty file"), and so is a file that yields no operation at all ("no operations found"),
+//! unless it says so explicitly (a JSON document with `"operations": []`).
 
 pub mod edn;
 mod jepsen_log;
 mod json;
 mod jsonl;
+pub(crate) mod keys;
 mod lines;
 mod nemesis;
 mod porcupine_kv;
+mod stream;
+
+pub(crate) use jsonl::{fast_operation, Reported};
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -52,8 +61,92 @@ impl RawOp {
     }
 }
 
-/// Operations as they are read: all at once, or streamed from a file.
-pub type RawOps = Box<dyn Iterator<Item = Result<RawOp, FormatError>> + Send>;
+/// Operations as they are read: all at once, or streamed from a file. As an iterator it gives the
+/// untyped operations one at a time; [`RawOps::typed`] types them all, in parallel where the format
+/// allows. Either way, no operation at all is an error ([`FormatError::NoOperations`]) unless the file
+/// said so explicitly.
+pub struct RawOps {
+    source: Source,
+    /// Whether the file says explicitly that it has no operation.
+    empty_ok: bool,
+    /// Whether an operation (or an error) was given out.
+    any: bool,
+}
+
+enum Source {
+    Stream(Box<dyn Iterator<Item = Result<RawOp, FormatError>> + Send>),
+    Lines(Box<jsonl::Lines>),
+}
+
+impl RawOps {
+    /// Operations read already.
+    pub fn loaded(operations: Vec<RawOp>) -> Self {
+        RawOps::stream(Box::new(operations.into_iter().map(Ok)))
+    }
+
+    /// Operations read as they are asked for.
+    pub fn stream(operations: Box<dyn Iterator<Item = Result<RawOp, FormatError>> + Send>) -> Self {
+        RawOps {
+            source: Source::Stream(operations),
+            empty_ok: false,
+            any: false,
+        }
+    }
+
+    fn lines(lines: jsonl::Lines) -> Self {
+        RawOps {
+            source: Source::Lines(Box::new(lines)),
+            empty_ok: false,
+            any: false,
+        }
+    }
+
+    /// The file says explicitly that it may have no operation (`"operations": []`).
+    pub(crate) fn allow_empty(&mut self) {
+        self.empty_ok = true;
+    }
+
+    /// Types every operation with `slow`, or, for JSON Lines, with `fast` where it can (see
+    /// [`fast_operation`]) and in parallel; the first error in file order is the one returned.
+    pub fn typed<T: Send>(
+        self,
+        fast: &(dyn Fn(&[u8]) -> Option<T> + Sync),
+        slow: &(dyn Fn(RawOp) -> Result<T, FormatError> + Sync),
+    ) -> Result<Vec<T>, FormatError> {
+        let typed = match self.source {
+            Source::Lines(lines) => lines.typed(fast, slow)?,
+            Source::Stream(ops) => ops
+                .map(|op| op.and_then(slow))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        if typed.is_empty() && !self.empty_ok {
+            return Err(FormatError::NoOperations);
+        }
+        Ok(typed)
+    }
+}
+
+impl Iterator for RawOps {
+    type Item = Result<RawOp, FormatError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let next = match &mut self.source {
+            Source::Stream(ops) => ops.next(),
+            Source::Lines(lines) => lines.next(),
+        };
+        match next {
+            None if !self.any && !self.empty_ok => {
+                self.any = true;
+                Some(Err(FormatError::NoOperations))
+            }
+            None => None,
+            Some(op) => {
+                self.any = true;
+                Some(op)
+            }
+        }
+    }
+}
 
 /// A history as read, before typing.
 pub struct RawHistory {
@@ -74,7 +167,7 @@ impl RawHistory {
             model,
             init: None,
             annotations: Vec::new(),
-            operations: Box::new(operations.into_iter().map(Ok)),
+            operations: RawOps::loaded(operations),
         }
     }
 
@@ -180,10 +273,16 @@ pub fn detect(head: &str) -> Option<Format> {
         return Some(Format::Edn);
     }
     if first.starts_with('{') {
-        // A first line that is a whole object holding an operation (or a bare header) is JSON Lines.
+        // A first line that is a whole object holding an operation (or a bare header) is JSON Lines;
+        // any other object is a document (whose unknown keys its reading will name).
+        let mut lines = head.lines().map(str::trim).filter(|l| !l.is_empty());
+        let another_object = lines.nth(1).is_some_and(|l| l.starts_with('{'));
         return match serde_json::from_str::<Json>(first) {
+            // A whole object on the first line and another after it: lines, not one document.
+            Ok(Json::Object(_)) if another_object => Some(Format::Jsonl),
             Ok(Json::Object(map))
-                if !map.contains_key("operations") && !map.contains_key("events") =>
+                if json::OPERATION_KEYS.iter().any(|k| map.contains_key(*k))
+                    || map.keys().all(|k| jsonl::HEADER_KEYS.contains(&k.as_str())) =>
             {
                 Some(Format::Jsonl)
             }
@@ -195,47 +294,76 @@ pub fn detect(head: &str) -> Option<Format> {
 
 /// Reads a history from text that is already in memory.
 pub fn parse(text: &str, format: Option<Format>) -> Result<RawHistory, FormatError> {
-    let format = match format {
-        Some(f) => f,
-        None => detect(text).ok_or(FormatError::Undetected)?,
-    };
-    match format {
-        Format::Json => json::parse(text),
-        Format::Jsonl => jsonl::read(BufReader::new(std::io::Cursor::new(
-            text.as_bytes().to_vec(),
-        ))),
-        Format::JepsenLog => jepsen_log::parse(text),
-        Format::PorcupineKv => porcupine_kv::parse(text),
-        Format::Edn => edn::parse(text),
-    }
+    read_reader(std::io::Cursor::new(text.as_bytes().to_vec()), format)
 }
 
-/// Reads a history from a file; JSON Lines are streamed, the other formats read whole.
+/// Reads a history from a file; see [`read_reader`].
 pub fn read_path(path: &Path, format: Option<Format>) -> Result<RawHistory, FormatError> {
-    let file = std::fs::File::open(path)?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
+    read_reader(std::fs::File::open(path)?, format)
+}
+
+/// Reads a history from a stream (a file, standard input). Every format is parsed as it is read, so bad
+/// input fails at its first bad byte (or line, or form), whatever the file's size.
+pub fn read_reader<R: Read + Send + 'static>(
+    reader: R,
+    format: Option<Format>,
+) -> Result<RawHistory, FormatError> {
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let head = reader.fill_buf()?;
+    // An empty file is each reader's to report (as "empty file", with what the format found missing).
     let format = match format {
         Some(f) => f,
         None => {
-            let head = String::from_utf8_lossy(reader.fill_buf()?).into_owned();
-            detect(&head).ok_or(FormatError::Undetected)?
+            let text = String::from_utf8_lossy(head);
+            match detect(&text) {
+                Some(f) => f,
+                None => return Err(undetected(head)),
+            }
         }
     };
-    if format == Format::Jsonl {
-        return jsonl::read(reader);
-    }
-    // EDN and the log formats stream too: bad input fails where it stands, whatever the file's size.
     match format {
-        Format::Edn => return edn::read_history(reader),
-        Format::JepsenLog => return jepsen_log::read(reader),
-        Format::PorcupineKv => return porcupine_kv::read(reader),
-        Format::Json | Format::Jsonl => {}
+        Format::Jsonl => jsonl::read(reader),
+        Format::Json => json::read(reader),
+        Format::Edn => edn::read_history(reader),
+        Format::JepsenLog => jepsen_log::read(reader),
+        Format::PorcupineKv => porcupine_kv::read(reader),
     }
-    let mut text = String::new();
-    reader
-        .read_to_string(&mut text)
-        .map_err(|e| FormatError::invalid(Location::File, format!("not UTF-8 text: {e}")))?;
-    parse(&text, Some(format))
+}
+
+/// Why a file's format could not be told: it is blank, or it is not text (a control byte, or bytes that
+/// are not UTF-8), or it is text in no format known.
+fn undetected(head: &[u8]) -> FormatError {
+    if stream::first_non_blank(head).is_none() {
+        return FormatError::Empty;
+    }
+    // A character cut by the end of the head (`error_len` none) is not an error.
+    let not_utf8 = match std::str::from_utf8(head) {
+        Err(e) if e.error_len().is_some() => Some(e.valid_up_to()),
+        _ => None,
+    };
+    let control = head
+        .iter()
+        .position(|&b| b.is_ascii_control() && !b.is_ascii_whitespace());
+    let Some(i) = [not_utf8, control].into_iter().flatten().min() else {
+        return FormatError::Undetected;
+    };
+    let line = 1 + head[..i].iter().filter(|&&b| b == b'\n').count();
+    let column = i - head[..i]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1)
+        + 1;
+    FormatError::syntax(
+        Location::Position {
+            line,
+            column,
+            offset: i as u64,
+        },
+        format!(
+            "not a text file (byte 0x{:02x}); give --format if it is one",
+            head[i]
+        ),
+    )
 }
 
 /// Pairs call and completion events of a line-oriented log into operations. A client has at most one

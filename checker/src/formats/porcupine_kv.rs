@@ -15,10 +15,6 @@ use super::lines::for_each_line;
 use super::{Complete, Format, Pairing, RawHistory};
 use crate::error::{FormatError, Location};
 
-pub(super) fn parse(text: &str) -> Result<RawHistory, FormatError> {
-    read(text.as_bytes())
-}
-
 pub(super) fn read(reader: impl BufRead) -> Result<RawHistory, FormatError> {
     let mut pairing = Pairing::new();
     let mut lines = 0usize;

@@ -4,8 +4,13 @@
 //! is undecided (time limit) and none is illegal or unreadable. A file that cannot be read is reported and
 //! the others are still checked; when files disagree, "not linearizable" wins over "unreadable", which wins
 //! over "unknown" ([`Summary::exit_code`] says why), and every file's result is printed whatever the status.
+//!
+//! A reader that stops reading early (`quill check ... | head -1`) is not an error: once standard output
+//! is a closed pipe, nothing more is printed, every file is still checked, and the exit status is the
+//! verdict's, as if the output had been read. (Restoring SIGPIPE's default action instead would need
+//! `unsafe` and would end the process with status 141, hiding the verdict from `set -o pipefail`.)
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -63,7 +68,7 @@ pub struct CheckArgs {
     /// embeds, `time=` in the verdict line), so that the same history and options give the same bytes.
     #[arg(long)]
     pub no_timings: bool,
-    /// History files.
+    /// History files (`-`: standard input).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
@@ -104,6 +109,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 
     // A progress bar only for a person watching: not into a pipe or a file, and never mixed with JSON.
     let show_progress = !args.json && std::io::stderr().is_terminal();
+    let mut out = Out::new();
     let mut outcomes = Vec::with_capacity(args.files.len());
     for file in &args.files {
         let check =
@@ -116,13 +122,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Err(err) => FileOutcome::Error(format!("{err:#}")),
         };
         if !args.json {
-            print_line(file, &outcome, args.no_timings);
+            print_line(&mut out, file, &outcome, args.no_timings)?;
         }
         outcomes.push(outcome);
     }
     let summary = Summary::of(&outcomes);
     if args.json {
         print_json(
+            &mut out,
             &args.files,
             &outcomes,
             &summary,
@@ -130,7 +137,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             args.no_timings,
         )?;
     } else if args.files.len() > 1 {
-        println!("{summary}");
+        out.write(|w| writeln!(w, "{summary}"))?;
     }
     Ok(ExitCode::from(summary.exit_code()))
 }
@@ -258,7 +265,13 @@ fn check_file(
     options: &Options,
     extra: &Extra,
 ) -> anyhow::Result<Checked> {
-    let mut raw = read_path(file, format).with_context(|| file.display().to_string())?;
+    // `-`: standard input, read as a stream like a file.
+    let raw = if file.as_os_str() == "-" {
+        checker::formats::read_reader(std::io::stdin(), format)
+    } else {
+        read_path(file, format)
+    };
+    let mut raw = raw.with_context(|| file.display().to_string())?;
     if let Some(init) = &extra.init {
         raw.init = Some(init.clone());
     }
@@ -297,7 +310,12 @@ fn write_pictures(args: &CheckArgs, file: &Path, checked: &Checked) -> anyhow::R
     Ok(())
 }
 
-fn print_line(file: &Path, outcome: &FileOutcome, no_timings: bool) {
+fn print_line(
+    out: &mut Out,
+    file: &Path,
+    outcome: &FileOutcome,
+    no_timings: bool,
+) -> anyhow::Result<()> {
     match outcome {
         FileOutcome::Checked(c) => {
             let r = &c.result;
@@ -314,19 +332,56 @@ fn print_line(file: &Path, outcome: &FileOutcome, no_timings: bool) {
             } else {
                 format!(" time={}", human_micros(r.micros))
             };
-            println!(
-                "{}: {}{extra}  ops={} partitions={}{time}",
-                file.display(),
-                r.verdict,
-                c.view.operations.len(),
-                r.partitions.len(),
-            );
+            out.write(|w| {
+                writeln!(
+                    w,
+                    "{}: {}{extra}  ops={} partitions={}{time}",
+                    file.display(),
+                    r.verdict,
+                    c.view.operations.len(),
+                    r.partitions.len(),
+                )
+            })?;
             // `--explain`: the minimal counterexample's story, under its file's verdict.
             for line in r.counterexample.iter().flat_map(|c| &c.story) {
-                println!("    {line}");
+                out.write(|w| writeln!(w, "    {line}"))?;
             }
         }
         FileOutcome::Error(e) => eprintln!("error: {e}"),
+    }
+    Ok(())
+}
+
+/// Standard output, locked once for the whole run. A write to a pipe whose reader has gone
+/// (`BrokenPipe`) closes it quietly: nothing more is written and the run goes on (see the module's
+/// documentation). Any other failure to write is an error.
+struct Out {
+    lock: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Out {
+    fn new() -> Self {
+        Out {
+            lock: std::io::stdout().lock(),
+            closed: false,
+        }
+    }
+
+    fn write(
+        &mut self,
+        print: impl FnOnce(&mut std::io::StdoutLock<'static>) -> std::io::Result<()>,
+    ) -> anyhow::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match print(&mut self.lock).and_then(|()| self.lock.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            written => written.context("writing to standard output"),
+        }
     }
 }
 
@@ -399,6 +454,7 @@ impl std::fmt::Display for Summary {
 }
 
 fn print_json(
+    out: &mut Out,
     files: &[PathBuf],
     outcomes: &[FileOutcome],
     summary: &Summary,
@@ -438,12 +494,10 @@ fn print_json(
             "exit_code": summary.exit_code(),
         }
     });
-    let stdout = std::io::stdout();
-    let mut lock = stdout.lock();
-    serde_json::to_writer(&mut lock, &doc)?;
-    use std::io::Write;
-    writeln!(lock)?;
-    Ok(())
+    out.write(|w| {
+        serde_json::to_writer(&mut *w, &doc)?;
+        writeln!(w)
+    })
 }
 
 /// A check's result as JSON; with `--no-timings`, without the measured times (the check's and every

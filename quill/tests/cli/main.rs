@@ -2,8 +2,10 @@
 //! output, and the pictures.
 
 mod determinism;
+mod json_input;
 mod mr;
 mod sweep;
+mod pipe;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -172,7 +174,7 @@ fn bad_input_exits_three_naming_the_place_and_checks_the_rest() {
     let out = quill(&["check", &unknown_op]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        stderr(&out).contains("unknown.json: operation 0: input"),
+        stderr(&out).contains("unknown.json: operation 0: unknown kv operation \"delete\""),
         "{}",
         stderr(&out)
     );
