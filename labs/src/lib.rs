@@ -11,6 +11,8 @@
 //! - [`shardctrler`], [`shardkv`]: the sharded key/value labs (5A, 5B, both challenges), with the
 //!   client and controller histories checked and shard ownership checked after every event.
 //! - [`runner`]: the scenario registry ([`runner::Catalog`]) and the multi-seed parallel runner.
+//! - [`mutants`], [`hunt`]: the catalog of known bugs and the hunt behind `quill mutants` (how many
+//!   seeds and how long until each is caught).
 //!
 //! # Example: run one Raft scenario for one seed
 //! ```
@@ -24,6 +26,7 @@
 pub mod failure;
 pub mod fault;
 pub mod history;
+pub mod hunt;
 pub mod kv;
 pub mod kvraft;
 pub mod kvsrv;

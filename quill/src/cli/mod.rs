@@ -8,6 +8,7 @@ mod check;
 mod gen;
 mod maelstrom;
 mod mr;
+mod mutants;
 mod test;
 
 /// Exit status for bad input or usage (shared by every subcommand).
@@ -36,6 +37,8 @@ pub enum Command {
     Maelstrom(maelstrom::MaelstromArgs),
     /// MapReduce as real processes: coordinator, worker, sequential reference.
     Mr(mr::MrArgs),
+    /// How fast the harness catches each known bug of the mutant catalog.
+    Mutants(mutants::MutantsArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -45,5 +48,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Test(args) => test::run(args),
         Command::Maelstrom(args) => maelstrom::run(args),
         Command::Mr(args) => mr::run(args),
+        Command::Mutants(args) => mutants::run(args),
     }
 }
