@@ -152,7 +152,11 @@ pub fn hunt(
             let records = runner::run_jobs(&jobs, opts.parallel, &run_opts, &|_| {})?;
             if let Some(k) = records.iter().position(|r| !r.outcome.passed()) {
                 let r = &records[k];
-                let f = r.outcome.failure.as_ref().expect("a failed run has a failure");
+                let f = r
+                    .outcome
+                    .failure
+                    .as_ref()
+                    .expect("a failed run has a failure");
                 row.runs += k + 1;
                 row.catch = Some(Catch {
                     lab: labs[k],

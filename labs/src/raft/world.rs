@@ -90,6 +90,9 @@ impl Lab for RaftLab {
         if let Some(h) = stepped.host {
             let Core { sim, lab, .. } = core;
             if let Some(host) = sim.host_mut(h) {
+                if let Some(t) = host.take_msg_term() {
+                    lab.invariants.message_term(h, t);
+                }
                 if let Some(term) = lab
                     .invariants
                     .after_step(h, host.raft_mut())
@@ -115,6 +118,12 @@ impl Lab for RaftLab {
         let (n, mutation) = (core.servers(), core.lab.mutation);
         core.sim.start(i, |boot| RaftHost::boot(boot, n, mutation));
         core.lab.invariants.restarted(i);
+        let Core { sim, lab, .. } = core;
+        if let Some(host) = sim.host(i) {
+            if let Err(e) = lab.invariants.after_restart(i, host.raft()) {
+                core.fail(Failure::invariant(e));
+            }
+        }
     }
 
     fn commands(core: &Core<Self>) -> u64 {
@@ -480,6 +489,9 @@ fn apply(core: &mut Core<RaftLab>, i: HostId, m: ApplyMsg) -> Result<(), Failure
     let lab = &mut core.lab;
     match m {
         ApplyMsg::Snapshot { index, data, .. } => {
+            lab.invariants
+                .applied_snapshot(i, index)
+                .map_err(Failure::invariant)?;
             if lab.snapshot_mode {
                 ingest_snapshot(lab, i, &data, Some(index))?;
             }
@@ -492,6 +504,9 @@ fn apply(core: &mut Core<RaftLab>, i: HostId, m: ApplyMsg) -> Result<(), Failure
                     lab.last_applied[i] + 1
                 )));
             }
+            lab.invariants
+                .applied(i, index, &command)
+                .map_err(Failure::invariant)?;
             let prev_ok = check_logs(lab, i, index, command)?;
             if index > 1 && !prev_ok {
                 return Err(Failure::invariant(format!(

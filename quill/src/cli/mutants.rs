@@ -113,7 +113,11 @@ pub fn run(args: MutantsArgs) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "{}: {} after {} seeds, {:.1} s",
                 m.name,
-                if row.catch.is_some() { "caught" } else { "not caught" },
+                if row.catch.is_some() {
+                    "caught"
+                } else {
+                    "not caught"
+                },
                 row.seeds,
                 row.wall.as_secs_f64()
             );
@@ -195,7 +199,11 @@ fn print_table(
     let caught = rows.iter().filter(|r| r.catch.is_some()).count();
     write!(out, "{caught} of {} mutants caught", rows.len())?;
     match hunt::median_catch_wall(rows) {
-        Some(m) => writeln!(out, "; median wall time to the catch {:.2} s", m.as_secs_f64())?,
+        Some(m) => writeln!(
+            out,
+            "; median wall time to the catch {:.2} s",
+            m.as_secs_f64()
+        )?,
         None => writeln!(out)?,
     }
     for b in baselines {
