@@ -26,6 +26,9 @@
 //! - **A higher term is never ignored** (Figure 2, "All Servers"): after a server handles a
 //!   message of term T its term is at least T, so a leader of an older term is no longer leader
 //!   after that step. The world reports each delivered message's term ([`Invariants::message_term`]).
+//! - **A leader counts only its own term's entries** (section 5.4.2, Figure 2 "Leaders"): when a
+//!   leader's commit index moves during its term, the entry it moves to is of that term (earlier
+//!   entries commit only indirectly, the Figure 8 scenario).
 //! - **The commit index** (Figure 2: "index of highest log entry known to be committed
 //!   (initialized to 0, increases monotonically)"): within one incarnation of a server it never
 //!   decreases; a restarted server starts again from its snapshot's index (0 without one), which
@@ -229,9 +232,20 @@ impl Invariants {
                 ));
             }
         }
+        let (before, was_leader) = self.last_state[h];
         self.last_state[h] = (term, leader);
         // The commit index (Figure 2): monotonic within an incarnation, within the log.
         let commit = raft.commit_index();
+        if was_leader && leader && before == term && commit > self.commit_floor[h] {
+            let t = raft.log_term(commit).unwrap_or(0);
+            if t != term {
+                return Err(format!(
+                    "a leader commits by counting replicas only entries of its own term (Raft paper, \
+                     section 5.4.2 and Figure 2, Leaders): server {h}, leader of term {term}, moved \
+                     its commit index to {commit}, an entry of term {t}"
+                ));
+            }
+        }
         if commit < self.commit_floor[h] {
             return Err(format!(
                 "the commit index never decreases (Raft paper, Figure 2): server {h} went from {} to \
