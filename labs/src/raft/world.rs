@@ -120,8 +120,18 @@ impl Lab for RaftLab {
         core.lab.invariants.restarted(i);
         let Core { sim, lab, .. } = core;
         if let Some(host) = sim.host(i) {
-            if let Err(e) = lab.invariants.after_restart(i, host.raft()) {
+            // Section 7: the snapshot is saved with the state, so the one a server restarts from
+            // ends exactly where its persisted log begins.
+            let base = host.raft().snapshot_index();
+            let restored = lab.last_applied[i];
+            let check = lab.invariants.after_restart(i, host.raft());
+            if let Err(e) = check {
                 core.fail(Failure::invariant(e));
+            } else if base != restored {
+                core.fail(Failure::invariant(format!(
+                    "the snapshot is persisted with the state (Raft paper, section 7): server {i} \
+                     restarted with a log that starts after index {base} but a snapshot through {restored}"
+                )));
             }
         }
     }
