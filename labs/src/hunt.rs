@@ -55,8 +55,10 @@ pub enum Stop {
 #[derive(Clone, Debug)]
 pub struct HuntRow {
     pub mutant: MutantInfo,
-    /// The catalogs it ran in.
+    /// The catalogs that carry it.
     pub labs: Vec<&'static str>,
+    /// Per catalog, the highest seed whose runs started in it (0 if none did).
+    pub covered: Vec<(&'static str, u64)>,
     pub catch: Option<Catch>,
     pub stop: Stop,
     /// Seeds started (the catching seed included).
@@ -132,6 +134,7 @@ pub fn hunt(
     let mut row = HuntRow {
         mutant: *mutant,
         labs: catalogs.iter().map(|c| c.system).collect(),
+        covered: catalogs.iter().map(|c| (c.system, 0)).collect(),
         catch: None,
         stop: Stop::SeedsExhausted,
         seeds: 0,
@@ -147,7 +150,8 @@ pub fn hunt(
         // One batch per catalog, in registry order: a bug the cheap Raft catalog catches is
         // reported before the seed's (slower) kvraft runs start. The job order, hence the catch,
         // is the same as one batch of the whole seed.
-        for catalog in &catalogs {
+        for (k, catalog) in catalogs.iter().enumerate() {
+            row.covered[k].1 = seed;
             let (jobs, labs) = seed_jobs(std::slice::from_ref(catalog), seed);
             let records = runner::run_jobs(&jobs, opts.parallel, &run_opts, &|_| {})?;
             if let Some(k) = records.iter().position(|r| !r.outcome.passed()) {
@@ -219,17 +223,19 @@ pub fn baseline(
     Ok(row)
 }
 
-/// For each catalog the rows ran in, the most seeds any of its mutants needed: the baseline
-/// covers every (scenario, seed) a mutant ran, in registry order.
+/// For each catalog the rows ran in, the highest seed any of its mutants reached there: the
+/// baseline covers every (scenario, seed) a mutant ran, in registry order.
 pub fn baseline_plan(rows: &[HuntRow]) -> Vec<(Catalog, u64)> {
     runner::catalogs()
         .into_iter()
         .filter_map(|c| {
             let seeds = rows
                 .iter()
-                .filter(|r| r.labs.contains(&c.system))
-                .map(|r| r.seeds)
-                .max()?;
+                .flat_map(|r| r.covered.iter())
+                .filter(|(lab, _)| *lab == c.system)
+                .map(|(_, s)| *s)
+                .max()
+                .filter(|s| *s > 0)?;
             Some((c, seeds))
         })
         .collect()
