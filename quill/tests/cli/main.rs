@@ -3,6 +3,7 @@
 
 mod determinism;
 mod mr;
+mod mutants;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
