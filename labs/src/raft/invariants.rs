@@ -159,14 +159,14 @@ impl Invariants {
         if let Some(upto) = self.applied_upto[h] {
             if index != upto + 1 {
                 return Err(format!(
-                    "applied entries must be the committed ones in order (Raft paper, Figure 2:                      apply log[lastApplied] after incrementing it): server {h} applied index {index}                      after index {upto}"
+                    "applied entries must be the committed ones in order (Raft paper, Figure 2: apply log[lastApplied] after incrementing it): server {h} applied index {index} after index {upto}"
                 ));
             }
         }
         if let Some(&hash) = self.committed.get(&index) {
             if hash != fnv(command) {
                 return Err(format!(
-                    "applied entries must be the committed ones (Raft paper, Figure 2): server {h}                      applied at index {index} a command other than the one committed there"
+                    "applied entries must be the committed ones (Raft paper, Figure 2): server {h} applied at index {index} a command other than the one committed there"
                 ));
             }
         }
@@ -179,7 +179,7 @@ impl Invariants {
         if let Some(upto) = self.applied_upto[h] {
             if index <= upto {
                 return Err(format!(
-                    "a snapshot install must move the applied state forward (Raft paper, section 7):                      server {h} installed a snapshot through {index} after applying up to {upto}"
+                    "a snapshot install must move the applied state forward (Raft paper, section 7): server {h} installed a snapshot through {index} after applying up to {upto}"
                 ));
             }
         }
@@ -191,7 +191,7 @@ impl Invariants {
         let term = raft.term();
         if term < self.max_term[h] {
             return Err(format!(
-                "terms never decrease (Raft paper, Figure 2: currentTerm is persistent and increases                  monotonically): server {h} is at term {term} after term {}",
+                "terms never decrease (Raft paper, Figure 2: currentTerm is persistent and increases monotonically): server {h} is at term {term} after term {}",
                 self.max_term[h]
             ));
         }
@@ -202,12 +202,12 @@ impl Invariants {
             }
             (Some(v), Some(&before)) if v != before => {
                 return Err(format!(
-                    "at most one vote per term (Raft paper, Figure 2, RequestVote receiver step 2):                      server {h} voted for {before} and then for {v} in term {term}"
+                    "at most one vote per term (Raft paper, Figure 2, RequestVote receiver step 2): server {h} voted for {before} and then for {v} in term {term}"
                 ));
             }
             (None, Some(&before)) => {
                 return Err(format!(
-                    "a vote is persistent state (Raft paper, Figure 2): server {h} voted for {before}                      in term {term} and has lost that vote (it could vote again in the term)"
+                    "a vote is persistent state (Raft paper, Figure 2): server {h} voted for {before} in term {term} and has lost that vote (it could vote again in the term)"
                 ));
             }
             _ => {}

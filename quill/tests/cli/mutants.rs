@@ -16,8 +16,18 @@ fn the_list_names_every_mutant() {
 #[test]
 fn a_small_hunt_catches_and_says_how_to_replay() {
     let o = quill(&[
-        "mutants", "--mutant", "forget-vote", "--mutant", "keep-conflicting", "--seeds", "2",
-        "--budget", "600", "-p", "2", "--json",
+        "mutants",
+        "--mutant",
+        "forget-vote",
+        "--mutant",
+        "keep-conflicting",
+        "--seeds",
+        "2",
+        "--budget",
+        "600",
+        "-p",
+        "2",
+        "--json",
     ]);
     assert!(o.status.success(), "exit {:?}: {}", o.status, stdout(&o));
     let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
