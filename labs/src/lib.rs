@@ -12,6 +12,8 @@
 //!   client and controller histories checked and shard ownership checked after every event.
 //! - [`nemesis`]: fault schedules drawn per seed (swarm testing) for the `Nemesis*` scenarios.
 //! - [`runner`]: the scenario registry ([`runner::Catalog`]) and the multi-seed parallel runner.
+//! - [`mutants`], [`hunt`]: the catalog of known bugs and the hunt behind `quill mutants` (how many
+//!   seeds and how long until each is caught).
 //!
 //! # Example: run one Raft scenario for one seed
 //! ```
@@ -25,6 +27,7 @@
 pub mod failure;
 pub mod fault;
 pub mod history;
+pub mod hunt;
 pub mod kv;
 pub mod kvraft;
 pub mod kvsrv;

@@ -90,6 +90,48 @@ pub fn catalog() -> Vec<MutantInfo> {
             breaks: "Raft paper, Figure 2 (persistent state)",
         },
         MutantInfo {
+            name: "forget-term",
+            mutant: Raft(raft::Mutation::ForgetTerm),
+            description: "currentTerm is not persisted: a restarted server rebuilds it from its last log entry",
+            breaks: "Raft paper, Figure 2 (persistent state; terms increase monotonically)",
+        },
+        MutantInfo {
+            name: "truncate-matching",
+            mutant: Raft(raft::Mutation::TruncateMatching),
+            description: "a follower truncates after prevLogIndex even where its entries match the leader's",
+            breaks: "Raft paper, Figure 2 (AppendEntries receiver, step 3: truncate only at a conflict)",
+        },
+        MutantInfo {
+            name: "keep-conflicting",
+            mutant: Raft(raft::Mutation::KeepConflicting),
+            description: "a follower keeps its own entry where the leader's conflicts and appends the rest after it",
+            breaks: "Raft paper, Figure 2 (AppendEntries receiver, step 3: delete the conflicting entry and all after it)",
+        },
+        MutantInfo {
+            name: "ignore-higher-term-reply",
+            mutant: Raft(raft::Mutation::IgnoreHigherTermReply),
+            description: "a leader ignores a higher term in an AppendEntries reply and stays leader",
+            breaks: "Raft paper, Figure 2 (All Servers: a higher term in a reply converts to follower)",
+        },
+        MutantInfo {
+            name: "no-timer-reset-on-vote",
+            mutant: Raft(raft::Mutation::NoTimerResetOnVote),
+            description: "granting a vote does not restart the election timer",
+            breaks: "Raft paper, Figure 2 (Followers) and the lab 3A hint on resetting the timer",
+        },
+        MutantInfo {
+            name: "snapshot-keeps-conflicting",
+            mutant: Raft(raft::Mutation::SnapshotKeepsConflicting),
+            description: "InstallSnapshot keeps the entries after the snapshot although the log does not match its last entry",
+            breaks: "Raft paper, section 7 / Figure 13 (InstallSnapshot receiver, steps 6-7)",
+        },
+        MutantInfo {
+            name: "snapshot-not-persisted",
+            mutant: Raft(raft::Mutation::SnapshotNotPersisted),
+            description: "InstallSnapshot persists the compacted log but not the snapshot it installed",
+            breaks: "Raft paper, section 7 (the snapshot is saved with the state); lab 3D: persister.Save",
+        },
+        MutantInfo {
             name: "kvsrv-no-duplicate-detection",
             mutant: Kvsrv(kvsrv::Mutation::NoDuplicateDetection),
             description: "every retransmitted write is executed again",
@@ -100,6 +142,24 @@ pub fn catalog() -> Vec<MutantInfo> {
             mutant: Kvraft(kvraft::Mutation::LocalReads),
             description: "a leader answers Get from its own state, without a log entry",
             breaks: "Raft paper, section 8 (read-only operations must not return stale data)",
+        },
+        MutantInfo {
+            name: "kvraft-no-duplicate-detection",
+            mutant: Kvraft(kvraft::Mutation::NoDuplicateDetection),
+            description: "every committed write is executed, even a retry the duplicate table has seen",
+            breaks: "lab 4A hint: detect duplicate client requests (at-most-once semantics)",
+        },
+        MutantInfo {
+            name: "kvraft-snapshot-without-dups",
+            mutant: Kvraft(kvraft::Mutation::SnapshotWithoutDups),
+            description: "snapshots carry the store but not the duplicate table",
+            breaks: "lab 4B hint: the snapshot must hold the duplicate-detection state",
+        },
+        MutantInfo {
+            name: "kvraft-wrong-op-reply",
+            mutant: Kvraft(kvraft::Mutation::WrongOpReply),
+            description: "the request waiting at an index gets the result of whatever committed there",
+            breaks: "lab 4A hint: a leader must check the applied entry is the one it proposed",
         },
         MutantInfo {
             name: "mr-reissue-early",

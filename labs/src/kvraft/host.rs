@@ -30,6 +30,8 @@ pub enum Host {
 pub struct ServerHost {
     kv: KvServer,
     out: Vec<kvraft::Output>,
+    /// The highest term of the Raft messages stepped since the invariants last asked.
+    msg_term: Option<u64>,
 }
 
 impl ServerHost {
@@ -58,6 +60,7 @@ impl ServerHost {
         ServerHost {
             kv,
             out: Vec::new(),
+            msg_term: None,
         }
     }
 
@@ -67,6 +70,17 @@ impl ServerHost {
 
     pub fn kv_mut(&mut self) -> &mut KvServer {
         &mut self.kv
+    }
+
+    /// The highest term of the Raft messages handled since the previous call (for the invariant
+    /// that a higher term is never ignored).
+    pub fn take_msg_term(&mut self) -> Option<u64> {
+        self.msg_term.take()
+    }
+
+    fn saw(&mut self, msg: &raft::Message) {
+        let t = crate::raft::message_term(msg);
+        self.msg_term = Some(self.msg_term.map_or(t, |m| m.max(t)));
     }
 
     fn flush(&mut self, ctx: &mut Ctx<'_, Msg, Done>, request: Option<(HostId, CallId)>) {
@@ -143,7 +157,10 @@ impl Process for Host {
     fn on_request(&mut self, ctx: &mut Ctx<'_, Msg, Done>, from: HostId, call: CallId, req: Msg) {
         let Host::Server(s) = self else { return };
         match req {
-            Msg::Raft(msg) => s.step(ctx, kvraft::Input::Raft { from, msg }, Some((from, call))),
+            Msg::Raft(msg) => {
+                s.saw(&msg);
+                s.step(ctx, kvraft::Input::Raft { from, msg }, Some((from, call)))
+            }
             Msg::Req(req) => s.step(ctx, kvraft::Input::Request { token: call.0, req }, None),
             Msg::Rep(_) => {}
         }
@@ -160,6 +177,7 @@ impl Process for Host {
             Host::Server(s) => {
                 // A failed Raft call needs nothing: Raft retries on its own timers.
                 if let Some(Msg::Raft(msg)) = reply {
+                    s.saw(&msg);
                     s.step(ctx, kvraft::Input::Raft { from, msg }, None);
                 }
             }

@@ -94,6 +94,9 @@ impl Lab for KvraftLab {
         if let Some(h) = stepped.host {
             let Core { sim, lab, .. } = core;
             if let Some(Host::Server(server)) = sim.host_mut(h) {
+                if let Some(t) = server.take_msg_term() {
+                    lab.invariants.message_term(h, t);
+                }
                 if let Some(term) = lab
                     .invariants
                     .after_step(h, server.kv_mut().raft_mut())
@@ -120,6 +123,12 @@ impl Lab for KvraftLab {
                 raft_mutation,
             )))
         });
+        let Core { sim, lab, .. } = core;
+        if let Some(Host::Server(server)) = sim.host(i) {
+            if let Err(e) = lab.invariants.after_restart(i, server.kv().raft()) {
+                core.fail(Failure::invariant(e));
+            }
+        }
     }
 
     fn conclude(

@@ -10,6 +10,8 @@ use sim::{Boot, CallId, Ctx, HostId, Process};
 pub struct RaftHost {
     raft: Raft,
     out: Vec<Output>,
+    /// The highest term of the messages stepped since the invariants last asked.
+    msg_term: Option<u64>,
 }
 
 impl RaftHost {
@@ -31,6 +33,7 @@ impl RaftHost {
         RaftHost {
             raft,
             out: Vec::new(),
+            msg_term: None,
         }
     }
 
@@ -40,6 +43,17 @@ impl RaftHost {
 
     pub fn raft_mut(&mut self) -> &mut Raft {
         &mut self.raft
+    }
+
+    /// The highest term of the messages handled since the previous call (for the invariant that a
+    /// higher term is never ignored).
+    pub fn take_msg_term(&mut self) -> Option<u64> {
+        self.msg_term.take()
+    }
+
+    fn saw(&mut self, msg: &Message) {
+        let t = super::message_term(msg);
+        self.msg_term = Some(self.msg_term.map_or(t, |m| m.max(t)));
     }
 
     /// `rf.Start(command)`.
@@ -124,6 +138,7 @@ impl Process for RaftHost {
         call: CallId,
         req: Message,
     ) {
+        self.saw(&req);
         self.raft.step(
             ctx.now(),
             raft::Input::Recv { from, msg: req },
@@ -141,6 +156,7 @@ impl Process for RaftHost {
     ) {
         // A failed call needs no action: Raft retries on its own timers.
         if let Some(msg) = reply {
+            self.saw(&msg);
             self.raft
                 .step(ctx.now(), raft::Input::Recv { from, msg }, &mut self.out);
             self.flush(ctx, None);

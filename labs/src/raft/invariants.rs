@@ -15,6 +15,36 @@
 //!   match what any server committed there before. The Raft lab's tester also checks it where
 //!   commands are applied (`check_logs`); services built on Raft (kvraft), whose appliers are
 //!   internal, are checked through the commit index alone.
+//!
+//! Beyond Figure 3, the rules of Figure 2 and section 7 whose breaking the Figure 3 properties
+//! only show later, if ever (each is what a classic bug breaks first):
+//! - **One vote per term** (Figure 2, RequestVote receiver step 2; votedFor is persistent state):
+//!   a server's vote in a term never changes and never disappears, across restarts. A restarted
+//!   server with no vote in a term it voted in has lost its persisted `votedFor`.
+//! - **Terms never decrease** (Figure 2: currentTerm is persistent and "increases
+//!   monotonically"), across restarts.
+//! - **A higher term is never ignored** (Figure 2, "All Servers"): after a server handles a
+//!   message of term T its term is at least T, so a leader of an older term is no longer leader
+//!   after that step. The world reports each delivered message's term ([`Invariants::message_term`]).
+//! - **A leader counts only its own term's entries** (section 5.4.2, Figure 2 "Leaders"): when a
+//!   leader's commit index moves during its term, the entry it moves to is of that term (earlier
+//!   entries commit only indirectly, the Figure 8 scenario).
+//! - **The commit index** (Figure 2: "index of highest log entry known to be committed
+//!   (initialized to 0, increases monotonically)"): within one incarnation of a server it never
+//!   decreases; a restarted server starts again from its snapshot's index (0 without one), which
+//!   the volatile state allows. It never passes the end of the log (checked after every step, not
+//!   only when it grows), and `lastApplied` never passes it.
+//! - **Applied = committed, in order** (Figure 2: "if commitIndex > lastApplied: increment
+//!   lastApplied, apply log[lastApplied]"): each server applies index after index with no gap or
+//!   repeat (a snapshot jumps ahead, never back), and what it applies at an index is what was
+//!   committed there. Checked where the world sees applies (the Raft lab's applier).
+//! - **Snapshots** (section 7): a server's snapshot covers only committed entries (its last index
+//!   is at most the commit index, and its last term is that of the entry committed there), and the
+//!   entries the log keeps after it follow it (the first one was appended after an entry of the
+//!   snapshot's last term), so an install never keeps a conflicting suffix.
+//!
+//! A server's state after a step is taken as durable: the drivers here persist a step's state
+//! before any of its sends, and a crash never undoes a persist that a step made.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -32,6 +62,19 @@ fn fnv(bytes: &[u8]) -> u64 {
     h
 }
 
+/// The term a Raft message carries.
+pub fn message_term(m: &raft::Message) -> u64 {
+    use raft::Message as M;
+    match m {
+        M::RequestVote(x) => x.term,
+        M::RequestVoteReply(x) => x.term,
+        M::AppendEntries(x) => x.term,
+        M::AppendEntriesReply(x) => x.term,
+        M::InstallSnapshot(x) => x.term,
+        M::InstallSnapshotReply(x) => x.term,
+    }
+}
+
 /// What the run has observed so far.
 pub struct Invariants {
     leaders: BTreeMap<u64, HostId>,
@@ -43,6 +86,22 @@ pub struct Invariants {
     seen_leader_term: Vec<Option<u64>>,
     /// Per host, the commit index up to which its committed entries were recorded.
     commit_seen: Vec<u64>,
+    /// Terms of committed entries, by index (from the commit index observations).
+    committed_terms: BTreeMap<u64, u64>,
+    /// (voter, term) -> the candidate it voted for.
+    votes: BTreeMap<(HostId, u64), HostId>,
+    /// Per host, the highest term it has had, across restarts.
+    max_term: Vec<u64>,
+    /// Per host, the term of the message its current step handled, if any.
+    msg_term: Vec<Option<u64>>,
+    /// Per host, (term, leader?) after its previous step.
+    last_state: Vec<(u64, bool)>,
+    /// Per host, the commit index after its previous step in this incarnation.
+    commit_floor: Vec<u64>,
+    /// Per host, the last index applied (`None` until known after a restart).
+    applied_upto: Vec<Option<u64>>,
+    /// Per host, the snapshot base seen after its previous step.
+    base_seen: Vec<u64>,
 }
 
 impl Invariants {
@@ -53,6 +112,14 @@ impl Invariants {
             committed: BTreeMap::new(),
             seen_leader_term: vec![None; n],
             commit_seen: vec![0; n],
+            committed_terms: BTreeMap::new(),
+            votes: BTreeMap::new(),
+            max_term: vec![0; n],
+            msg_term: vec![None; n],
+            last_state: vec![(0, false); n],
+            commit_floor: vec![0; n],
+            applied_upto: vec![Some(0); n],
+            base_seen: vec![0; n],
         }
     }
 
@@ -60,6 +127,26 @@ impl Invariants {
     pub fn restarted(&mut self, host: HostId) {
         self.seen_leader_term[host] = None;
         self.commit_seen[host] = 0;
+        self.commit_floor[host] = 0;
+        self.msg_term[host] = None;
+        self.last_state[host].1 = false;
+        self.applied_upto[host] = None;
+        self.base_seen[host] = 0;
+    }
+
+    /// Checks the state a restarted server came back with, right after [`Self::restarted`]:
+    /// its term and its vote in that term are what it had before the crash (Figure 2's persistent
+    /// state). Worlds that can reach the new instance call it; the next step checks the rest.
+    pub fn after_restart(&mut self, h: HostId, raft: &Raft) -> Result<(), String> {
+        self.check_term_and_vote(h, raft)?;
+        self.applied_upto[h] = Some(raft.last_applied());
+        self.commit_floor[h] = raft.commit_index();
+        Ok(())
+    }
+
+    /// The server `h` is about to handle (in the step checked next) a message of term `term`.
+    pub fn message_term(&mut self, h: HostId, term: u64) {
+        self.msg_term[h] = Some(self.msg_term[h].map_or(term, |t| t.max(term)));
     }
 
     /// Records an applied command.
@@ -67,21 +154,127 @@ impl Invariants {
         self.committed.entry(index).or_insert_with(|| fnv(command));
     }
 
-    /// Checks host `h` after it handled an event. Returns the term if `h` just became its leader.
-    pub fn after_step(&mut self, h: HostId, raft: &mut Raft) -> Result<Option<u64>, String> {
-        // State machine safety (section 5.4.3), through the commit index.
-        let commit = raft.commit_index();
-        if commit > self.commit_seen[h] {
-            if commit > raft.last_log_index() {
+    /// Server `h` applied `command` at `index` (applied = committed, in order).
+    pub fn applied(&mut self, h: HostId, index: u64, command: &Cmd) -> Result<(), String> {
+        if let Some(upto) = self.applied_upto[h] {
+            if index != upto + 1 {
                 return Err(format!(
-                    "commit index passes the log (Raft paper, Figure 2): server {h} has commit index \
-                     {commit} but its last entry is {}",
-                    raft.last_log_index()
+                    "applied entries must be the committed ones in order (Raft paper, Figure 2: apply log[lastApplied] after incrementing it): server {h} applied index {index} after index {upto}"
                 ));
             }
+        }
+        if let Some(&hash) = self.committed.get(&index) {
+            if hash != fnv(command) {
+                return Err(format!(
+                    "applied entries must be the committed ones (Raft paper, Figure 2): server {h} applied at index {index} a command other than the one committed there"
+                ));
+            }
+        }
+        self.applied_upto[h] = Some(index);
+        Ok(())
+    }
+
+    /// Server `h` handed its service a snapshot through `index` (it skips ahead, never back).
+    pub fn applied_snapshot(&mut self, h: HostId, index: u64) -> Result<(), String> {
+        if let Some(upto) = self.applied_upto[h] {
+            if index <= upto {
+                return Err(format!(
+                    "a snapshot install must move the applied state forward (Raft paper, section 7): server {h} installed a snapshot through {index} after applying up to {upto}"
+                ));
+            }
+        }
+        self.applied_upto[h] = Some(index);
+        Ok(())
+    }
+
+    fn check_term_and_vote(&mut self, h: HostId, raft: &Raft) -> Result<(), String> {
+        let term = raft.term();
+        if term < self.max_term[h] {
+            return Err(format!(
+                "terms never decrease (Raft paper, Figure 2: currentTerm is persistent and increases monotonically): server {h} is at term {term} after term {}",
+                self.max_term[h]
+            ));
+        }
+        self.max_term[h] = term;
+        match (raft.voted_for(), self.votes.get(&(h, term))) {
+            (Some(v), None) => {
+                self.votes.insert((h, term), v);
+            }
+            (Some(v), Some(&before)) if v != before => {
+                return Err(format!(
+                    "at most one vote per term (Raft paper, Figure 2, RequestVote receiver step 2): server {h} voted for {before} and then for {v} in term {term}"
+                ));
+            }
+            (None, Some(&before)) => {
+                return Err(format!(
+                    "a vote is persistent state (Raft paper, Figure 2): server {h} voted for {before} in term {term} and has lost that vote (it could vote again in the term)"
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Checks host `h` after it handled an event. Returns the term if `h` just became its leader.
+    pub fn after_step(&mut self, h: HostId, raft: &mut Raft) -> Result<Option<u64>, String> {
+        // Persistent term and vote; a higher term is never ignored (Figure 2).
+        self.check_term_and_vote(h, raft)?;
+        let (term, leader) = raft.state();
+        if let Some(t) = self.msg_term[h].take() {
+            let (before, was_leader) = self.last_state[h];
+            if t > term || (was_leader && leader && t > before) {
+                return Err(format!(
+                    "a higher term is never ignored (Raft paper, Figure 2, All Servers: if an RPC \
+                     request or response contains term T > currentTerm, set currentTerm = T and \
+                     convert to follower): server {h} handled a message of term {t} and is {} of term \
+                     {term}",
+                    if leader { "still leader" } else { "a follower" }
+                ));
+            }
+        }
+        let (before, was_leader) = self.last_state[h];
+        self.last_state[h] = (term, leader);
+        // The commit index (Figure 2): monotonic within an incarnation, within the log.
+        let commit = raft.commit_index();
+        if was_leader && leader && before == term && commit > self.commit_floor[h] {
+            let t = raft.log_term(commit).unwrap_or(0);
+            if t != term {
+                return Err(format!(
+                    "a leader commits by counting replicas only entries of its own term (Raft paper, \
+                     section 5.4.2 and Figure 2, Leaders): server {h}, leader of term {term}, moved \
+                     its commit index to {commit}, an entry of term {t}"
+                ));
+            }
+        }
+        if commit < self.commit_floor[h] {
+            return Err(format!(
+                "the commit index never decreases (Raft paper, Figure 2): server {h} went from {} to \
+                 {commit}",
+                self.commit_floor[h]
+            ));
+        }
+        self.commit_floor[h] = commit;
+        if commit > raft.last_log_index() {
+            return Err(format!(
+                "commit index passes the log (Raft paper, Figure 2): server {h} has commit index \
+                 {commit} but its last entry is {}",
+                raft.last_log_index()
+            ));
+        }
+        if raft.last_applied() > commit {
+            return Err(format!(
+                "lastApplied passes the commit index (Raft paper, Figure 2): server {h} applied up \
+                 to {} with commit index {commit}",
+                raft.last_applied()
+            ));
+        }
+        // State machine safety (section 5.4.3), through the commit index.
+        if commit > self.commit_seen[h] {
             let from = self.commit_seen[h].max(raft.snapshot_index()) + 1;
             for index in from..=commit {
-                let hash = fnv(&raft.log_entry(index).expect("index within the log").command);
+                let entry = raft.log_entry(index).expect("index within the log");
+                self.committed_terms.entry(index).or_insert(entry.term);
+                let hash = fnv(&entry.command);
                 match self.committed.get(&index) {
                     None => {
                         self.committed.insert(index, hash);
@@ -123,8 +316,40 @@ impl Invariants {
                 }
             }
         }
+        // Snapshots (section 7): only committed entries, and no conflicting suffix kept.
+        let base = raft.snapshot_index();
+        if base != self.base_seen[h] {
+            self.base_seen[h] = base;
+            let base_term = raft.snapshot_term();
+            if base > commit {
+                return Err(format!(
+                    "a snapshot holds only committed entries (Raft paper, section 7): server {h} has a \
+                     snapshot through {base} with commit index {commit}"
+                ));
+            }
+            if let Some(&t) = self.committed_terms.get(&base) {
+                if t != base_term {
+                    return Err(format!(
+                        "a snapshot holds only committed entries (Raft paper, section 7): server {h}'s \
+                         snapshot ends with {base}/t{base_term}, but {base}/t{t} is committed there"
+                    ));
+                }
+            }
+            if let Some(next) = raft.log_entry(base + 1) {
+                if let Some(&(_, prev)) = self.entries.get(&(base + 1, next.term)) {
+                    if prev != base_term {
+                        return Err(format!(
+                            "a snapshot install keeps no conflicting entries (Raft paper, section 7): \
+                             server {h} keeps {}/t{} after a snapshot ending in term {base_term}, but \
+                             that entry follows an entry of term {prev}",
+                            base + 1,
+                            next.term
+                        ));
+                    }
+                }
+            }
+        }
         // Election safety (section 5.2) and leader completeness (section 5.4).
-        let (term, leader) = raft.state();
         let mut new_leader = None;
         if leader && self.seen_leader_term[h] != Some(term) {
             self.seen_leader_term[h] = Some(term);

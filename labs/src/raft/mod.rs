@@ -19,7 +19,7 @@ mod scenarios;
 mod world;
 
 pub use host::{perform_output, perform_outputs, RaftHost};
-pub use invariants::Invariants;
+pub use invariants::{message_term, Invariants};
 pub use scenarios::catalog;
 pub use world::{
     cmd, cmd_value, describe, run_cluster, show, Cluster, Cmd, RaftLab, ELECTION_TIMEOUT,

@@ -90,6 +90,9 @@ impl Lab for RaftLab {
         if let Some(h) = stepped.host {
             let Core { sim, lab, .. } = core;
             if let Some(host) = sim.host_mut(h) {
+                if let Some(t) = host.take_msg_term() {
+                    lab.invariants.message_term(h, t);
+                }
                 if let Some(term) = lab
                     .invariants
                     .after_step(h, host.raft_mut())
@@ -115,6 +118,22 @@ impl Lab for RaftLab {
         let (n, mutation) = (core.servers(), core.lab.mutation);
         core.sim.start(i, |boot| RaftHost::boot(boot, n, mutation));
         core.lab.invariants.restarted(i);
+        let Core { sim, lab, .. } = core;
+        if let Some(host) = sim.host(i) {
+            // Section 7: the snapshot is saved with the state, so the one a server restarts from
+            // ends exactly where its persisted log begins.
+            let base = host.raft().snapshot_index();
+            let restored = lab.last_applied[i];
+            let check = lab.invariants.after_restart(i, host.raft());
+            if let Err(e) = check {
+                core.fail(Failure::invariant(e));
+            } else if base != restored {
+                core.fail(Failure::invariant(format!(
+                    "the snapshot is persisted with the state (Raft paper, section 7): server {i} \
+                     restarted with a log that starts after index {base} but a snapshot through {restored}"
+                )));
+            }
+        }
     }
 
     fn commands(core: &Core<Self>) -> u64 {
@@ -480,6 +499,9 @@ fn apply(core: &mut Core<RaftLab>, i: HostId, m: ApplyMsg) -> Result<(), Failure
     let lab = &mut core.lab;
     match m {
         ApplyMsg::Snapshot { index, data, .. } => {
+            lab.invariants
+                .applied_snapshot(i, index)
+                .map_err(Failure::invariant)?;
             if lab.snapshot_mode {
                 ingest_snapshot(lab, i, &data, Some(index))?;
             }
@@ -492,6 +514,9 @@ fn apply(core: &mut Core<RaftLab>, i: HostId, m: ApplyMsg) -> Result<(), Failure
                     lab.last_applied[i] + 1
                 )));
             }
+            lab.invariants
+                .applied(i, index, &command)
+                .map_err(Failure::invariant)?;
             let prev_ok = check_logs(lab, i, index, command)?;
             if index > 1 && !prev_ok {
                 return Err(Failure::invariant(format!(

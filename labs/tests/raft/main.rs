@@ -5,6 +5,8 @@ mod agree;
 mod determinism;
 mod election;
 mod faults;
+mod hunt;
+mod invariants;
 mod mutation;
 mod persist;
 mod snapshot;

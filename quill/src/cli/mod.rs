@@ -9,6 +9,7 @@ mod gen;
 mod maelstrom;
 mod merge;
 mod mr;
+mod mutants;
 mod node;
 mod results;
 mod test;
@@ -43,6 +44,8 @@ pub enum Command {
     Mr(mr::MrArgs),
     /// The bundled systems as Maelstrom nodes (`quill node kvraft`), for `quill maelstrom test`.
     Node(node::NodeArgs),
+    /// How fast the harness catches each known bug of the mutant catalog.
+    Mutants(mutants::MutantsArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -54,5 +57,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Maelstrom(args) => maelstrom::run(args),
         Command::Mr(args) => mr::run(args),
         Command::Node(args) => node::run(args),
+        Command::Mutants(args) => mutants::run(args),
     }
 }

@@ -4,8 +4,9 @@
 mod determinism;
 mod json_input;
 mod mr;
-mod sweep;
+mod mutants;
 mod pipe;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

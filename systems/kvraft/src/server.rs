@@ -23,6 +23,17 @@ pub enum Mutation {
     /// without going through the log. A deposed leader cut off from the majority keeps believing
     /// it leads until it hears a higher term, and serves stale values meanwhile.
     LocalReads,
+    /// Execute every committed write, even one the duplicate table shows was executed already:
+    /// a retried Put or Append takes effect twice (the lab's hint: at-most-once semantics).
+    NoDuplicateDetection,
+    /// Take snapshots without the duplicate table, so a server restored from one executes a
+    /// retry of a write that the snapshot already holds (the lab's hint: the table travels in
+    /// snapshots).
+    SnapshotWithoutDups,
+    /// Answer the request waiting at a log index with the result of whatever entry committed
+    /// there, even a different operation from another leader's term (the lab's hint: check that
+    /// the applied entry is the one this server proposed).
+    WrongOpReply,
 }
 
 /// Configuration of one server.
@@ -317,7 +328,9 @@ impl KvServer {
                 });
                 let reply = self.execute(&req);
                 if let Some(p) = self.pending.remove(&index) {
-                    let reply = if (p.client, p.seq) == (req.client, req.seq) {
+                    let reply = if (p.client, p.seq) == (req.client, req.seq)
+                        || self.cfg.mutation == Some(Mutation::WrongOpReply)
+                    {
                         reply
                     } else {
                         Reply::WrongLeader
@@ -362,7 +375,8 @@ impl KvServer {
         if let Op::Get { key } = &req.op {
             return Reply::Value(store.get(key).cloned().unwrap_or_default());
         }
-        if let Some(last) = dups.get(&req.client) {
+        let dups_on = self.cfg.mutation != Some(Mutation::NoDuplicateDetection);
+        if let Some(last) = dups.get(&req.client).filter(|_| dups_on) {
             if req.seq < last.seq {
                 return Reply::Stale;
             }
@@ -430,7 +444,16 @@ impl KvServer {
             return;
         };
         if self.raft_state_len >= max && self.state.applied > self.raft.snapshot_index() {
-            let data = postcard::to_allocvec(&self.state).expect("encoding into a Vec cannot fail");
+            let data = if self.cfg.mutation == Some(Mutation::SnapshotWithoutDups) {
+                let without = Snapshot {
+                    dups: BTreeMap::new(),
+                    ..self.state.clone()
+                };
+                postcard::to_allocvec(&without)
+            } else {
+                postcard::to_allocvec(&self.state)
+            }
+            .expect("encoding into a Vec cannot fail");
             self.raft
                 .snapshot(now, self.state.applied, data, &mut self.raft_out);
         }

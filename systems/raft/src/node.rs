@@ -33,6 +33,29 @@ pub enum Mutation {
     GrantStaleVotes,
     /// Forget `votedFor` on restart, as if it were not persisted (Figure 2).
     ForgetVote,
+    /// Forget `currentTerm` on restart, as if it were not persisted (Figure 2): the term is
+    /// rebuilt from the log's last entry, and the vote of the forgotten term with it.
+    ForgetTerm,
+    /// A follower truncates its log after `prevLogIndex` on every AppendEntries, even where its
+    /// entries match: a delayed, shorter AppendEntries cuts off entries it already acknowledged
+    /// (Figure 2, AppendEntries receiver step 3: truncate only at a conflict).
+    TruncateMatching,
+    /// A follower keeps its own entry where the leader's conflicts with it and appends the rest
+    /// after it (Figure 2, AppendEntries receiver step 3: a conflicting entry and all that follow
+    /// it must go).
+    KeepConflicting,
+    /// A leader ignores a higher term in an AppendEntries reply and stays leader (Figure 2, "All
+    /// Servers": a higher term in any RPC reply converts a server to follower).
+    IgnoreHigherTermReply,
+    /// Granting a vote does not restart the election timer (Figure 2, "Followers"; the lab's
+    /// hint: reset the timer only when granting a vote), so elections compete and split.
+    NoTimerResetOnVote,
+    /// InstallSnapshot keeps the log's entries after the snapshot even when the log has no entry
+    /// matching the snapshot's last one (section 7: then the whole log is discarded).
+    SnapshotKeepsConflicting,
+    /// InstallSnapshot persists the new log base but not the snapshot bytes, so a restart pairs a
+    /// compacted log with an older snapshot (section 7: save the snapshot with the state).
+    SnapshotNotPersisted,
 }
 
 impl Config {
@@ -185,6 +208,10 @@ impl Raft {
             ps.voted_for
         };
         raft.log = Log::new(ps.snapshot_index, ps.snapshot_term, ps.entries);
+        if raft.cfg.mutation == Some(Mutation::ForgetTerm) {
+            raft.term = raft.log.last_term();
+            raft.voted_for = None;
+        }
         raft.snapshot = snapshot.to_vec();
         raft.commit_index = ps.snapshot_index;
         raft.last_applied = ps.snapshot_index;
@@ -562,7 +589,9 @@ impl Raft {
                 self.voted_for = Some(from);
                 self.persist_dirty = true;
             }
-            self.reset_election_timer();
+            if self.cfg.mutation != Some(Mutation::NoTimerResetOnVote) {
+                self.reset_election_timer();
+            }
         }
         let reply = RequestVoteReply {
             term: self.term,
@@ -635,12 +664,17 @@ impl Raft {
             return;
         }
 
+        if self.cfg.mutation == Some(Mutation::TruncateMatching) && prev < self.log.last_index() {
+            self.log.truncate_from(prev + 1);
+            self.mark_log_dirty(prev + 1);
+        }
         // Append, truncating only at a real conflict: a stale or duplicated AppendEntries must not
         // cut off entries that a later one already delivered.
         for (k, e) in entries.iter().enumerate() {
             let index = prev + 1 + k as Index;
             match self.log.term_at(index) {
                 Some(t) if t == e.term => continue,
+                Some(_) if self.cfg.mutation == Some(Mutation::KeepConflicting) => continue,
                 Some(_) => {
                     assert!(
                         index > self.commit_index,
@@ -670,7 +704,7 @@ impl Raft {
     }
 
     fn on_append_entries_reply(&mut self, from: NodeId, m: AppendEntriesReply) {
-        if m.term > self.term {
+        if m.term > self.term && self.cfg.mutation != Some(Mutation::IgnoreHigherTermReply) {
             self.become_follower(m.term);
             return;
         }
@@ -729,14 +763,16 @@ impl Raft {
         if lii > self.commit_index {
             // Section 7: keep the entries after the snapshot if our log has its last entry;
             // otherwise the whole log is superseded.
-            if self.log.term_at(lii) == Some(lit) {
+            if self.log.term_at(lii) == Some(lit)
+                || self.cfg.mutation == Some(Mutation::SnapshotKeepsConflicting)
+            {
                 self.log.compact_to(lii, lit);
             } else {
                 self.log = Log::new(lii, lit, Vec::new());
             }
             self.mark_log_dirty(lii + 1);
             self.snapshot.clone_from(&m.data);
-            self.snapshot_dirty = true;
+            self.snapshot_dirty = self.cfg.mutation != Some(Mutation::SnapshotNotPersisted);
             self.commit_index = lii;
             self.last_applied = lii;
             self.applies.push(ApplyMsg::Snapshot {
