@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod completions;
 mod gen;
 mod maelstrom;
 mod mr;
@@ -16,7 +17,8 @@ pub const EXIT_USAGE: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(
     name = "quill",
-    version,
+    // The package version, and the git commit when built from a checkout (see build.rs).
+    version = env!("QUILL_VERSION"),
     about = "Linearizability checking and deterministic simulation of distributed systems"
 )]
 pub struct Cli {
@@ -36,6 +38,10 @@ pub enum Command {
     Maelstrom(maelstrom::MaelstromArgs),
     /// MapReduce as real processes: coordinator, worker, sequential reference.
     Mr(mr::MrArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to standard output.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) to standard output, or write a page per subcommand with --out.
+    Man(completions::ManArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -45,5 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Test(args) => test::run(args),
         Command::Maelstrom(args) => maelstrom::run(args),
         Command::Mr(args) => mr::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }
