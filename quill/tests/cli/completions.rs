@@ -53,8 +53,8 @@ fn completions_are_generated_for_each_shell_and_name_every_subcommand() {
     let out = quill(&["completions", "tcsh"]);
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "an unknown shell is a usage error"
+        Some(3),
+        "an unknown shell is a usage error (quill's usage status, 3)"
     );
     assert!(stderr(&out).contains("bash"), "{}", stderr(&out));
 }
