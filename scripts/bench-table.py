@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Joins `cargo bench -p checker --bench corpus` output with the corpus's reference times.
+"""Joins `cargo bench -p quill-checker --bench corpus` output with the corpus's reference times.
 
-Usage: cargo bench -p checker --bench corpus | tee bench.log; scripts/bench-table.py bench.log
+Usage: cargo bench -p quill-checker --bench corpus | tee bench.log; scripts/bench-table.py bench.log
 Prints a Markdown table (our median beside the reference, and the ratio) and the issue #3 targets' status.
 """
 import re

@@ -7,7 +7,7 @@
 //! 19-operation register history of sixteen unread writes without a response, and small illegal
 //! register histories of the corpus's etcd shape made by `checker::gen` with a pending rate.
 //!
-//! `cargo bench -p checker --bench corpus`; each benchmark's id is the file's line in `reference-times.tsv`,
+//! `cargo bench -p quill-checker --bench corpus`; each benchmark's id is the file's line in `reference-times.tsv`,
 //! so `docs/performance.md`'s table can be made by joining the two.
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! Defining a model of one's own: a bank account, checked for linearizability.
 //!
-//! Run it with `cargo run -p checker --example bank_account`. It walks through the three things a user
+//! Run it with `cargo run -p quill-checker --example bank_account`. It walks through the three things a user
 //! writes: the operations (`Input`) and what a client saw (`Output`); the sequential specification
 //! (`Model::step`); and a history to check. It then prints each verdict with its evidence, and for the
 //! illegal history a counterexample with its story (what `quill check --explain` prints).

@@ -1,6 +1,6 @@
 //! Recording the history of a system of one's own with [`checker::recorder`], and checking it.
 //!
-//! Run it with `cargo run -p checker --example recorder`. The system under test is a small in-memory
+//! Run it with `cargo run -p quill-checker --example recorder`. The system under test is a small in-memory
 //! key/value store (get, put, append) behind a "network" that sometimes loses a response or rejects a
 //! request. Four client threads use it at once; around every request each client does what a test of a
 //! real service does:

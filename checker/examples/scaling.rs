@@ -3,7 +3,7 @@
 //! written as JSON Lines, then read, typed and checked as `quill check` does. Prints a table and draws
 //! `docs/scaling.svg`.
 //!
-//! `cargo run --release -p checker --example scaling [-- OUTPUT.svg]`
+//! `cargo run --release -p quill-checker --example scaling [-- OUTPUT.svg]`
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -4,7 +4,7 @@
 //! evidence with every verdict, and partitions checked in parallel.
 //!
 //! A history is what clients saw: each [`Operation`] has a call time, a return time (or none, when no
-//! response came), an input and an output. A [`Model`] is the sequential specification. [`check`] searches
+//! response came), an input and an output. A [`Model`] is the sequential specification. [`check()`] searches
 //! for a linearization: an order of the operations, consistent with real time, in which the model accepts
 //! every output. The [`CheckResult`] says [`Verdict::Ok`] with a linearization, [`Verdict::Illegal`] with the
 //! longest linearizable prefixes found and the operations that could not follow them, or
@@ -30,7 +30,7 @@
 //! Histories in files (JSON, JSON Lines, Jepsen's EDN and logs, Porcupine's logs) are read by [`formats`] and checked
 //! against a model named at run time by [`dynamic`]. A model of one's own implements [`Model`] (or
 //! [`NondeterministicModel`]); `checker/examples/bank_account.rs` is a complete, documented one
-//! (`cargo run -p checker --example bank_account`): a model, a history, its verdicts, its evidence, and a
+//! (`cargo run -p quill-checker --example bank_account`): a model, a history, its verdicts, its evidence, and a
 //! minimal counterexample from [`explain`](mod@explain).
 //!
 //! ## Map

@@ -13,6 +13,19 @@
 //!   seven-test suite with real processes.
 //! - [`node`]: the bundled systems as Maelstrom nodes (`quill node kvraft`): kvraft with real
 //!   timers and a file-backed persister.
+//!
+//! # Example: the sequential MapReduce reference, with real files
+//! ```
+//! let dir = std::env::temp_dir().join(format!("quill-runtime-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! std::fs::write(dir.join("in.txt"), "the cat saw the dog\n").unwrap();
+//! let wc = runtime::mr::worker::app("wc", None, None).unwrap();
+//! let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+//! let job = runtime::mr::worker::sequential(wc, dir.clone(), vec!["in.txt".to_string()]);
+//! let output = String::from_utf8(tokio.block_on(job).unwrap()).unwrap();
+//! assert!(output.lines().any(|line| line == "the 2"), "{output}");
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 
 pub mod maelstrom;
 pub mod mr;

@@ -679,7 +679,7 @@ impl<P: Process> Sim<P> {
     }
 
     /// Mutable access to the live process on `id` outside of any step (no context, so no effects):
-    /// for inspection hooks such as [`raft::Raft::take_log_dirty_from`].
+    /// for inspection hooks such as `raft::Raft::take_log_dirty_from`.
     pub fn host_mut(&mut self, id: HostId) -> Option<&mut P> {
         self.hosts[id].process.as_mut()
     }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod completions;
 mod gen;
 mod maelstrom;
 mod merge;
@@ -20,7 +21,8 @@ pub const EXIT_USAGE: u8 = 3;
 #[derive(Debug, Parser)]
 #[command(
     name = "quill",
-    version,
+    // The package version, and the git commit when built from a checkout (see build.rs).
+    version = env!("QUILL_VERSION"),
     about = "Linearizability checking and deterministic simulation of distributed systems"
 )]
 pub struct Cli {
@@ -46,6 +48,10 @@ pub enum Command {
     Node(node::NodeArgs),
     /// How fast the harness catches each known bug of the mutant catalog.
     Mutants(mutants::MutantsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish or powershell) to standard output.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) to standard output, or write a page per subcommand with --out.
+    Man(completions::ManArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -58,5 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Mr(args) => mr::run(args),
         Command::Node(args) => node::run(args),
         Command::Mutants(args) => mutants::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     }
 }

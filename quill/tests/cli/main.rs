@@ -11,6 +11,7 @@ mod sweep;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod completions;
 mod maelstrom;
 
 fn quill(args: &[&str]) -> Output {
@@ -28,12 +29,16 @@ fn example(name: &str) -> String {
     root().join("examples").join(name).display().to_string()
 }
 
+/// A file of the reference corpus, `../shared/corpus` beside the workspace; the test fails naming the
+/// missing path when the corpus is not there.
 fn corpus(name: &str) -> String {
-    root()
-        .join("../shared/corpus")
-        .join(name)
-        .display()
-        .to_string()
+    let dir = root().join("../shared/corpus");
+    assert!(
+        dir.is_dir(),
+        "this test needs the reference corpus, {} (../shared/corpus beside the workspace), which is missing",
+        dir.display()
+    );
+    dir.join(name).display().to_string()
 }
 
 fn stdout(o: &Output) -> String {

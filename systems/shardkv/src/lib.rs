@@ -23,6 +23,15 @@
 //! - `state`: [`GroupState`], the replicated state machine of a group.
 //! - `server`: [`ShardServer`]: inputs in, outputs out.
 //! - `clerk`: [`Clerk`].
+//!
+//! # Example: which shard, and so which group, serves a key
+//! ```
+//! use shardkv::key2shard;
+//! // As in the lab, a key's shard is its first byte modulo the number of shards.
+//! assert_eq!(key2shard("apple"), usize::from(b'a') % shardctrler::NSHARDS);
+//! assert_eq!(key2shard("apple"), key2shard("avocado"));
+//! assert_eq!(key2shard(""), 0);
+//! ```
 
 mod clerk;
 mod message;

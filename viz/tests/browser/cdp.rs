@@ -1,23 +1,26 @@
-//! A small driver for headless Chromium over the DevTools protocol: launch, open a page, evaluate
-//! script, click, take screenshots, and collect every script error the page reports.
+//! Headless Chromium for the browser tests and the load-time benchmark, driven through the
+//! `headless_chrome` crate: launch, open a page, evaluate script, move and click the mouse, take
+//! screenshots, and collect every script error the page reports.
 //!
-//! The protocol is JSON over a websocket: a command `{"id", "method", "params"}` is answered by a message
-//! with the same id, and events (console messages, exceptions) arrive in between. Each `Page` talks to
-//! one tab over its own socket, so no session multiplexing is needed.
+//! `headless_chrome` speaks the DevTools protocol (JSON over a websocket) and types every command; this
+//! module only adds what the tests share: finding the system's Chromium, waiting for the page's own
+//! `window.quill.ready`, values returned as JSON, and the page's errors gathered from the protocol's
+//! events (uncaught exceptions, `console.error`/`console.assert`, error log entries).
 //!
-//! Chromium is found, never downloaded: `QUILL_CHROMIUM` if set, otherwise `chromium` (Debian's
-//! package, `/usr/bin/chromium`) or a Chrome on the `PATH`. Without one the tests fail and say how to
-//! install it.
+//! Chromium is found, never downloaded (the crate is built without its `fetch` feature):
+//! `QUILL_CHROMIUM` if set, otherwise `chromium` (Debian's package, `/usr/bin/chromium`) or a Chrome on
+//! the `PATH`. Without one the tests fail and say how to install it.
 
-use std::net::TcpStream;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use base64::Engine as _;
+use headless_chrome::protocol::cdp::types::Event;
+use headless_chrome::protocol::cdp::{Emulation, Input, Log, Page as CdpPage, Runtime};
+use headless_chrome::{LaunchOptions, Tab};
 use serde_json::{json, Value};
-use tungstenite::{Message, WebSocket};
 
 /// The script that installs Chromium, named in the failure when there is none.
 pub const INSTALL_SCRIPT: &str = "scripts/install-chromium.sh";
@@ -32,8 +35,9 @@ const CANDIDATES: &[&str] = &[
     "/usr/bin/chromium",
 ];
 
-/// How long one protocol command may take before the test gives up on the browser.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the connection to the browser may stay silent (a 100,000-operation page parses and lays
+/// out for a while without sending an event). A guard against a hung browser, not a measurement.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Finds a Chromium binary: `explicit` (from `QUILL_CHROMIUM`), else the first of `names` found on
 /// `path` (an absolute name is taken as it is).
@@ -69,237 +73,162 @@ pub fn find_chromium(
     )
 }
 
-/// A headless Chromium process, killed when dropped.
+/// A headless Chromium process with a fresh profile; `headless_chrome` kills it when dropped.
 pub struct Browser {
-    child: Child,
-    port: u16,
-    /// The fresh profile directory; removed after the process is killed (fields drop after `drop`).
-    profile: TempDir,
+    browser: headless_chrome::Browser,
 }
 
 impl Browser {
-    /// Starts a fresh headless Chromium with its own profile; its log goes to `log`.
+    /// Starts a fresh headless Chromium with a 1400x900 window. `log` receives the binary, its
+    /// version and its process id.
     pub fn launch(log: &Path) -> Result<Browser> {
         let binary = find_chromium(
             std::env::var_os("QUILL_CHROMIUM").map(PathBuf::from),
             CANDIDATES,
             std::env::var_os("PATH").as_deref(),
         )?;
-        let profile = TempDir::new("quill-chromium")?;
-        let log_file =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let child = Command::new(&binary)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-extensions",
-                "--hide-scrollbars",
-                "--mute-audio",
-                "--window-size=1400,900",
-                "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0",
+        let options = LaunchOptions::default_builder()
+            .path(Some(binary.clone()))
+            .headless(true)
+            .sandbox(false)
+            .window_size(Some((1400, 900)))
+            .idle_browser_timeout(IDLE_TIMEOUT)
+            .args(vec![
+                OsStr::new("--disable-quic"),
+                OsStr::new("--hide-scrollbars"),
+                OsStr::new("--mute-audio"),
             ])
-            .arg(format!("--user-data-dir={}", profile.path.display()))
-            .arg("about:blank")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file)
-            .spawn()
+            .build()
+            .map_err(|e| anyhow!("Chromium launch options: {e}"))?;
+        let browser = headless_chrome::Browser::new(options)
             .with_context(|| format!("starting {}", binary.display()))?;
-        let mut browser = Browser {
-            child,
-            port: 0,
-            profile,
-        };
-        browser.port = browser.wait_for_port(log)?;
-        Ok(browser)
-    }
-
-    /// Chromium writes the port it chose (with `--remote-debugging-port=0`) to `DevToolsActivePort`.
-    fn wait_for_port(&mut self, log: &Path) -> Result<u16> {
-        let file = self.profile.path.join("DevToolsActivePort");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait()? {
-                bail!("Chromium exited at start ({status}); see {}", log.display());
-            }
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                if let Some(port) = text
-                    .lines()
-                    .next()
-                    .and_then(|l| l.trim().parse::<u16>().ok())
-                {
-                    return Ok(port);
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bail!(
-            "Chromium did not open its DevTools port within 30 s; see {}",
-            log.display()
+        let version = browser
+            .get_version()
+            .map(|v| v.product)
+            .unwrap_or_else(|e| format!("(version unknown: {e})"));
+        std::fs::write(
+            log,
+            format!(
+                "binary: {}\nversion: {version}\nprocess: {}\n",
+                binary.display(),
+                browser
+                    .get_process_id()
+                    .map_or(String::new(), |pid| format!("pid {pid}"))
+            ),
         )
+        .with_context(|| format!("writing {}", log.display()))?;
+        Ok(Browser { browser })
     }
 
-    /// Opens a new tab, sized 1400x900.
+    /// Opens a new tab, with the runtime and log domains on so that errors are reported.
     pub fn new_page(&self) -> Result<Page> {
-        let text = std::fs::read_to_string(self.profile.path.join("DevToolsActivePort"))?;
-        let browser_path = text
-            .lines()
-            .nth(1)
-            .context("DevToolsActivePort names no browser endpoint")?;
-        let mut browser = Connection::open(self.port, browser_path)?;
-        let target = browser.call("Target.createTarget", json!({ "url": "about:blank" }))?;
-        let id = target["targetId"]
-            .as_str()
-            .context("createTarget gave no targetId")?;
-        let mut page = Page {
-            conn: Connection::open(self.port, &format!("/devtools/page/{id}"))?,
-            errors: Vec::new(),
-        };
-        page.call("Runtime.enable", json!({}))?;
-        page.call("Log.enable", json!({}))?;
-        page.call("Page.enable", json!({}))?;
-        page.call(
-            "Emulation.setDeviceMetricsOverride",
-            json!({ "width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": false }),
-        )?;
-        Ok(page)
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        // This is our own child process, ended by its handle.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One websocket to a DevTools endpoint.
-struct Connection {
-    socket: WebSocket<TcpStream>,
-    next_id: u64,
-    /// Events received while waiting for answers, oldest first.
-    events: Vec<Value>,
-}
-
-impl Connection {
-    fn open(port: u16, path: &str) -> Result<Connection> {
-        let stream = TcpStream::connect(("127.0.0.1", port))
-            .context("connecting to Chromium's DevTools port")?;
-        stream.set_read_timeout(Some(COMMAND_TIMEOUT))?;
-        let url = format!("ws://127.0.0.1:{port}{path}");
-        let (socket, _) = tungstenite::client(url.as_str(), stream)
-            .map_err(|e| anyhow!("websocket handshake with {url}: {e}"))?;
-        Ok(Connection {
-            socket,
-            next_id: 1,
-            events: Vec::new(),
+        let tab = self.browser.new_tab().context("opening a tab")?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&errors);
+        tab.add_event_listener(Arc::new(move |event: &Event| {
+            if let Some(error) = error_of(event) {
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(error);
+            }
+        }))
+        .context("listening to the tab's events")?;
+        tab.enable_runtime().context("Runtime.enable")?;
+        tab.enable_log().context("Log.enable")?;
+        tab.call_method(CdpPage::Enable {
+            enable_file_chooser_opened_event: None,
         })
+        .context("Page.enable")?;
+        // The viewport the tests' coordinates assume, whatever the window manager made of the window.
+        tab.call_method(Emulation::SetDeviceMetricsOverride {
+            width: 1400,
+            height: 900,
+            device_scale_factor: 1.0,
+            mobile: false,
+            scale: None,
+            screen_width: None,
+            screen_height: None,
+            position_x: None,
+            position_y: None,
+            dont_set_visible_size: None,
+            screen_orientation: None,
+            viewport: None,
+            display_feature: None,
+            device_posture: None,
+        })
+        .context("Emulation.setDeviceMetricsOverride")?;
+        Ok(Page { tab, errors })
     }
+}
 
-    fn call(&mut self, method: &str, params: Value) -> Result<Value> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let message = json!({ "id": id, "method": method, "params": params }).to_string();
-        self.socket
-            .send(Message::Text(message))
-            .with_context(|| format!("sending {method}"))?;
-        let deadline = Instant::now() + COMMAND_TIMEOUT;
-        loop {
-            if Instant::now() > deadline {
-                bail!("{method} got no answer within {COMMAND_TIMEOUT:?}");
-            }
-            let text = match self
-                .socket
-                .read()
-                .with_context(|| format!("waiting for the answer to {method}"))?
-            {
-                Message::Text(text) => text,
-                Message::Close(_) => bail!("Chromium closed the connection during {method}"),
-                _ => continue,
-            };
-            let value: Value = serde_json::from_str(&text)?;
-            if value["id"].as_u64() == Some(id) {
-                if let Some(error) = value.get("error") {
-                    bail!("{method} failed: {error}");
-                }
-                return Ok(value["result"].clone());
-            }
-            if value.get("method").is_some() {
-                self.events.push(value);
-            }
+/// The error an event reports, if it reports one.
+fn error_of(event: &Event) -> Option<String> {
+    match event {
+        Event::RuntimeExceptionThrown(e) => {
+            let d = &e.params.exception_details;
+            let text = d
+                .exception
+                .as_ref()
+                .and_then(|x| x.description.clone())
+                .unwrap_or_else(|| d.text.clone());
+            Some(format!(
+                "uncaught: {text} (line {}, column {})",
+                d.line_number, d.column_number
+            ))
         }
+        Event::RuntimeConsoleAPICalled(e) => {
+            let kind = match e.params.Type {
+                Runtime::ConsoleAPICalledEventTypeOption::Error => "error",
+                Runtime::ConsoleAPICalledEventTypeOption::Assert => "assert",
+                _ => return None,
+            };
+            let args: Vec<String> = e
+                .params
+                .args
+                .iter()
+                .map(|a| {
+                    a.value
+                        .as_ref()
+                        .map(|v| v.to_string())
+                        .or_else(|| a.description.clone())
+                        .unwrap_or_default()
+                })
+                .collect();
+            Some(format!("console.{kind}: {}", args.join(" ")))
+        }
+        Event::LogEntryAdded(e) if matches!(e.params.entry.level, Log::LogEntryLevel::Error) => {
+            Some(format!("log: {}", e.params.entry.text))
+        }
+        _ => None,
     }
 }
 
 /// One tab.
 pub struct Page {
-    conn: Connection,
-    errors: Vec<String>,
+    tab: Arc<Tab>,
+    errors: Arc<Mutex<Vec<String>>>,
 }
 
 impl Page {
-    fn call(&mut self, method: &str, params: Value) -> Result<Value> {
-        let result = self.conn.call(method, params);
-        self.collect_errors();
-        result
-    }
-
-    /// Moves script errors out of the event queue into `errors`.
-    fn collect_errors(&mut self) {
-        for event in self.conn.events.drain(..) {
-            let params = &event["params"];
-            match event["method"].as_str() {
-                Some("Runtime.exceptionThrown") => {
-                    let d = &params["exceptionDetails"];
-                    let text = d["exception"]["description"]
-                        .as_str()
-                        .or(d["text"].as_str())
-                        .unwrap_or("exception");
-                    self.errors.push(format!(
-                        "uncaught: {text} (line {}, column {})",
-                        d["lineNumber"], d["columnNumber"]
-                    ));
-                }
-                Some("Runtime.consoleAPICalled")
-                    if matches!(params["type"].as_str(), Some("error" | "assert")) =>
-                {
-                    let args: Vec<String> = params["args"]
-                        .as_array()
-                        .map(|a| a.iter().map(|v| v["value"].to_string()).collect())
-                        .unwrap_or_default();
-                    self.errors.push(format!(
-                        "console.{}: {}",
-                        params["type"].as_str().unwrap_or("error"),
-                        args.join(" ")
-                    ));
-                }
-                Some("Log.entryAdded") if params["entry"]["level"].as_str() == Some("error") => {
-                    self.errors
-                        .push(format!("log: {}", params["entry"]["text"]));
-                }
-                _ => {}
-            }
-        }
-    }
-
     /// Every script error, console error and error log entry seen so far.
     pub fn errors(&mut self) -> Vec<String> {
-        self.collect_errors();
-        self.errors.clone()
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Navigates to `url` and waits until `window.quill.ready`; returns the wall time that took.
+    /// `timeout` only guards against a page that never gets ready.
     pub fn open(&mut self, url: &str, timeout: Duration) -> Result<Duration> {
         let started = Instant::now();
-        self.call("Page.navigate", json!({ "url": url }))?;
+        self.tab
+            .call_method(CdpPage::Navigate {
+                url: url.to_string(),
+                referrer: None,
+                transition_Type: None,
+                frame_id: None,
+                referrer_policy: None,
+            })
+            .with_context(|| format!("navigating to {url}"))?;
         loop {
             if self.eval("!!(window.quill && window.quill.ready)")? == json!(true) {
                 return Ok(started.elapsed());
@@ -315,35 +244,103 @@ impl Page {
         }
     }
 
-    /// Evaluates `expression` in the page and returns its value (as JSON).
+    /// Evaluates `expression` in the page, awaiting a promise, and returns its value as JSON.
     pub fn eval(&mut self, expression: &str) -> Result<Value> {
-        let result = self.call(
-            "Runtime.evaluate",
-            json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
-        )?;
-        if let Some(details) = result.get("exceptionDetails") {
-            bail!(
-                "evaluating {expression:?} threw: {}",
-                details["exception"]["description"]
-            );
+        let result = self
+            .tab
+            .call_method(Runtime::Evaluate {
+                expression: expression.to_string(),
+                object_group: None,
+                include_command_line_api: None,
+                silent: None,
+                context_id: None,
+                return_by_value: Some(true),
+                generate_preview: None,
+                user_gesture: None,
+                await_promise: Some(true),
+                throw_on_side_effect: None,
+                timeout: None,
+                disable_breaks: None,
+                repl_mode: None,
+                allow_unsafe_eval_blocked_by_csp: None,
+                unique_context_id: None,
+                serialization_options: None,
+            })
+            .with_context(|| format!("evaluating {expression:?}"))?;
+        if let Some(details) = result.exception_details {
+            let text = details
+                .exception
+                .and_then(|x| x.description)
+                .unwrap_or(details.text);
+            bail!("evaluating {expression:?} threw: {text}");
         }
-        Ok(result["result"]["value"].clone())
+        Ok(result.result.value.unwrap_or(Value::Null))
+    }
+
+    /// Sends one mouse event at `(x, y)`.
+    fn mouse(
+        &mut self,
+        kind: Input::DispatchMouseEventTypeOption,
+        (x, y): (f64, f64),
+        button: Option<Input::MouseButton>,
+        buttons: Option<u32>,
+        delta_y: Option<f64>,
+    ) -> Result<()> {
+        let pressing = matches!(
+            kind,
+            Input::DispatchMouseEventTypeOption::MousePressed
+                | Input::DispatchMouseEventTypeOption::MouseReleased
+        );
+        self.tab
+            .call_method(Input::DispatchMouseEvent {
+                Type: kind,
+                x,
+                y,
+                modifiers: None,
+                timestamp: None,
+                button,
+                buttons,
+                click_count: pressing.then_some(1),
+                force: None,
+                tangential_pressure: None,
+                tilt_x: None,
+                tilt_y: None,
+                twist: None,
+                delta_x: delta_y.map(|_| 0.0),
+                delta_y,
+                pointer_Type: None,
+            })
+            .context("Input.dispatchMouseEvent")?;
+        Ok(())
     }
 
     /// Moves the mouse to `(x, y)` with `buttons` held (1: the left one).
     pub fn mouse_move(&mut self, x: f64, y: f64, buttons: u32) -> Result<()> {
-        self.call(
-            "Input.dispatchMouseEvent",
-            json!({ "type": "mouseMoved", "x": x, "y": y, "buttons": buttons, "button": if buttons == 1 { "left" } else { "none" } }),
-        )?;
-        Ok(())
+        let button = if buttons == 1 {
+            Input::MouseButton::Left
+        } else {
+            Input::MouseButton::None
+        };
+        self.mouse(
+            Input::DispatchMouseEventTypeOption::MouseMoved,
+            (x, y),
+            Some(button),
+            Some(buttons),
+            None,
+        )
     }
 
     /// Drags with the left button from `from` to `to`, in a few steps.
     pub fn drag(&mut self, from: (f64, f64), to: (f64, f64)) -> Result<()> {
+        use Input::DispatchMouseEventTypeOption::{MousePressed, MouseReleased};
         self.mouse_move(from.0, from.1, 0)?;
-        let press = |kind: &str, (x, y): (f64, f64)| json!({ "type": kind, "x": x, "y": y, "button": "left", "buttons": 1, "clickCount": 1 });
-        self.call("Input.dispatchMouseEvent", press("mousePressed", from))?;
+        self.mouse(
+            MousePressed,
+            from,
+            Some(Input::MouseButton::Left),
+            Some(1),
+            None,
+        )?;
         for step in 1..=5 {
             let t = step as f64 / 5.0;
             self.mouse_move(
@@ -352,67 +349,47 @@ impl Page {
                 1,
             )?;
         }
-        self.call("Input.dispatchMouseEvent", press("mouseReleased", to))?;
-        Ok(())
+        self.mouse(
+            MouseReleased,
+            to,
+            Some(Input::MouseButton::Left),
+            Some(1),
+            None,
+        )
     }
 
     /// Turns the mouse wheel at `(x, y)`; a negative `delta_y` is away from the user.
     pub fn wheel(&mut self, x: f64, y: f64, delta_y: f64) -> Result<()> {
-        self.call(
-            "Input.dispatchMouseEvent",
-            json!({ "type": "mouseWheel", "x": x, "y": y, "deltaX": 0, "deltaY": delta_y }),
-        )?;
-        Ok(())
+        self.mouse(
+            Input::DispatchMouseEventTypeOption::MouseWheel,
+            (x, y),
+            None,
+            None,
+            Some(delta_y),
+        )
     }
 
     /// A real left click at `(x, y)` in CSS pixels, as a person would make it.
     pub fn click(&mut self, x: f64, y: f64) -> Result<()> {
-        self.call(
-            "Input.dispatchMouseEvent",
-            json!({ "type": "mouseMoved", "x": x, "y": y }),
-        )?;
-        for kind in ["mousePressed", "mouseReleased"] {
-            self.call(
-                "Input.dispatchMouseEvent",
-                json!({ "type": kind, "x": x, "y": y, "button": "left", "buttons": 1, "clickCount": 1 }),
-            )?;
+        use Input::DispatchMouseEventTypeOption::{MouseMoved, MousePressed, MouseReleased};
+        self.mouse(MouseMoved, (x, y), None, None, None)?;
+        for kind in [MousePressed, MouseReleased] {
+            self.mouse(kind, (x, y), Some(Input::MouseButton::Left), Some(1), None)?;
         }
         Ok(())
     }
 
     /// Saves a PNG of the viewport to `path`.
     pub fn screenshot(&mut self, path: &Path) -> Result<()> {
-        let shot = self.call("Page.captureScreenshot", json!({ "format": "png" }))?;
-        let data = shot["data"]
-            .as_str()
-            .context("captureScreenshot gave no data")?;
-        let png = base64::engine::general_purpose::STANDARD.decode(data)?;
+        let png = self
+            .tab
+            .capture_screenshot(
+                CdpPage::CaptureScreenshotFormatOption::Png,
+                None,
+                None,
+                true,
+            )
+            .context("Page.captureScreenshot")?;
         std::fs::write(path, png).with_context(|| format!("writing {}", path.display()))
-    }
-}
-
-/// A directory removed when dropped.
-pub struct TempDir {
-    pub path: PathBuf,
-}
-
-impl TempDir {
-    pub fn new(prefix: &str) -> Result<TempDir> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "{prefix}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = std::env::temp_dir().join(name);
-        std::fs::create_dir_all(&path)?;
-        Ok(TempDir { path })
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
     }
 }

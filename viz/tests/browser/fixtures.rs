@@ -160,6 +160,12 @@ pub fn timed_out() -> Checked {
     c
 }
 
+/// The large linearizable histories the browser test opens and the benchmark times: `n` operations by
+/// 16 clients over `n / 50` keys, checked with the kv model.
+pub fn large(n: usize) -> Checked {
+    checked(generated(n, 16, n / 50, n as u64), &Options::default())
+}
+
 /// A linearizable history of `n` operations by `clients` clients over `keys` keys, from `seed`.
 ///
 /// Each client runs one operation at a time; an operation takes effect at a point inside its interval,

@@ -3,14 +3,15 @@
 //! clicks. Every page fails its test on any script error.
 //!
 //! Needs Chromium (`bash scripts/install-chromium.sh`); fails, rather than skips, without it. Screenshots,
-//! the pages themselves, Chromium's logs and the load timings are left in `target/viz-artifacts/`.
+//! the pages themselves and Chromium's logs are left in `target/viz-artifacts/`. Nothing here asserts
+//! how fast the page is: `cargo bench -p quill-viz --bench browser` measures that.
 
 mod cdp;
 mod fixtures;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use checker::Verdict;
@@ -19,8 +20,12 @@ use serde_json::{json, Value};
 use cdp::{Browser, Page};
 use fixtures::Checked;
 
-/// Browser tests run one at a time: two Chromiums on a two-core machine would skew the load timings.
+/// Browser tests run one at a time: two Chromiums on a two-core machine starve each other.
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// How long a page may take to get ready before the test gives up on it: a guard that only catches a
+/// page (or a browser) that hangs, generous enough for a loaded machine. Speed is the benchmark's.
+const HANG_GUARD: Duration = Duration::from_secs(300);
 
 fn artifacts() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -36,8 +41,6 @@ struct Opened {
     // Declared before the browser so the tab's socket closes before the process is killed.
     page: Page,
     _browser: Browser,
-    load: Duration,
-    bytes: usize,
 }
 
 /// Renders `checked` to `target/viz-artifacts/NAME.html` and opens it.
@@ -48,14 +51,11 @@ fn open(name: &str, checked: &Checked, timeout: Duration) -> Result<Opened> {
     let browser = Browser::launch(&artifacts().join(format!("{name}.chromium.log")))?;
     let mut page = browser.new_page()?;
     let url = format!("file://{}", path.canonicalize()?.display());
-    let load = page
-        .open(&url, timeout)
+    page.open(&url, timeout)
         .with_context(|| format!("opening {url}"))?;
     Ok(Opened {
         page,
         _browser: browser,
-        load,
-        bytes: html.len(),
     })
 }
 
@@ -109,7 +109,7 @@ fn linearizable_history_draws_its_linearization() -> Result<()> {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let checked = fixtures::linearizable();
     assert_eq!(checked.result.verdict, Verdict::Ok);
-    let mut o = open("linearizable", &checked, Duration::from_secs(30))?;
+    let mut o = open("linearizable", &checked, HANG_GUARD)?;
     let page = &mut o.page;
     no_errors(page)?;
     ensure!(page.eval("document.getElementById('verdict').textContent")? == json!("linearizable"));
@@ -180,7 +180,7 @@ fn linearizable_history_draws_its_linearization() -> Result<()> {
 fn illegal_history_shows_its_error() -> Result<()> {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let checked = fixtures::illegal();
-    let mut o = open("illegal", &checked, Duration::from_secs(30))?;
+    let mut o = open("illegal", &checked, HANG_GUARD)?;
     let page = &mut o.page;
     no_errors(page)?;
     ensure!(
@@ -351,7 +351,7 @@ fn unknown_history_says_what_was_decided() -> Result<()> {
         ("timed-out", fixtures::timed_out()),
     ] {
         assert_eq!(checked.result.verdict, Verdict::Unknown, "{name}");
-        let mut o = open(name, &checked, Duration::from_secs(30))?;
+        let mut o = open(name, &checked, HANG_GUARD)?;
         let page = &mut o.page;
         no_errors(page)?;
         ensure!(page.eval("document.getElementById('verdict').textContent")? == json!("unknown"));
@@ -395,7 +395,7 @@ fn wheel_zooms_and_dragging_pans() -> Result<()> {
         view: checker::HistoryView::new(&kv, "kv", &history),
         result,
     };
-    let mut o = open("zoom-and-pan", &checked, Duration::from_secs(30))?;
+    let mut o = open("zoom-and-pan", &checked, HANG_GUARD)?;
     let page = &mut o.page;
     page.eval("quill.selectPartition(null)")?;
     ensure!(num(page.eval("quill.drawnOperationCount()")?) == 2_000);
@@ -437,59 +437,46 @@ fn wheel_zooms_and_dragging_pans() -> Result<()> {
     no_errors(page)
 }
 
-/// Load time and responsiveness for 1k, 10k and 100k operations; the numbers go to
-/// `target/viz-artifacts/timings.txt`. The bounds are loose (a shared two-core CI machine), and a page
-/// that misses them is unusable, not slow.
+/// 1k, 10k and 100k operations: the page gets ready, draws every operation, redraws fitted and zoomed
+/// in, and reports no error. How long that takes is measured by the benchmark (`cargo bench -p quill-viz
+/// --bench browser`, figures in docs/performance.md), not asserted here: the time limit only catches a
+/// page that hangs.
 #[test]
-fn large_histories_open_quickly() -> Result<()> {
+fn large_histories_draw_every_operation() -> Result<()> {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let mut report = String::from("operations\tpage bytes\trender_html ms\tready ms (wall)\tfirst render ms (in page)\tredraw ms (fit)\tredraw ms (zoomed)\n");
-    for (n, limit) in [(1_000, 5), (10_000, 8), (100_000, 20)] {
-        let history = fixtures::generated(n, 16, n / 50, n as u64);
-        let result = checker::check(
-            &checker::models::kv::Kv,
-            &history,
-            &checker::Options::default(),
-        )?;
-        ensure!(result.verdict == Verdict::Ok);
-        let view = checker::HistoryView::new(&checker::models::kv::Kv, "kv", &history);
-        let started = Instant::now();
-        let html = viz::render_html(&view, &result);
-        let render_ms = started.elapsed().as_secs_f64() * 1e3;
-        drop(html);
-        let checked = Checked { view, result };
+    for n in [1_000, 10_000, 100_000] {
+        let checked = fixtures::large(n);
+        ensure!(checked.result.verdict == Verdict::Ok);
         let name = format!("large-{n}");
-        let mut o = open(&name, &checked, Duration::from_secs(limit))?;
+        let mut o = open(&name, &checked, HANG_GUARD)?;
         let page = &mut o.page;
         no_errors(page)?;
-        let first = page
-            .eval("quill.timings.firstRender")?
-            .as_f64()
-            .unwrap_or(f64::NAN);
+        ensure!(
+            page.eval("typeof quill.timings.firstRender")? == json!("number"),
+            "the page did not record its first render at {n}"
+        );
         page.eval("quill.selectPartition(null)")?;
         ensure!(
             num(page.eval("quill.drawnOperationCount()")?) == n as u64,
             "not every operation drawn at {n}"
         );
-        let redraw_fit = page.eval("quill.redraw()")?.as_f64().unwrap();
+        let fitted = page.eval("quill.redraw()")?;
         page.eval("quill.zoom(50)")?;
-        let redraw_zoomed = page.eval("quill.redraw()")?.as_f64().unwrap();
-        // A frame must not freeze the page; 60 frames a second is not the bar, a few are.
+        let zoomed = page.eval("quill.redraw()")?;
         ensure!(
-            redraw_fit < 1000.0 && redraw_zoomed < 1000.0,
-            "redraws of {redraw_fit} ms and {redraw_zoomed} ms at {n}"
+            fitted.is_number() && zoomed.is_number(),
+            "redraw() returns its duration: {fitted}, {zoomed}"
+        );
+        let drawn = num(page.eval("quill.drawnOperationCount()")?);
+        ensure!(
+            drawn > 0 && drawn < n as u64,
+            "zoomed in 50 times, yet {drawn} of {n} operations drawn"
         );
         page.eval("quill.fit()")?;
+        ensure!(num(page.eval("quill.drawnOperationCount()")?) == n as u64);
         page.screenshot(&artifacts().join(format!("{name}.png")))?;
         no_errors(page)?;
-        report.push_str(&format!(
-            "{n}\t{}\t{render_ms:.0}\t{}\t{first:.0}\t{redraw_fit:.1}\t{redraw_zoomed:.1}\n",
-            o.bytes,
-            o.load.as_millis()
-        ));
     }
-    std::fs::write(artifacts().join("timings.txt"), &report)?;
-    println!("{report}");
     Ok(())
 }
 
