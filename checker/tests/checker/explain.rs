@@ -160,6 +160,12 @@ struct Replay {
     init: Option<String>,
     /// Which partition each operation is in (the key for kv).
     key: Vec<String>,
+    /// Each operation's call and return.
+    times: Vec<(i64, Option<i64>)>,
+}
+
+fn times<I, O>(history: &History<I, O>) -> Vec<(i64, Option<i64>)> {
+    history.operations.iter().map(|o| (o.call, o.ret)).collect()
 }
 
 fn register_value(v: &Option<Value>) -> String {
@@ -206,6 +212,7 @@ impl Replay {
             seen,
             init: None,
             key,
+            times: times(history),
         }
     }
 
@@ -248,6 +255,7 @@ impl Replay {
             seen,
             init: Some("absent".to_string()),
             key,
+            times: times(history),
         }
     }
 
@@ -304,6 +312,46 @@ impl Replay {
             .collect()
     }
 
+    /// A certain write of `reader`'s partition that was called after `after` and returned before
+    /// `reader` was called, so that it always comes between them.
+    fn overwriter(&self, after: i64, reader: usize, x: usize, failed: &[bool]) -> bool {
+        !failed[x]
+            && self.key[x] == self.key[reader]
+            && self.seen[x].certain
+            && self.seen[x].write.is_some()
+            && self.times[x].0 > after
+            && self.times[x].1.is_some_and(|ret| ret < self.times[reader].0)
+    }
+
+    /// Real time rules `w` out as the last write before `reader`: `w` was called after `reader`
+    /// returned, or a certain write always comes between them.
+    fn ruled_out(&self, w: usize, reader: usize, failed: &[bool]) -> bool {
+        if self.times[reader].1.is_some_and(|ret| ret < self.times[w].0) {
+            return true;
+        }
+        self.times[w].1.is_some_and(|after| {
+            (0..self.seen.len()).any(|x| self.overwriter(after, reader, x, failed))
+        })
+    }
+
+    /// `from` writes the register value `to` observed, and real time rules out every other writer of it
+    /// (and the initial value, if it is the same) as the last write before `to`.
+    fn last_writer_holds(&self, from: usize, to: usize, failed: &[bool]) -> bool {
+        let seen = self.observed(to);
+        let Write::Set(v) = self.write(from) else {
+            return false;
+        };
+        let init_out = self.init.as_deref() != Some(seen)
+            || (0..self.seen.len()).any(|x| self.overwriter(i64::MIN, to, x, failed));
+        v == seen
+            && init_out
+            && self
+                .writers_of(to, seen, failed)
+                .into_iter()
+                .filter(|&j| j != from && j != to)
+                .all(|j| self.ruled_out(j, to, failed))
+    }
+
     /// `to`'s observed value holds `from`'s effect, which only `from` produces.
     fn observed_holds(&self, from: usize, to: usize, failed: &[bool]) -> bool {
         let seen = self.observed(to);
@@ -325,10 +373,18 @@ impl Replay {
             return false;
         }
         let from_since = match since {
-            Some(p) => self.observed_holds(p, reader, failed),
+            Some(p) => match w {
+                Write::Set(_) => self.last_writer_holds(p, reader, failed),
+                _ => self.observed_holds(p, reader, failed),
+            },
             None => match w {
                 Write::Set(_) => {
-                    self.init.as_deref() == Some(seen) && self.writers_of(reader, seen, failed).is_empty()
+                    self.init.as_deref() == Some(seen)
+                        && self
+                            .writers_of(reader, seen, failed)
+                            .into_iter()
+                            .filter(|&j| j != reader)
+                            .all(|j| self.ruled_out(j, reader, failed))
                 }
                 // Built from the initial "": no put's value begins it.
                 _ => (0..self.seen.len()).all(|j| {
@@ -363,6 +419,26 @@ impl Replay {
         let holds = match &edge.why {
             Why::RealTime => op(from).ret.is_some_and(|r| r < op(to).call),
             Why::Observed => self.observed_holds(from, to, &failed),
+            Why::LastWriter { ruled_out } => {
+                // Every claim names a real writer of the value, and holds; together they name every
+                // other writer.
+                let seen = self.observed(to);
+                let mut named: Vec<usize> = ruled_out.iter().map(|o| o.writer).collect();
+                named.sort_unstable();
+                let mut others: Vec<usize> = self
+                    .writers_of(to, seen, &failed)
+                    .into_iter()
+                    .filter(|&j| j != from && j != to)
+                    .collect();
+                others.sort_unstable();
+                let each = ruled_out.iter().all(|o| match o.by {
+                    None => op(to).ret.is_some_and(|ret| ret < op(o.writer).call),
+                    Some(x) => op(o.writer)
+                        .ret
+                        .is_some_and(|after| self.overwriter(after, to, x, &failed)),
+                });
+                named == others && each && self.last_writer_holds(from, to, &failed)
+            }
             Why::Followed { witness } => {
                 let pieces = format!("{}{}", self.write(from).value(), self.write(to).value());
                 self.observed_holds(from, *witness, &failed)
