@@ -1,14 +1,22 @@
 //! The orders that the values of a register history force ([`crate::Model::value_orders`] of `register`
 //! and `cas-register`), and the short quoting of values in the sentences that give them.
 //!
-//! A register holds one value, and a write replaces it. So when exactly one operation of the history
-//! writes the value a read saw (and the initial value is another), that write came before the read
-//! (write-read). Then any write called after that write returned came after it, and, since the read still
-//! saw the first write's value, after the read too (read-write), and any write that came before the read
-//! came before the first write (overwritten). Those two hold under a condition (the later write follows
-//! the first; the write precedes the read), which the explainer learns from real time or another order. A read of the initial value, which no
-//! operation writes, came before every write. A successful cas reads its `from` and writes its `to`, which
-//! links values into chains.
+//! A register holds one value, and a write replaces it. So the last write before a read wrote the value
+//! the read saw. Real time rules some writers of that value out as that last write: one called after the
+//! read returned, and one after which a certain write was called that returned before the read was called
+//! (that write always comes between them); the initial value is ruled out by any certain write that
+//! returned before the read was called. When exactly one writer is left (and the initial value is another
+//! or ruled out), that write came before the read (write-read: [`ValueReason::Observed`] when it is the
+//! only writer at all, [`ValueReason::LastWriter`] with the ruling out of each other one). When none is
+//! left, the read is impossible, and each writer in turn is taken as its source: every order then holds
+//! vacuously, and the writer's own ruling out closes a cycle that tells why.
+//!
+//! Then any write called after the read's source returned came after it, and, since the read still saw
+//! the source's value, after the read too (read-write), and any write that came before the read came
+//! before the source (overwritten). Those two hold under a condition (the later write follows the source;
+//! the write precedes the read), which the explainer learns from real time or another order. A read of the
+//! initial value, which no operation writes (or real time rules out each that does), came before every
+//! write. A successful cas reads its `from` and writes its `to`, which links values into chains.
 //!
 //! Operations without a response may have taken effect or not: they count as possible writers of their
 //! value (so a value they may have written is never said to have one writer), and an order into one of them
@@ -19,6 +27,9 @@ use std::collections::BTreeMap;
 use super::value::{describe, Value};
 use crate::history::Operation;
 use crate::model::{RuledOut, ValueOrder, ValueReason};
+
+/// The most operations for which writers are ruled out by real time (see `register_orders`).
+const ELIMINATE_UP_TO: usize = 3_000;
 
 /// What one operation does to a register, as far as its orders go.
 pub(crate) struct Access {
@@ -48,40 +59,71 @@ pub(crate) fn register_orders<I, O>(
             writers.entry(v).or_default().push(*i);
         }
     }
-    let between = Between::new(operations, &accesses);
+    let position: BTreeMap<usize, usize> = accesses
+        .iter()
+        .enumerate()
+        .map(|(k, (i, _))| (*i, k))
+        .collect();
+    // Ruling out by real time names the other writers in every order that leans on a read's source; on a
+    // long history that is more text than an explanation can use (the graph is not built beyond a few
+    // thousand operations anyway), and only writers that are the only ones of their value give orders.
+    let eliminate = accesses.len() <= ELIMINATE_UP_TO;
+    // What comes between a writer and a read, by the value read (an observer of another value shows a
+    // write in between as well as a write does).
+    let mut betweens: BTreeMap<&Option<Value>, Between> = BTreeMap::new();
     let mut orders = Vec::new();
     for (r, a) in &accesses {
         let Some(seen) = &a.reads else { continue };
+        let between: Option<&Between> = if eliminate {
+            Some(
+                betweens
+                    .entry(seen)
+                    .or_insert_with(|| Between::new(operations, &accesses, seen)),
+            )
+        } else {
+            None
+        };
         let reader = &operations[*r];
         let candidates: Vec<usize> = writers
             .get(seen)
             .map(|ws| ws.iter().copied().filter(|w| w != r).collect())
             .unwrap_or_default();
         // Real time rules a writer out as the last write before the read when it was called after the
-        // read returned, or when a certain write always comes between them.
+        // read returned, or when a certain write or a read of another value always comes between them.
         let ruled_out: Vec<RuledOut> = candidates
             .iter()
             .filter_map(|&w| {
+                let between = between?;
                 if reader.ret.is_some_and(|ret| ret < operations[w].call) {
-                    return Some(RuledOut { writer: w, by: None });
+                    return Some(RuledOut {
+                        writer: w,
+                        by: None,
+                    });
                 }
                 let after = operations[w].ret?;
-                between
-                    .first_within(after, reader.call)
-                    .map(|x| RuledOut {
-                        writer: w,
-                        by: Some(x),
-                    })
+                between.first_within(after, reader.call).map(|x| RuledOut {
+                    writer: w,
+                    by: Some(x),
+                })
             })
             .collect();
-        // The initial value is ruled out by any certain write that returned before the read was called.
-        let init_alive = init == seen && between.first_within(i64::MIN, reader.call).is_none();
+        // The initial value is ruled out by any such operation that returned before the read was called.
+        let init_alive =
+            init == seen && between.is_none_or(|b| b.first_within(i64::MIN, reader.call).is_none());
         let alive: Vec<usize> = candidates
             .iter()
             .copied()
             .filter(|w| !ruled_out.iter().any(|o| o.writer == *w))
             .collect();
         let seen_text = short(&describe(seen));
+        let role = |x: usize| -> String {
+            let b = &accesses[position[&x]].1;
+            match (&b.writes, &b.reads) {
+                (Some(v), _) if b.certain => format!("writing {}", short(&describe(v))),
+                (_, Some(v)) => format!("which read {}", short(&describe(v))),
+                _ => String::new(),
+            }
+        };
         // The writes the read's value may have come from, forced: the one left, or, with none left, each
         // in turn (every order then holds vacuously, and the writer's own ruling out closes a cycle).
         let sources: Vec<usize> = match (alive.as_slice(), init_alive) {
@@ -95,10 +137,12 @@ pub(crate) fn register_orders<I, O>(
                 .filter(|o| o.writer != w)
                 .cloned()
                 .collect();
-            let (why, text) = if others.is_empty() && init != seen {
+            // Why `w` is the write the read saw, as a clause the orders that lean on it repeat: with
+            // other writers, the proof is the ruling out of each.
+            let (why, source) = if others.is_empty() && init != seen {
                 (
                     ValueReason::Observed,
-                    format!("#{r} read {seen_text}, which only #{w} writes, so #{w} precedes #{r}"),
+                    format!("#{r} read {seen_text}, which only #{w} writes"),
                 )
             } else {
                 (
@@ -106,12 +150,13 @@ pub(crate) fn register_orders<I, O>(
                         ruled_out: others.clone(),
                     },
                     format!(
-                        "#{r} read {seen_text}, and of the operations that write it only #{w} can be the \
-                         last write before #{r} ({}), so #{w} precedes #{r}",
-                        ruled_out_text(&others, *r, init == seen)
+                        "#{r} read {seen_text}, and real time rules out every other operation that \
+                         writes it as the last write before #{r} ({})",
+                        ruled_out_text(&others, *r, init == seen, &role)
                     ),
                 )
             };
+            let text = format!("{source}, so #{w} precedes #{r}");
             orders.push(ValueOrder {
                 from: w,
                 to: *r,
@@ -130,8 +175,8 @@ pub(crate) fn register_orders<I, O>(
                     to: w,
                     why: ValueReason::Overwritten { reader: *r },
                     text: format!(
-                        "#{r} read #{w}'s {seen_text}, so #{x} (writing {}) did not come between them: \
-                         as #{x} precedes #{r}, it precedes #{w}",
+                        "{source}, so #{r} read #{w}'s {seen_text}, and #{x} (writing {}) did not come \
+                         between them: as #{x} precedes #{r}, it precedes #{w}",
                         short(&describe(written))
                     ),
                 });
@@ -140,8 +185,8 @@ pub(crate) fn register_orders<I, O>(
                     to: *x,
                     why: ValueReason::Missed { since: Some(w) },
                     text: format!(
-                        "#{r} read #{w}'s {seen_text}, so #{x} (writing {}) did not come between them: \
-                         as #{x} follows #{w}, #{r} precedes #{x}",
+                        "{source}, so #{r} read #{w}'s {seen_text}, and #{x} (writing {}) did not come \
+                         between them: as #{x} follows #{w}, #{r} precedes #{x}",
                         short(&describe(written))
                     ),
                 });
@@ -153,7 +198,7 @@ pub(crate) fn register_orders<I, O>(
             } else {
                 format!(
                     "and no operation that writes it can be the last write before #{r} ({})",
-                    ruled_out_text(&ruled_out, *r, false)
+                    ruled_out_text(&ruled_out, *r, false, &role)
                 )
             };
             for (x, b) in &accesses {
@@ -179,14 +224,21 @@ pub(crate) fn register_orders<I, O>(
     orders
 }
 
-/// Why each of `ruled_out` cannot be the last write before `reader`, as a clause.
-fn ruled_out_text(ruled_out: &[RuledOut], reader: usize, init_too: bool) -> String {
+/// Why each of `ruled_out` cannot be the last write before `reader`, as a clause; `role` says what an
+/// operation in between did.
+fn ruled_out_text(
+    ruled_out: &[RuledOut],
+    reader: usize,
+    init_too: bool,
+    role: &impl Fn(usize) -> String,
+) -> String {
     let mut parts: Vec<String> = ruled_out
         .iter()
         .map(|o| match o.by {
             None => format!("#{} was called after #{reader} returned", o.writer),
             Some(x) => format!(
-                "#{x} was called after #{} returned and returned before #{reader} was called",
+                "#{x} ({}) was called after #{} returned and returned before #{reader} was called",
+                role(x),
                 o.writer
             ),
         })
@@ -197,19 +249,27 @@ fn ruled_out_text(ruled_out: &[RuledOut], reader: usize, init_too: bool) -> Stri
     parts.join("; ")
 }
 
-/// The certain writes by the time they were called, to find one that always comes between two others.
+/// The operations that show a write other than a read's source, by the time they were called, to find one
+/// that always comes between the source and the read: the certain writes, and the operations that observed
+/// another value than the read's (the state changed between the source and them).
 struct Between {
-    /// `(call, ret, index)` of every certain write that returned, by call.
+    /// `(call, ret, index)` of every such operation that returned, by call.
     by_call: Vec<(i64, i64, usize)>,
     /// `suffix[k]`: the write of `by_call[k..]` that returned first, as `(ret, index)`.
     suffix: Vec<(i64, usize)>,
 }
 
 impl Between {
-    fn new<I, O>(operations: &[Operation<I, O>], accesses: &[(usize, Access)]) -> Self {
+    fn new<I, O>(
+        operations: &[Operation<I, O>],
+        accesses: &[(usize, Access)],
+        seen: &Option<Value>,
+    ) -> Self {
         let mut by_call: Vec<(i64, i64, usize)> = accesses
             .iter()
-            .filter(|(_, a)| a.writes.is_some() && a.certain)
+            .filter(|(_, a)| {
+                (a.writes.is_some() && a.certain) || a.reads.as_ref().is_some_and(|v| v != seen)
+            })
             .filter_map(|(i, _)| Some((operations[*i].call, operations[*i].ret?, *i)))
             .collect();
         by_call.sort_unstable();
@@ -223,7 +283,7 @@ impl Between {
         Between { by_call, suffix }
     }
 
-    /// The certain write (first to return, then first in the history) called after `after` that returned
+    /// The operation (first to return, then first in the history) called after `after` that returned
     /// before `before`, if any.
     fn first_within(&self, after: i64, before: i64) -> Option<usize> {
         let k = self.by_call.partition_point(|&(call, _, _)| call <= after);

@@ -312,21 +312,31 @@ impl Replay {
             .collect()
     }
 
-    /// A certain write of `reader`'s partition that was called after `after` and returned before
-    /// `reader` was called, so that it always comes between them.
+    /// `x` is a certain write of `reader`'s partition, or an operation of it that observed another value
+    /// than `reader`, called after `after` and returned before `reader` was called: so a write always
+    /// comes between them.
     fn overwriter(&self, after: i64, reader: usize, x: usize, failed: &[bool]) -> bool {
+        let shows_a_write = (self.seen[x].certain && self.seen[x].write.is_some())
+            || self.seen[x]
+                .observed
+                .as_deref()
+                .is_some_and(|v| v != self.observed(reader));
         !failed[x]
             && self.key[x] == self.key[reader]
-            && self.seen[x].certain
-            && self.seen[x].write.is_some()
+            && shows_a_write
             && self.times[x].0 > after
-            && self.times[x].1.is_some_and(|ret| ret < self.times[reader].0)
+            && self.times[x]
+                .1
+                .is_some_and(|ret| ret < self.times[reader].0)
     }
 
     /// Real time rules `w` out as the last write before `reader`: `w` was called after `reader`
     /// returned, or a certain write always comes between them.
     fn ruled_out(&self, w: usize, reader: usize, failed: &[bool]) -> bool {
-        if self.times[reader].1.is_some_and(|ret| ret < self.times[w].0) {
+        if self.times[reader]
+            .1
+            .is_some_and(|ret| ret < self.times[w].0)
+        {
             return true;
         }
         self.times[w].1.is_some_and(|after| {
@@ -394,8 +404,10 @@ impl Replay {
                 }),
             },
         };
+        // A register's state is its last write's value: once `since` is that write (or none is), no other
+        // write, whatever its value, came between.
         let without = match w {
-            Write::Set(v) => v != seen,
+            Write::Set(_) => true,
             Write::Put(v) | Write::Append(v) => !seen.contains(v.as_str()),
         };
         from_since && without && x != reader && Some(x) != since
@@ -453,8 +465,11 @@ impl Replay {
             }
             Why::Overwritten { reader } => {
                 premise(from, *reader)?;
-                self.observed_holds(to, *reader, &failed)
-                    && self.lacks(*reader, from, Some(to), &failed)
+                let source = match self.write(to) {
+                    Write::Set(_) => self.last_writer_holds(to, *reader, &failed),
+                    _ => self.observed_holds(to, *reader, &failed),
+                };
+                source && self.lacks(*reader, from, Some(to), &failed)
             }
         };
         if holds {
@@ -560,6 +575,11 @@ fn explained(raw: RawHistory, name: &str) -> Counterexample {
 #[test]
 fn every_illegal_corpus_file_has_an_explanation_that_holds_and_names_a_write() {
     const LINEARIZABLE: &[u32] = &[2, 5, 7, 18, 25, 31, 38, 45, 48, 49];
+    // The illegal etcd files explained by a shrunk sub-history rather than a cycle: 40 before writers
+    // were ruled out by real time; now 004, 024 and 047, where a write without a response of the value
+    // read stays a candidate.
+    const SHRUNK_AT_MOST: usize = 3;
+    let mut shrunk = Vec::new();
     for n in (0..50).filter(|n| !LINEARIZABLE.contains(n)) {
         let path = corpus().join(format!("etcd/etcd_{n:03}.log"));
         let name = path.display().to_string();
@@ -574,7 +594,13 @@ fn every_illegal_corpus_file_has_an_explanation_that_holds_and_names_a_write() {
             typed::<CasRegister>(read_path(&path, None).unwrap(), "cas-register").unwrap();
         let replay = Replay::cas(&history);
         assert_explanation_holds(&CasRegister::default(), &history, &replay, &cx, &name);
+        if cx.cycle.is_empty() {
+            shrunk.push(name);
+        }
     }
+    // Real time rules out the other writers of a read's value, so nearly every one is a cycle; the rest
+    // need a case split over a write without a response (see `models::orders`).
+    assert!(shrunk.len() <= SHRUNK_AT_MOST, "no cycle: {shrunk:?}");
     for file in ["c01-bad.txt", "c10-bad.txt", "c50-bad.txt"] {
         let path = corpus().join("porcupine-kv").join(file);
         let name = path.display().to_string();
@@ -653,7 +679,10 @@ fn an_overwritten_value_names_the_write_in_between() {
     assert_eq!(cx.operations, vec![0, 1, 2]);
     let story = cx.story.join("\n");
     assert!(
-        story.contains("#2 read #0's 1, so #1 (writing 2) did not come between them: as #1 precedes #2, it precedes #0"),
+        story.contains(
+            "#2 read 1, which only #0 writes, so #2 read #0's 1, and #1 (writing 2) did not come between \
+             them: as #1 precedes #2, it precedes #0"
+        ),
         "{story}"
     );
     assert!(
