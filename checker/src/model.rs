@@ -41,6 +41,11 @@ pub struct ValueOrder {
 pub enum ValueReason {
     /// Write-read: `to` observed `from`'s effect, which no other operation of the history produces.
     Observed,
+    /// Write-read, by elimination: `to` observed the value `from` writes, and real time rules out every
+    /// other operation that writes it (and the initial value, when it is the same) as the last write
+    /// before `to`, each for the reason given. With no candidate left at all, the order holds vacuously:
+    /// then `from` is ruled out too, by another edge of the cycle.
+    LastWriter { ruled_out: Vec<RuledOut> },
     /// Write-write: `witness` observed `from`'s effect followed by `to`'s.
     Followed { witness: usize },
     /// Read-write (an anti-dependency): `from` observed a state that lacks `to`'s effect, which nothing
@@ -52,6 +57,16 @@ pub enum ValueReason {
     /// write `from` that came before `reader` came before `to`. It holds once `from` is known to precede
     /// `reader`.
     Overwritten { reader: usize },
+}
+
+/// A write that cannot be the last one before a read, by real time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RuledOut {
+    /// The operation that writes the value the read saw.
+    pub writer: usize,
+    /// A write called after `writer` returned and returned before the read was called, so that it always
+    /// comes between them; `None`: `writer` was called after the read returned.
+    pub by: Option<usize>,
 }
 
 impl ValueReason {

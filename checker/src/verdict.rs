@@ -155,6 +155,11 @@ pub enum Why {
     RealTime,
     /// `to` observed `from`'s effect, which no other operation produces.
     Observed,
+    /// `to` observed the value `from` writes, and real time rules out every other writer of it as the
+    /// last write before `to` ([`crate::model::ValueReason::LastWriter`]).
+    LastWriter {
+        ruled_out: Vec<crate::model::RuledOut>,
+    },
     /// `witness` observed `from`'s effect just before `to`'s.
     Followed { witness: usize },
     /// `from` observed a state without `to`'s effect, which nothing after `since` (the write the state
@@ -170,6 +175,7 @@ impl From<crate::model::ValueReason> for Why {
         use crate::model::ValueReason;
         match reason {
             ValueReason::Observed => Why::Observed,
+            ValueReason::LastWriter { ruled_out } => Why::LastWriter { ruled_out },
             ValueReason::Followed { witness } => Why::Followed { witness },
             ValueReason::Missed { since } => Why::Missed { since },
             ValueReason::Overwritten { reader } => Why::Overwritten { reader },

@@ -15,10 +15,10 @@
 //!
 //! The cycle is a function of the history (the first shortest cycle, in history order) and is looked for
 //! in every partition not found linearizable, in partition order, so that it does not depend on which
-//! partition the search happened to decide first. The shrinking decides its candidates with a time limit
-//! each, so on a hard history its result can depend on the machine's speed; the cycle never does.
-
-use std::time::Duration;
+//! partition the search happened to decide first. The shrinking decides its candidates with a budget of
+//! configurations each and in all ([`ExplainOptions`]), counted by the search, never measured in time: so
+//! the whole explanation, cycle or shrunk sub-history, is a function of the history and the options, the
+//! same bytes on any machine, at any load and at any number of threads.
 
 use crate::history::History;
 use crate::model::Model;
@@ -31,20 +31,24 @@ mod story;
 use shrink::{Goal, Shrinker};
 use story::Story;
 
-/// Limits of the search for a minimal sub-history.
+/// Limits of the search for a minimal sub-history, in configurations the search explores (the unit of
+/// [`crate::check::Options::max_configurations`]), so that they give the same result on any machine.
 #[derive(Debug, Clone)]
 pub struct ExplainOptions {
-    /// The time limit of each candidate's check.
-    pub per_check: Duration,
-    /// When this has passed, the smallest illegal sub-history found so far is reported (not minimal).
-    pub budget: Duration,
+    /// The configurations each candidate's check may explore; a candidate not decided within them counts
+    /// as not illegal (which can only leave the result larger, never wrong).
+    pub per_check: u64,
+    /// Once the candidates' checks have explored this many configurations in all, the smallest illegal
+    /// sub-history found so far is reported (not minimal).
+    pub budget: u64,
 }
 
 impl Default for ExplainOptions {
     fn default() -> Self {
+        // About 0.2 s and 10 s of search on the project's 2-core machines at the time of writing.
         ExplainOptions {
-            per_check: Duration::from_millis(200),
-            budget: Duration::from_secs(10),
+            per_check: 1_000_000,
+            budget: 50_000_000,
         }
     }
 }
@@ -148,6 +152,10 @@ fn leans_on(edge: &CycleEdge) -> Vec<usize> {
         Why::Followed { witness } => vec![witness],
         Why::Missed { since } => since.into_iter().collect(),
         Why::Overwritten { reader } => vec![reader],
+        Why::LastWriter { ref ruled_out } => ruled_out
+            .iter()
+            .flat_map(|o| std::iter::once(o.writer).chain(o.by))
+            .collect(),
         Why::RealTime | Why::Observed => Vec::new(),
     };
     if let Some(premise) = &edge.given {
@@ -250,17 +258,18 @@ fn shrink_and_tell<M: Model>(
     if let (Some(stuck), Goal::Illegal { .. }) = (stuck, goal) {
         story.extend(teller.context(&mut shrinker, stuck, start));
     }
-    if shrinker.out_of_time() {
+    if shrinker.out_of_budget() {
         story.push(format!(
-            "(The search for a smaller example stopped after {:.1}s: this one may not be minimal.)",
-            options.budget.as_secs_f64()
+            "(The search for a smaller example stopped after {} configurations: this one may not be \
+             minimal.)",
+            options.budget
         ));
     } else if !undecided.is_empty() {
         let names: Vec<String> = undecided.iter().map(|i| format!("#{i}")).collect();
         story.push(format!(
-            "(Without {} the check did not finish in {} ms, so those may not be needed.)",
+            "(Without {} the check did not finish within {} configurations, so those may not be needed.)",
             names.join(", "),
-            options.per_check.as_millis()
+            options.per_check
         ));
     }
     Counterexample {

@@ -1,8 +1,8 @@
 //! Delta debugging (Zeller and Hildebrandt 2002) down to a 1-minimal illegal sub-history.
 //!
-//! Each candidate sub-history is decided by the ordinary [`check`] with a short time limit; a candidate
-//! that is not decided in time counts as "not illegal", which can only make the result larger, never
-//! wrong. Removing operations is sound because every sub-history keeps its operations' intervals: if a
+//! Each candidate sub-history is decided by the ordinary [`check`] within a budget of configurations
+//! (never a time limit, so that the result is the same on any machine); a candidate that is not decided
+//! within it counts as "not illegal", which can only make the result larger, never wrong. Removing operations is sound because every sub-history keeps its operations' intervals: if a
 //! sub-history has no linearization, neither has any history that contains it.
 //!
 //! Shrinking for "illegal" alone can remove the very writes that a read needs, leaving a read that is
@@ -12,7 +12,6 @@
 //! that could have given the operation its result, and the operations whose timing rules each of them out.
 
 use std::collections::HashMap;
-use std::time::Instant;
 
 use super::ExplainOptions;
 use crate::check::{check, Options};
@@ -29,11 +28,12 @@ pub(crate) enum Goal {
     Timing { free: usize },
 }
 
-/// Checks sub-histories, with a cache and a time budget.
+/// Checks sub-histories, with a cache and a budget of configurations in all.
 pub(crate) struct Shrinker<'a, M: Model> {
     sub: Sub<'a, M>,
     options: &'a ExplainOptions,
-    started: Instant,
+    /// The configurations the checks made so far explored, in all.
+    explored: u64,
     cache: HashMap<(Vec<usize>, Option<usize>), Verdict>,
 }
 
@@ -46,13 +46,13 @@ impl<'a, M: Model> Shrinker<'a, M> {
         Shrinker {
             sub: Sub { model, history },
             options,
-            started: Instant::now(),
+            explored: 0,
             cache: HashMap::new(),
         }
     }
 
-    pub(crate) fn out_of_time(&self) -> bool {
-        self.started.elapsed() >= self.options.budget
+    pub(crate) fn out_of_budget(&self) -> bool {
+        self.explored >= self.options.budget
     }
 
     /// The verdict of the sub-history made of `ops` (history indices in history order).
@@ -67,7 +67,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
         if let Some(&v) = self.cache.get(&key) {
             return v;
         }
-        if self.out_of_time() {
+        if self.out_of_budget() {
             return Verdict::Unknown;
         }
         let history = History::new(
@@ -91,12 +91,16 @@ impl<'a, M: Model> Shrinker<'a, M> {
                 .collect(),
         );
         let options = Options {
-            timeout: Some(self.options.per_check),
+            max_configurations: Some(self.options.per_check),
             partition: false,
             max_partials: 1,
+            describe_states: false,
             ..Options::default()
         };
-        let v = check(&self.sub, &history, &options).map_or(Verdict::Unknown, |r| r.verdict);
+        let v = check(&self.sub, &history, &options).map_or(Verdict::Unknown, |r| {
+            self.explored = self.explored.saturating_add(r.states_explored());
+            r.verdict
+        });
         self.cache.insert(key, v);
         v
     }
@@ -115,8 +119,8 @@ impl<'a, M: Model> Shrinker<'a, M> {
         }
     }
 
-    /// Delta debugging: the smallest sub-history of `ops` meeting `goal` it finds, 1-minimal unless time
-    /// ran out.
+    /// Delta debugging: the smallest sub-history of `ops` meeting `goal` it finds, 1-minimal unless the
+    /// budget ran out.
     pub(crate) fn ddmin(&mut self, ops: Vec<usize>, goal: Goal) -> Vec<usize> {
         let pinned = match goal {
             Goal::Illegal { pinned } => pinned,
@@ -134,7 +138,7 @@ impl<'a, M: Model> Shrinker<'a, M> {
             ops.clear();
         }
         let mut n = 2;
-        while ops.len() >= 2 && !self.out_of_time() {
+        while ops.len() >= 2 && !self.out_of_budget() {
             let chunks = split(&ops, n);
             if let Some(chunk) = chunks
                 .iter()

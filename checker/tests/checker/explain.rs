@@ -160,6 +160,12 @@ struct Replay {
     init: Option<String>,
     /// Which partition each operation is in (the key for kv).
     key: Vec<String>,
+    /// Each operation's call and return.
+    times: Vec<(i64, Option<i64>)>,
+}
+
+fn times<I, O>(history: &History<I, O>) -> Vec<(i64, Option<i64>)> {
+    history.operations.iter().map(|o| (o.call, o.ret)).collect()
 }
 
 fn register_value(v: &Option<Value>) -> String {
@@ -206,6 +212,7 @@ impl Replay {
             seen,
             init: None,
             key,
+            times: times(history),
         }
     }
 
@@ -248,6 +255,7 @@ impl Replay {
             seen,
             init: Some("absent".to_string()),
             key,
+            times: times(history),
         }
     }
 
@@ -304,6 +312,56 @@ impl Replay {
             .collect()
     }
 
+    /// `x` is a certain write of `reader`'s partition, or an operation of it that observed another value
+    /// than `reader`, called after `after` and returned before `reader` was called: so a write always
+    /// comes between them.
+    fn overwriter(&self, after: i64, reader: usize, x: usize, failed: &[bool]) -> bool {
+        let shows_a_write = (self.seen[x].certain && self.seen[x].write.is_some())
+            || self.seen[x]
+                .observed
+                .as_deref()
+                .is_some_and(|v| v != self.observed(reader));
+        !failed[x]
+            && self.key[x] == self.key[reader]
+            && shows_a_write
+            && self.times[x].0 > after
+            && self.times[x]
+                .1
+                .is_some_and(|ret| ret < self.times[reader].0)
+    }
+
+    /// Real time rules `w` out as the last write before `reader`: `w` was called after `reader`
+    /// returned, or a certain write always comes between them.
+    fn ruled_out(&self, w: usize, reader: usize, failed: &[bool]) -> bool {
+        if self.times[reader]
+            .1
+            .is_some_and(|ret| ret < self.times[w].0)
+        {
+            return true;
+        }
+        self.times[w].1.is_some_and(|after| {
+            (0..self.seen.len()).any(|x| self.overwriter(after, reader, x, failed))
+        })
+    }
+
+    /// `from` writes the register value `to` observed, and real time rules out every other writer of it
+    /// (and the initial value, if it is the same) as the last write before `to`.
+    fn last_writer_holds(&self, from: usize, to: usize, failed: &[bool]) -> bool {
+        let seen = self.observed(to);
+        let Write::Set(v) = self.write(from) else {
+            return false;
+        };
+        let init_out = self.init.as_deref() != Some(seen)
+            || (0..self.seen.len()).any(|x| self.overwriter(i64::MIN, to, x, failed));
+        v == seen
+            && init_out
+            && self
+                .writers_of(to, seen, failed)
+                .into_iter()
+                .filter(|&j| j != from && j != to)
+                .all(|j| self.ruled_out(j, to, failed))
+    }
+
     /// `to`'s observed value holds `from`'s effect, which only `from` produces.
     fn observed_holds(&self, from: usize, to: usize, failed: &[bool]) -> bool {
         let seen = self.observed(to);
@@ -325,10 +383,18 @@ impl Replay {
             return false;
         }
         let from_since = match since {
-            Some(p) => self.observed_holds(p, reader, failed),
+            Some(p) => match w {
+                Write::Set(_) => self.last_writer_holds(p, reader, failed),
+                _ => self.observed_holds(p, reader, failed),
+            },
             None => match w {
                 Write::Set(_) => {
-                    self.init.as_deref() == Some(seen) && self.writers_of(reader, seen, failed).is_empty()
+                    self.init.as_deref() == Some(seen)
+                        && self
+                            .writers_of(reader, seen, failed)
+                            .into_iter()
+                            .filter(|&j| j != reader)
+                            .all(|j| self.ruled_out(j, reader, failed))
                 }
                 // Built from the initial "": no put's value begins it.
                 _ => (0..self.seen.len()).all(|j| {
@@ -338,8 +404,10 @@ impl Replay {
                 }),
             },
         };
+        // A register's state is its last write's value: once `since` is that write (or none is), no other
+        // write, whatever its value, came between.
         let without = match w {
-            Write::Set(v) => v != seen,
+            Write::Set(_) => true,
             Write::Put(v) | Write::Append(v) => !seen.contains(v.as_str()),
         };
         from_since && without && x != reader && Some(x) != since
@@ -363,6 +431,26 @@ impl Replay {
         let holds = match &edge.why {
             Why::RealTime => op(from).ret.is_some_and(|r| r < op(to).call),
             Why::Observed => self.observed_holds(from, to, &failed),
+            Why::LastWriter { ruled_out } => {
+                // Every claim names a real writer of the value, and holds; together they name every
+                // other writer.
+                let seen = self.observed(to);
+                let mut named: Vec<usize> = ruled_out.iter().map(|o| o.writer).collect();
+                named.sort_unstable();
+                let mut others: Vec<usize> = self
+                    .writers_of(to, seen, &failed)
+                    .into_iter()
+                    .filter(|&j| j != from && j != to)
+                    .collect();
+                others.sort_unstable();
+                let each = ruled_out.iter().all(|o| match o.by {
+                    None => op(to).ret.is_some_and(|ret| ret < op(o.writer).call),
+                    Some(x) => op(o.writer)
+                        .ret
+                        .is_some_and(|after| self.overwriter(after, to, x, &failed)),
+                });
+                named == others && each && self.last_writer_holds(from, to, &failed)
+            }
             Why::Followed { witness } => {
                 let pieces = format!("{}{}", self.write(from).value(), self.write(to).value());
                 self.observed_holds(from, *witness, &failed)
@@ -377,8 +465,11 @@ impl Replay {
             }
             Why::Overwritten { reader } => {
                 premise(from, *reader)?;
-                self.observed_holds(to, *reader, &failed)
-                    && self.lacks(*reader, from, Some(to), &failed)
+                let source = match self.write(to) {
+                    Write::Set(_) => self.last_writer_holds(to, *reader, &failed),
+                    _ => self.observed_holds(to, *reader, &failed),
+                };
+                source && self.lacks(*reader, from, Some(to), &failed)
             }
         };
         if holds {
@@ -484,6 +575,11 @@ fn explained(raw: RawHistory, name: &str) -> Counterexample {
 #[test]
 fn every_illegal_corpus_file_has_an_explanation_that_holds_and_names_a_write() {
     const LINEARIZABLE: &[u32] = &[2, 5, 7, 18, 25, 31, 38, 45, 48, 49];
+    // The illegal etcd files explained by a shrunk sub-history rather than a cycle: 40 before writers
+    // were ruled out by real time; now 004, 024 and 047, where a write without a response of the value
+    // read stays a candidate.
+    const SHRUNK_AT_MOST: usize = 3;
+    let mut shrunk = Vec::new();
     for n in (0..50).filter(|n| !LINEARIZABLE.contains(n)) {
         let path = corpus().join(format!("etcd/etcd_{n:03}.log"));
         let name = path.display().to_string();
@@ -498,7 +594,13 @@ fn every_illegal_corpus_file_has_an_explanation_that_holds_and_names_a_write() {
             typed::<CasRegister>(read_path(&path, None).unwrap(), "cas-register").unwrap();
         let replay = Replay::cas(&history);
         assert_explanation_holds(&CasRegister::default(), &history, &replay, &cx, &name);
+        if cx.cycle.is_empty() {
+            shrunk.push(name);
+        }
     }
+    // Real time rules out the other writers of a read's value, so nearly every one is a cycle; the rest
+    // need a case split over a write without a response (see `models::orders`).
+    assert!(shrunk.len() <= SHRUNK_AT_MOST, "no cycle: {shrunk:?}");
     for file in ["c01-bad.txt", "c10-bad.txt", "c50-bad.txt"] {
         let path = corpus().join("porcupine-kv").join(file);
         let name = path.display().to_string();
@@ -577,7 +679,10 @@ fn an_overwritten_value_names_the_write_in_between() {
     assert_eq!(cx.operations, vec![0, 1, 2]);
     let story = cx.story.join("\n");
     assert!(
-        story.contains("#2 read #0's 1, so #1 (writing 2) did not come between them: as #1 precedes #2, it precedes #0"),
+        story.contains(
+            "#2 read 1, which only #0 writes, so #2 read #0's 1, and #1 (writing 2) did not come between \
+             them: as #1 precedes #2, it precedes #0"
+        ),
         "{story}"
     );
     assert!(
