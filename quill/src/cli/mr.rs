@@ -155,9 +155,7 @@ pub fn run(args: MrArgs) -> anyhow::Result<ExitCode> {
 /// `quill test mr --real [PATTERN]`: the lab's tests with real processes.
 pub fn run_real_suite(pattern: Option<&str>, inputs: &std::path::Path) -> anyhow::Result<ExitCode> {
     use runtime::mr::suite;
-    let inputs = suite::inputs_in(inputs)
-        .map_err(anyhow::Error::msg)
-        .context("the MapReduce inputs (pass --inputs DIR)")?;
+    let inputs = suite::inputs_in(inputs).context("the MapReduce inputs (pass --inputs DIR)")?;
     let work = std::env::temp_dir().join(format!("quill-mr-suite-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
     let cfg = suite::SuiteConfig {
@@ -184,7 +182,12 @@ pub fn run_real_suite(pattern: Option<&str>, inputs: &std::path::Path) -> anyhow
     for r in &reports {
         match &r.failure {
             None => println!("{:<20} PASS  {:6.1} s", r.name, r.wall.as_secs_f64()),
-            Some(f) => println!("{:<20} FAIL  {:6.1} s  {f}", r.name, r.wall.as_secs_f64()),
+            Some(f) => println!(
+                "{:<20} FAIL  {:6.1} s  {}",
+                r.name,
+                r.wall.as_secs_f64(),
+                chain(f)
+            ),
         }
         for n in &r.notes {
             println!("  {n}");
@@ -205,5 +208,68 @@ pub fn run_real_suite(pattern: Option<&str>, inputs: &std::path::Path) -> anyhow
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::from(1))
+    }
+}
+
+/// An error with its sources, `what: why: ...`, as anyhow's `{:#}` prints a chain. Errors of
+/// this workspace often repeat their source in their own message; a source whose message the
+/// line already ends with is not printed twice.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    for source in std::iter::successors(e.source(), |s| s.source()) {
+        let msg = source.to_string();
+        if !line.ends_with(&msg) {
+            line.push_str(": ");
+            line.push_str(&msg);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+
+    use super::chain;
+
+    /// An error over `source` that says `msg`, and `msg: source` when `repeats`, as many of the
+    /// workspace's errors do.
+    #[derive(Debug)]
+    struct Layer {
+        msg: &'static str,
+        repeats: bool,
+        source: Box<dyn std::error::Error + 'static>,
+    }
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            if self.repeats {
+                write!(f, "{}: {}", self.msg, self.source)
+            } else {
+                f.write_str(self.msg)
+            }
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&*self.source)
+        }
+    }
+
+    #[test]
+    fn a_chain_prints_each_source_once() {
+        let io = std::io::Error::other("disk on fire");
+        let middle = Layer {
+            msg: "middle",
+            repeats: true,
+            source: Box::new(io),
+        };
+        let outer = Layer {
+            msg: "outer",
+            repeats: false,
+            source: Box::new(middle),
+        };
+        assert_eq!(chain(&outer), "outer: middle: disk on fire");
     }
 }

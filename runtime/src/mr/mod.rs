@@ -8,18 +8,22 @@
 //! - [`coordinator`]: serves the coordinator on the socket, polls `Done()` every second and exits
 //!   one second after the job is done, removing its socket (`mrcoordinator.go`).
 //! - [`worker`](mod@worker): runs one worker process (`mrworker.go`).
-//! - [`suite`]: the seven tests of `test-mr.sh` with real processes, plus a run with faults.
+//! - [`suite`]: the seven tests of `test-mr.sh` with real processes, plus a run with faults;
+//!   [`error`]: why one of its tests failed ([`SuiteError`]), naming the process, file or limit.
 //!
 //! Paths: every file name a job uses (inputs as given to the coordinator, `mr-X-Y`, `mr-out-Y`)
 //! is relative to the job directory (`--dir`, default `.`), unless absolute.
 
 pub mod coordinator;
 pub mod driver;
+pub mod error;
 pub mod rpc;
 pub mod suite;
 pub mod worker;
 
 use std::path::PathBuf;
+
+pub use error::{Process, SuiteError};
 
 /// Errors of the MapReduce processes, each naming what it was doing.
 #[derive(Debug, thiserror::Error)]

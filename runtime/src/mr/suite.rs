@@ -15,6 +15,9 @@
 //! suite waits for the socket to appear. Children are spawned with `kill_on_drop`, and a [`Job`]
 //! removes its socket (and, unless its test failed, its directory) when dropped, so cancelling the
 //! suite's future (Ctrl-C in `quill`) or a failure leaves no process and no socket behind.
+//!
+//! A test that fails reports a [`SuiteError`] naming the process, file or limit; rendering it
+//! (with its sources) is the caller's job.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -27,6 +30,7 @@ use mapreduce::{canonical, script};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::error::{Process, SuiteError};
 use super::worker::{app, sequential};
 
 /// Each process's time limit (the script's `timeout -k 2s 45s`), for the `faults` test.
@@ -45,12 +49,15 @@ pub struct SuiteConfig {
     pub verbose: bool,
 }
 
+/// How long the suite waits for the coordinator's socket to appear.
+const SOCKET_WAIT: Duration = Duration::from_secs(5);
+
 /// The outcome of one test.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct TestReport {
     pub name: &'static str,
-    /// `None` if it passed.
-    pub failure: Option<String>,
+    /// `None` if it passed; otherwise why, typed (the caller renders it with its sources).
+    pub failure: Option<SuiteError>,
     pub wall: Duration,
     /// Observations worth reporting (e.g. whether the killed worker's task was re-issued).
     pub notes: Vec<String>,
@@ -58,17 +65,19 @@ pub struct TestReport {
     pub kept: Option<PathBuf>,
 }
 
-/// The names of the tests, in the script's order (plus `faults`), as in the simulated catalog.
-pub const TESTS: [&str; 8] = [
-    "wc",
-    "indexer",
-    "map_parallelism",
-    "reduce_parallelism",
-    "job_count",
-    "early_exit",
-    "crash",
-    "faults",
-];
+/// The suite's own test, run after the script's.
+pub const FAULTS: &str = "faults";
+
+/// The names of the tests: [`script::TESTS`] in the script's order, then [`FAULTS`].
+pub const TESTS: [&str; script::TESTS.len() + 1] = {
+    let mut names = [FAULTS; script::TESTS.len() + 1];
+    let mut i = 0;
+    while i < script::TESTS.len() {
+        names[i] = script::TESTS[i].name;
+        i += 1;
+    }
+    names
+};
 
 /// One test's directory, socket and processes.
 pub struct Job {
@@ -90,12 +99,18 @@ impl Drop for Job {
 }
 
 impl Job {
-    fn new(cfg: &SuiteConfig, name: &str) -> std::io::Result<Job> {
+    fn new(cfg: &SuiteConfig, name: &str) -> Result<Job, SuiteError> {
         let dir = cfg.work.join(format!("mr-tmp-{name}"));
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
-        std::fs::create_dir_all(&dir)?;
+        let fresh = || {
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
+            std::fs::create_dir_all(&dir)
+        };
+        fresh().map_err(|source| SuiteError::TestDir {
+            dir: dir.clone(),
+            source,
+        })?;
         let socket = super::rpc::default_socket(&dir);
         let _ = std::fs::remove_file(&socket);
         Ok(Job {
@@ -122,7 +137,7 @@ impl Job {
         c
     }
 
-    fn coordinator(&self, verbose: bool) -> std::io::Result<Child> {
+    fn coordinator(&self, verbose: bool) -> Result<Child, SuiteError> {
         let mut args = vec!["coordinator"];
         args.extend(self.inputs.iter().map(String::as_str));
         if verbose {
@@ -132,10 +147,11 @@ impl Job {
         if verbose {
             c.stderr(Stdio::piped());
         }
-        c.spawn()
+        c.spawn().map_err(SuiteError::start(Process::Coordinator))
     }
 
-    fn worker(&self, app: &str, verbose: bool) -> std::io::Result<Child> {
+    /// Starts a worker of `app`, named `process` in errors.
+    fn worker(&self, process: Process, app: &str, verbose: bool) -> Result<Child, SuiteError> {
         let mut args = vec!["worker", "--app", app];
         if verbose {
             args.push("--verbose");
@@ -144,21 +160,22 @@ impl Job {
         if verbose {
             c.stderr(Stdio::piped());
         }
-        c.spawn()
+        c.spawn().map_err(SuiteError::start(process))
     }
 
     /// Waits until the coordinator's socket exists (instead of the script's `sleep 1`).
-    async fn socket_up(&self) -> Result<(), String> {
-        for _ in 0..200 {
+    async fn socket_up(&self) -> Result<(), SuiteError> {
+        const POLL: Duration = Duration::from_millis(25);
+        for _ in 0..SOCKET_WAIT.as_millis() / POLL.as_millis() {
             if self.socket.exists() {
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(25)).await;
+            tokio::time::sleep(POLL).await;
         }
-        Err(format!(
-            "the coordinator's socket {} did not appear within 5 s",
-            self.socket.display()
-        ))
+        Err(SuiteError::NoSocket {
+            socket: self.socket.clone(),
+            waited: SOCKET_WAIT,
+        })
     }
 
     /// `sort mr-out* | grep .`
@@ -183,25 +200,26 @@ impl Job {
 }
 
 /// Waits for `child` at most `limit`; kills it at the limit. `Err` names the process.
-async fn limited(child: &mut Child, limit: Duration, what: &str) -> Result<ExitStatus, String> {
+async fn limited(
+    child: &mut Child,
+    limit: Duration,
+    process: Process,
+) -> Result<ExitStatus, SuiteError> {
     match tokio::time::timeout(limit, child.wait()).await {
         Ok(Ok(status)) => Ok(status),
-        Ok(Err(e)) => Err(format!("waiting for the {what}: {e}")),
+        Ok(Err(source)) => Err(SuiteError::Wait { process, source }),
         Err(_) => {
             let _ = child.kill().await;
-            Err(format!(
-                "the {what} ran longer than its limit of {} s and was killed",
-                limit.as_secs()
-            ))
+            Err(SuiteError::OverLimit { process, limit })
         }
     }
 }
 
-/// Waits for every process; the first failure wins.
-async fn wait_all(children: &mut [(Child, String)], limit: Duration) -> Result<(), String> {
+/// Waits for every process; the first failure (in the order given) wins.
+async fn wait_all(children: &mut [(Child, Process)], limit: Duration) -> Result<(), SuiteError> {
     let waits = children
         .iter_mut()
-        .map(|(c, what)| async move { limited(c, limit, what).await.map(|_| ()) });
+        .map(|(c, process)| async move { limited(c, limit, *process).await.map(|_| ()) });
     let results = futures_join_all(waits).await;
     results.into_iter().collect()
 }
@@ -245,36 +263,34 @@ struct References {
     nocrash: Vec<u8>,
 }
 
-async fn reference(cfg: &SuiteConfig, name: &str) -> Result<Vec<u8>, String> {
+impl References {
+    /// The sequential outputs the tests compare with; the first that cannot be computed fails.
+    async fn new(cfg: &SuiteConfig) -> Result<References, SuiteError> {
+        Ok(References {
+            wc: reference(cfg, "wc").await?,
+            indexer: reference(cfg, "indexer").await?,
+            nocrash: reference(cfg, "nocrash").await?,
+        })
+    }
+}
+
+async fn reference(cfg: &SuiteConfig, name: &'static str) -> Result<Vec<u8>, SuiteError> {
+    let fail = |source| SuiteError::Reference { app: name, source };
     let files = cfg.inputs.iter().map(|p| p.display().to_string()).collect();
-    let a = app(name, None, None).map_err(|e| e.to_string())?;
-    let out = sequential(a, cfg.work.clone(), files)
-        .await
-        .map_err(|e| format!("sequential {name}: {e}"))?;
+    let a = app(name, None, None).map_err(fail)?;
+    let out = sequential(a, cfg.work.clone(), files).await.map_err(fail)?;
     Ok(canonical([&out[..]]))
 }
 
 /// Runs the tests whose names `select` accepts, one after another, and reports each.
 pub async fn run(cfg: &SuiteConfig, select: &dyn Fn(&str) -> bool) -> Vec<TestReport> {
     let mut reports = Vec::new();
-    let refs = match (
-        reference(cfg, "wc").await,
-        reference(cfg, "indexer").await,
-        reference(cfg, "nocrash").await,
-    ) {
-        (Ok(wc), Ok(indexer), Ok(nocrash)) => References {
-            wc,
-            indexer,
-            nocrash,
-        },
-        (a, b, c) => {
-            let e = [a.err(), b.err(), c.err()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>();
+    let refs = match References::new(cfg).await {
+        Ok(refs) => refs,
+        Err(e) => {
             reports.push(TestReport {
                 name: "sequential",
-                failure: Some(e.join("; ")),
+                failure: Some(e),
                 wall: Duration::ZERO,
                 notes: Vec::new(),
                 kept: None,
@@ -289,7 +305,7 @@ pub async fn run(cfg: &SuiteConfig, select: &dyn Fn(&str) -> bool) -> Vec<TestRe
         let t0 = Instant::now();
         let mut notes = Vec::new();
         let (result, kept) = match Job::new(cfg, name) {
-            Err(e) => (Err(format!("making the test directory: {e}")), None),
+            Err(e) => (Err(e), None),
             Ok(job) => {
                 let r = one(&job, name, &refs, &mut notes).await;
                 let kept = if r.is_err() {
@@ -319,27 +335,27 @@ pub async fn run(cfg: &SuiteConfig, select: &dyn Fn(&str) -> bool) -> Vec<TestRe
     reports
 }
 
+/// Runs the test `name` of [`TESTS`]: the script's test of that name, else [`FAULTS`].
 async fn one(
     job: &Job,
     name: &str,
     refs: &References,
     notes: &mut Vec<String>,
-) -> Result<(), String> {
-    if name == "faults" {
-        faults(job, notes).await.map_err(|e| e.to_string())?;
-        return script::compare("faults", &job.output(), &refs.wc).map_err(|e| e.to_string());
-    }
-    let t = script::lab_test(name).ok_or_else(|| format!("no test named {name}"))?;
+) -> Result<(), SuiteError> {
+    let Some(t) = script::lab_test(name) else {
+        debug_assert_eq!(name, FAULTS, "TESTS holds the script's tests and faults");
+        faults(job, notes).await?;
+        return Ok(script::compare(FAULTS, &job.output(), &refs.wc)?);
+    };
     let limit = Duration::from_millis(t.limit_ms);
     match name {
         "early_exit" => {
             let (first, last) = early_exit(job, t.app, t.workers, limit).await?;
-            script::check_early_exit(&first, &last).map_err(|e| e.to_string())
+            Ok(script::check_early_exit(&first, &last)?)
         }
         "crash" => {
             crash(job, t.app, t.workers, limit).await?;
-            t.check(&job.output(), Some(&refs.nocrash))
-                .map_err(|e| e.to_string())
+            Ok(t.check(&job.output(), Some(&refs.nocrash))?)
         }
         _ => {
             plain_job(job, t.app, t.workers, limit).await?;
@@ -348,25 +364,30 @@ async fn one(
                 Some("indexer") => Some(&refs.indexer[..]),
                 _ => None,
             };
-            t.check(&job.output(), want).map_err(|e| e.to_string())
+            Ok(t.check(&job.output(), want)?)
         }
     }
 }
 
+/// Starts workers `0..workers` of `app`, each paired with its name for [`wait_all`].
+fn workers(job: &Job, app: &str, workers: usize) -> Result<Vec<(Child, Process)>, SuiteError> {
+    (0..workers)
+        .map(Process::Worker)
+        .map(|p| Ok((job.worker(p, app, false)?, p)))
+        .collect()
+}
+
 /// Coordinator plus `workers` workers of `app`; all must exit within `limit`.
-async fn plain_job(job: &Job, app: &str, workers: usize, limit: Duration) -> Result<(), String> {
-    let mut coord = job
-        .coordinator(false)
-        .map_err(|e| format!("starting the coordinator: {e}"))?;
+async fn plain_job(
+    job: &Job,
+    app: &str,
+    workers: usize,
+    limit: Duration,
+) -> Result<(), SuiteError> {
+    let mut coord = job.coordinator(false)?;
     job.socket_up().await?;
-    let mut children = Vec::new();
-    for i in 0..workers {
-        let c = job
-            .worker(app, false)
-            .map_err(|e| format!("starting worker {i}: {e}"))?;
-        children.push((c, format!("worker {i}")));
-    }
-    limited(&mut coord, limit, "coordinator").await?;
+    let mut children = self::workers(job, app, workers)?;
+    limited(&mut coord, limit, Process::Coordinator).await?;
     wait_all(&mut children, limit).await
 }
 
@@ -377,21 +398,13 @@ async fn early_exit(
     app: &str,
     workers: usize,
     limit: Duration,
-) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let mut coord = job
-        .coordinator(false)
-        .map_err(|e| format!("starting the coordinator: {e}"))?;
+) -> Result<(Vec<u8>, Vec<u8>), SuiteError> {
+    let mut coord = job.coordinator(false)?;
     job.socket_up().await?;
-    let mut children = Vec::new();
-    for i in 0..workers {
-        children.push(
-            job.worker(app, false)
-                .map_err(|e| format!("starting worker {i}: {e}"))?,
-        );
-    }
+    let mut children = self::workers(job, app, workers)?;
     let first = {
         let mut waits: Vec<_> = std::iter::once(&mut coord)
-            .chain(children.iter_mut())
+            .chain(children.iter_mut().map(|(c, _)| c))
             .map(|c| Box::pin(c.wait()))
             .collect();
         let any = std::future::poll_fn(|cx| {
@@ -405,52 +418,39 @@ async fn early_exit(
         tokio::time::timeout(limit, any).await
     };
     if first.is_err() {
-        return Err(format!("no process exited within {} s", limit.as_secs()));
+        return Err(SuiteError::NoExit { limit });
     }
     let at_first_exit = job.output();
-    limited(&mut coord, limit, "coordinator").await?;
-    let mut children: Vec<(Child, String)> = children
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| (c, format!("worker {i}")))
-        .collect();
+    limited(&mut coord, limit, Process::Coordinator).await?;
     wait_all(&mut children, limit).await?;
     Ok((at_first_exit, job.output()))
 }
 
 /// One worker, plus `slots - 1` loops restarting a worker while the socket exists and the
 /// coordinator has not finished (`mr-done`).
-async fn crash(job: &Job, app: &str, slots: usize, limit: Duration) -> Result<(), String> {
-    let mut coord = job
-        .coordinator(false)
-        .map_err(|e| format!("starting the coordinator: {e}"))?;
+async fn crash(job: &Job, app: &str, slots: usize, limit: Duration) -> Result<(), SuiteError> {
+    let mut coord = job.coordinator(false)?;
     job.socket_up().await?;
     let done = Rc::new(Cell::new(false));
-    let mut first = job
-        .worker(app, false)
-        .map_err(|e| format!("starting a worker: {e}"))?;
-    let looped = |done: Rc<Cell<bool>>| async move {
+    let first_slot = Process::CrashWorker { slot: 0 };
+    let mut first = job.worker(first_slot, app, false)?;
+    let looped = |slot: usize, done: Rc<Cell<bool>>| async move {
+        let process = Process::CrashWorker { slot };
         while job.socket.exists() && !done.get() {
-            let mut w = job
-                .worker(app, false)
-                .map_err(|e| format!("starting a worker: {e}"))?;
-            limited(&mut w, limit, "crash worker").await?;
+            let mut w = job.worker(process, app, false)?;
+            limited(&mut w, limit, process).await?;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        Ok::<(), String>(())
+        Ok::<(), SuiteError>(())
     };
     let coordinator = async {
-        let r = limited(&mut coord, limit, "coordinator").await;
+        let r = limited(&mut coord, limit, Process::Coordinator).await;
         done.set(true);
         r.map(|_| ())
     };
     // The first worker may crash; only its time limit matters.
-    let first_worker = async {
-        limited(&mut first, limit, "first crash worker")
-            .await
-            .map(|_| ())
-    };
-    let loops = futures_join_all((1..slots).map(|_| looped(done.clone())));
+    let first_worker = async { limited(&mut first, limit, first_slot).await.map(|_| ()) };
+    let loops = futures_join_all((1..slots).map(|slot| looped(slot, done.clone())));
     let (c, f, l) = tokio::join!(coordinator, first_worker, loops);
     c.and(f).and(l.into_iter().collect())
 }
@@ -458,7 +458,7 @@ async fn crash(job: &Job, app: &str, slots: usize, limit: Duration) -> Result<()
 /// wc with three workers; a worker is killed (SIGKILL) as soon as it reports having received
 /// its first task, then the coordinator's socket is moved away for 2 s (connections fail with
 /// "no such file") and put back.
-async fn faults(job: &Job, notes: &mut Vec<String>) -> std::io::Result<()> {
+async fn faults(job: &Job, notes: &mut Vec<String>) -> Result<(), SuiteError> {
     let mut coord = job.coordinator(true)?;
     let coord_log = coord.stderr.take().expect("piped");
     let log_task = tokio::task::spawn_local(async move {
@@ -471,12 +471,9 @@ async fn faults(job: &Job, notes: &mut Vec<String>) -> std::io::Result<()> {
         }
         reissued
     });
-    job.socket_up().await.map_err(std::io::Error::other)?;
-    let mut victim = job.worker("wc", true)?;
-    let mut others = Vec::new();
-    for i in 0..2 {
-        others.push((job.worker("wc", false)?, format!("worker {i}")));
-    }
+    job.socket_up().await?;
+    let mut victim = job.worker(Process::Victim, "wc", true)?;
+    let mut others = workers(job, "wc", 2)?;
     let mut lines = BufReader::new(victim.stderr.take().expect("piped")).lines();
     let started = loop {
         match tokio::time::timeout(LIMIT, lines.next_line()).await {
@@ -485,31 +482,40 @@ async fn faults(job: &Job, notes: &mut Vec<String>) -> std::io::Result<()> {
             _ => break None,
         }
     };
-    victim.kill().await?;
+    victim.kill().await.map_err(|source| SuiteError::Kill {
+        process: Process::Victim,
+        source,
+    })?;
     notes.push(format!(
         "killed a worker after `{}`",
         started.as_deref().unwrap_or("(it never started a task)")
     ));
     let away = job.socket.with_extension("away");
-    std::fs::rename(&job.socket, &away)?;
+    let rename = |from: &Path, to: &Path| {
+        std::fs::rename(from, to).map_err(|source| SuiteError::MoveSocket {
+            from: from.to_path_buf(),
+            to: to.to_path_buf(),
+            source,
+        })
+    };
+    rename(&job.socket, &away)?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    std::fs::rename(&away, &job.socket)?;
+    rename(&away, &job.socket)?;
     notes.push("the coordinator's socket was unreachable for 2 s".into());
-    limited(&mut coord, LIMIT, "coordinator")
-        .await
-        .map_err(std::io::Error::other)?;
-    wait_all(&mut others, LIMIT)
-        .await
-        .map_err(std::io::Error::other)?;
+    limited(&mut coord, LIMIT, Process::Coordinator).await?;
+    wait_all(&mut others, LIMIT).await?;
     let reissued = log_task.await.unwrap_or(0);
     notes.push(format!("{reissued} task(s) re-issued after 10 s"));
     Ok(())
 }
 
 /// The inputs as absolute paths, or an error naming the missing one.
-pub fn inputs_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+pub fn inputs_in(dir: &Path) -> Result<Vec<PathBuf>, SuiteError> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .map_err(|source| SuiteError::ReadInputs {
+            dir: dir.to_path_buf(),
+            source,
+        })?
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
@@ -520,9 +526,90 @@ pub fn inputs_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     v.sort();
     if v.is_empty() {
-        return Err(format!("no pg-*.txt in {}", dir.display()));
+        return Err(SuiteError::NoInputs {
+            dir: dir.to_path_buf(),
+        });
     }
     v.iter()
-        .map(|p| std::fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display())))
+        .map(|p| {
+            std::fs::canonicalize(p).map_err(|source| SuiteError::ResolveInput {
+                path: p.clone(),
+                source,
+            })
+        })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn the_suite_runs_the_scripts_tests_in_order_then_faults() {
+        let script: Vec<&str> = script::TESTS.iter().map(|t| t.name).collect();
+        assert_eq!(&TESTS[..script.len()], &script[..]);
+        assert_eq!(TESTS[script.len()..], [FAULTS]);
+        assert!(
+            script::lab_test(FAULTS).is_none(),
+            "faults is the suite's own test"
+        );
+    }
+
+    #[test]
+    fn a_missing_input_directory_is_named_and_its_io_error_kept_as_source() {
+        let dir = std::env::temp_dir().join(format!("quill-suite-nodir-{}", std::process::id()));
+        let e = inputs_in(&dir).unwrap_err();
+        assert!(
+            matches!(&e, SuiteError::ReadInputs { dir: d, .. } if *d == dir),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!("reading the input directory {}", dir.display())
+        );
+        let io = e.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(
+            io.map(std::io::Error::kind),
+            Some(std::io::ErrorKind::NotFound)
+        );
+    }
+
+    #[test]
+    fn a_directory_without_inputs_says_so() {
+        let dir = std::env::temp_dir().join(format!("quill-suite-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("notes.txt"), "not an input").unwrap();
+        let e = inputs_in(&dir).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(e.to_string(), format!("no pg-*.txt in {}", dir.display()));
+    }
+
+    #[test]
+    fn process_errors_name_the_process_and_the_limit() {
+        let over = SuiteError::OverLimit {
+            process: Process::CrashWorker { slot: 0 },
+            limit: Duration::from_secs(120),
+        };
+        assert_eq!(
+            over.to_string(),
+            "the first crash worker ran longer than its limit of 120 s and was killed"
+        );
+        let start = SuiteError::start(Process::Worker(2))(std::io::Error::other("no exe"));
+        assert_eq!(start.to_string(), "starting the worker 2");
+        assert_eq!(
+            start.source().map(ToString::to_string).as_deref(),
+            Some("no exe")
+        );
+    }
+
+    #[test]
+    fn a_failed_assertion_reads_as_the_scripts_words() {
+        let e = SuiteError::from(script::TestFailure::MapNotParallel);
+        assert_eq!(
+            e.to_string(),
+            "map workers did not run in parallel: no line `^parallel.* 2`"
+        );
+    }
 }
