@@ -4,7 +4,7 @@
 //! location of the first one that does not fit, then checks it and describes it for display.
 //!
 //! Histories in the JSON formats are also checked against the shape of the model's operations
-//! ([`shapes`]): unknown keys, and completed operations that do not report the result their model needs,
+//! (`shapes`): unknown keys, and completed operations that do not report the result their model needs,
 //! are errors naming the operation. JSON Lines are typed in parallel, straight from the line where the
 //! line is ordinary (see `formats::jsonl`).
 

@@ -1,7 +1,7 @@
 //! Explaining a verdict of "not linearizable" with the few operations that cannot be ordered, and why.
 //!
 //! A history of thousands of operations is illegal because of a few of them. [`explain`] first looks for
-//! a cycle in the partition's constraint graph ([`graph`]): nodes are operations, edges are the orders that
+//! a cycle in the partition's constraint graph (`graph`): nodes are operations, edges are the orders that
 //! real time and the values force (a read after the one write of the value it saw; a read before an append
 //! its value lacks; one append before the next in a value that shows both). A cycle is a violation proved
 //! edge by edge, and the story tells it as such: each edge with its reason, every one of which can be
@@ -9,9 +9,9 @@
 //! checker itself knows no model.
 //!
 //! Where no such cycle exists (a violation that needs the search: values written more than once, a
-//! combination of several uncertain orders), it falls back to delta debugging ([`shrink`]): a 1-minimal
+//! combination of several uncertain orders), it falls back to delta debugging (`shrink`): a 1-minimal
 //! illegal sub-history of the first illegal partition, told by a brute-force walk over its few operations
-//! ([`story`]). The states the story shows are those of real orders of the operations kept.
+//! (`story`). The states the story shows are those of real orders of the operations kept.
 //!
 //! The cycle is a function of the history (the first shortest cycle, in history order) and is looked for
 //! in every partition not found linearizable, in partition order, so that it does not depend on which

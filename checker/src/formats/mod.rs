@@ -107,7 +107,7 @@ impl RawOps {
     }
 
     /// Types every operation with `slow`, or, for JSON Lines, with `fast` where it can (see
-    /// [`fast_operation`]) and in parallel; the first error in file order is the one returned.
+    /// `fast_operation`) and in parallel; the first error in file order is the one returned.
     pub fn typed<T: Send>(
         self,
         fast: &(dyn Fn(&[u8]) -> Option<T> + Sync),

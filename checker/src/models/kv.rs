@@ -265,7 +265,7 @@ impl Model for Kv {
         Partition::by_key(by_key)
     }
 
-    /// The orders that append chains force, key by key (see [`kv_orders`]).
+    /// The orders that append chains force, key by key (see `kv_orders`).
     fn value_orders(
         &self,
         operations: &[Operation<KvInput, KvOutput>],

@@ -366,7 +366,7 @@ macro_rules! generic {
 }
 
 /// The kvraft catalog (4A then 4B), in the order of the Go test file, then the `Nemesis*`
-/// scenarios ([`super::nemesis_scenarios`]).
+/// scenarios (`nemesis_scenarios`).
 pub fn catalog() -> Catalog {
     let mut catalog = lab_catalog();
     catalog

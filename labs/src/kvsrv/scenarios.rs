@@ -295,7 +295,7 @@ macro_rules! scenarios {
 }
 
 /// The kvsrv catalog, in the order of the Go test file, then the `Nemesis*` scenarios
-/// ([`super::nemesis_scenarios`]).
+/// (`nemesis_scenarios`).
 pub fn catalog() -> Catalog {
     let mut catalog = lab_catalog();
     catalog

@@ -860,7 +860,7 @@ macro_rules! catalog {
 }
 
 /// The Raft lab catalog, in the order of the Go test file, then the `Nemesis*` scenarios
-/// ([`super::nemesis_scenarios`]).
+/// (`nemesis_scenarios`).
 pub fn catalog() -> Catalog {
     let mut catalog = lab_catalog();
     catalog

@@ -8,7 +8,7 @@
 //!   requires: a vote or an acknowledgement is never sent for state that a kill could lose. A node
 //!   killed and restarted gets `init` again and comes back from what it persisted.
 //! - **Peers**: a Raft message to peer `i` is a Maelstrom message to `node_ids[i]` whose body is
-//!   `{"type": "raft", "raft": <the message, serde-encoded>}` ([`Peers`]: the runner's network, or
+//!   `{"type": "raft", "raft": <the message, serde-encoded>}` (`Peers`: the runner's network, or
 //!   TCP, see [`super::tcp`]).
 //! - **Clients**: `read`, `write` and `cas` become [`kvraft::Op`]s (keys and values stored as their
 //!   JSON text, so "" means a key never written), with the client's name as its [`kvraft::ClientId`]

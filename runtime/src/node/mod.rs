@@ -1,6 +1,6 @@
 //! The bundled systems as real Maelstrom nodes: `quill node kvraft`.
 //!
-//! The same sans-IO cores the simulator runs ([`kvraft::KvServer`] on [`raft::Raft`]), driven by tokio
+//! The same sans-IO cores the simulator runs (`kvraft::KvServer` on `raft::Raft`), driven by tokio
 //! with real timers and a file-backed persister, speaking Maelstrom's protocol on stdin/stdout, so
 //! `quill maelstrom test -w lin-kv --bin 'quill node kvraft' --node-count 5 --nemesis partition,kill`
 //! (or Maelstrom itself) runs them like any user's node.

@@ -15,7 +15,7 @@
 //! The worker must read and write files, sleep (some applications do), look at process ids and
 //! even crash. None of that happens here: the worker is an `async` function over an [`Env`]
 //! whose every method posts a [`Need`] and suspends until the driver answers with a [`Got`]
-//! (module [`env`]). The simulator (`labs::mr`) answers in virtual time with a simulated file
+//! (module [`env`](mod@env)). The simulator (`labs::mr`) answers in virtual time with a simulated file
 //! system; the real runtime (`runtime::mr`) with tokio, files and processes. Nothing in this crate
 //! reads a clock, spawns a thread or a process, or touches the file system.
 //!

@@ -228,7 +228,7 @@ impl App for NoCrash {
     }
 }
 
-/// `crash.go`: nocrash with [`maybe_crash`] at the start of every map and reduce call.
+/// `crash.go`: nocrash with `maybe_crash` at the start of every map and reduce call.
 pub struct CrashApp;
 
 impl App for CrashApp {
