@@ -4,8 +4,8 @@
 mod determinism;
 mod json_input;
 mod mr;
-mod sweep;
 mod pipe;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
