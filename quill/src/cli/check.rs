@@ -100,6 +100,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         timeout,
         partition: !args.no_partition,
+        // The state after each step of the evidence is shown only in the JSON and the pictures; the
+        // verdict line never needs it, and on a big passing history it is a string per operation.
+        describe_states: args.json || args.html.is_some() || args.svg.is_some(),
         ..Options::default()
     };
     let extra = Extra {
