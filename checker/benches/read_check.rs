@@ -6,7 +6,7 @@
 //! - `read+check`: reading, typing and the partitioned check, as `quill check FILE` with no output
 //!   besides the verdict line (no described history, no states described).
 //!
-//! `cargo bench -p checker --bench read_check`. Each sample takes seconds: the group runs ten of them.
+//! `cargo bench -p checker --bench read_check`. Each iteration takes seconds: the group runs ten samples of one or two.
 
 use std::io::Cursor;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use checker::formats::read_reader;
 use checker::gen::{generate, GenModel, GenOptions};
 use checker::models::Kv;
 use checker::{Options, Verdict};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode};
 
 /// The JSON Lines text of the 1M history, as `quill gen` writes it.
 fn history_1m() -> Vec<u8> {
@@ -39,9 +39,12 @@ fn history_1m() -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let text = history_1m();
     let mut group = c.benchmark_group("jsonl-1m");
+    // One iteration per sample (flat sampling): each takes seconds, and criterion's growing counts
+    // would make a run of the group last many minutes.
     group
+        .sampling_mode(SamplingMode::Flat)
         .sample_size(10)
-        .measurement_time(Duration::from_secs(40))
+        .measurement_time(Duration::from_secs(20))
         .warm_up_time(Duration::from_secs(1));
     group.bench_function("read", |b| {
         b.iter_batched(
