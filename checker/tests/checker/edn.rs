@@ -42,11 +42,14 @@ fn vector_list_and_bare_sequences_read_alike() {
     assert_eq!(bare.result.verdict, Verdict::Illegal);
     for other in [&vector, &list] {
         assert_eq!(other.result.verdict, Verdict::Illegal);
-        assert_eq!(other.view.operations, bare.view.operations);
+        assert_eq!(
+            other.view_with_data().operations,
+            bare.view_with_data().operations
+        );
     }
     assert_eq!(bare.model, "cas-register");
-    assert_eq!(bare.view.operations.len(), 3);
-    assert_eq!(bare.view.operations[2].label(), "read() -> 2");
+    assert_eq!(bare.view().operations.len(), 3);
+    assert_eq!(bare.view().operations[2].label(), "read() -> 2");
 }
 
 #[test]
@@ -75,8 +78,8 @@ fn time_order_is_file_order_even_with_several_maps_on_a_line() {
     let checked = checked(text, None);
     assert_eq!(
         (
-            checked.view.operations[0].call,
-            checked.view.operations[0].ret
+            checked.view().operations[0].call,
+            checked.view().operations[0].ret
         ),
         (0, Some(1))
     );
@@ -88,8 +91,8 @@ fn indices_become_times_when_every_map_has_one() {
     let checked = checked(text, None);
     assert_eq!(
         (
-            checked.view.operations[0].call,
-            checked.view.operations[0].ret
+            checked.view().operations[0].call,
+            checked.view().operations[0].ret
         ),
         (10, Some(14))
     );
@@ -105,7 +108,7 @@ fn a_failed_operation_had_no_effect_and_is_kept_for_display() {
 "#;
     let failed = checked(text, None);
     assert_eq!(failed.result.verdict, Verdict::Illegal);
-    assert!(failed.view.operations[0].failed);
+    assert!(failed.view().operations[0].failed);
     assert_eq!(verdict(&text.replace(":fail", ":ok")), Verdict::Ok);
 }
 
@@ -121,7 +124,7 @@ fn an_info_operation_may_take_effect_any_time_after_its_invocation_or_never() {
 "#;
     let checked = checked(info, None);
     assert_eq!(checked.result.verdict, Verdict::Ok);
-    assert_eq!(checked.view.operations[0].ret, None);
+    assert_eq!(checked.view().operations[0].ret, None);
     // ... or never (or after everything else): a cas from nil succeeds afterwards.
     let never = r#"
 {:process 0, :type :invoke, :f :write, :value 3}
@@ -151,7 +154,7 @@ fn a_never_completed_invocation_is_indeterminate_like_info() {
 "#;
     let checked = checked(text, None);
     assert_eq!(checked.result.verdict, Verdict::Ok);
-    assert_eq!(checked.view.operations[0].ret, None);
+    assert_eq!(checked.view().operations[0].ret, None);
 }
 
 #[test]
@@ -219,9 +222,9 @@ fn nemesis_events_become_annotations() {
 ]"#;
     let checked = checked(text, None);
     assert_eq!(checked.result.verdict, Verdict::Ok);
-    assert_eq!(checked.view.operations.len(), 1);
-    let notes: Vec<Note<'_>> = checked
-        .view
+    assert_eq!(checked.view().operations.len(), 1);
+    let view = checked.view();
+    let notes: Vec<Note<'_>> = view
         .annotations
         .iter()
         .map(|a| (a.tag.as_deref(), a.client, a.start, a.end, a.text.as_str()))
@@ -251,7 +254,7 @@ fn nemesis_invocations_pair_with_their_completions() {
 {:process 0, :type :ok, :f :write, :value 1}
 "#;
     let checked = checked(text, None);
-    let a = &checked.view.annotations;
+    let a = &checked.view().annotations;
     assert_eq!(a.len(), 1);
     assert_eq!(
         (a[0].start, a[0].end, a[0].text.as_str()),
@@ -396,7 +399,7 @@ fn nil_means_one_thing_per_model() {
     for model in ["register", "cas-register"] {
         let c = checked(register, Some(model));
         assert_eq!(c.result.verdict, Verdict::Ok, "{model}");
-        assert_eq!(c.view.operations[1].ret, None, "{model}");
+        assert_eq!(c.view().operations[1].ret, None, "{model}");
     }
     // ... while a read of 2 is not legal: the rule is about nil only.
     assert_eq!(

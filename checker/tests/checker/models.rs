@@ -464,7 +464,7 @@ fn keyed_cas_registers_are_checked_key_by_key_from_absent() {
     let checked = check_raw(raw, None, &Options::default()).unwrap();
     assert_eq!(checked.result.verdict, Verdict::Ok);
     assert_eq!(checked.result.partitions.len(), 2);
-    assert_eq!(checked.view.operations[2].input, "1:cas(3, 4)");
+    assert_eq!(checked.view().operations[2].input, "1:cas(3, 4)");
     // A read of key 2 that sees key 1's value: keys are independent, so this is illegal.
     let bad = text.replace(r#""output":{"value":null}"#, r#""output":{"value":3}"#);
     let raw = parse(&bad, Some(Format::Jsonl)).unwrap();

@@ -181,7 +181,7 @@ fn the_stream_is_json_lines_that_read_back_to_the_same_verdict() {
         .unwrap();
     assert_eq!(checked.result.verdict, in_memory.verdict);
     assert_eq!(checked.result.verdict, Verdict::Ok);
-    assert_eq!(checked.view.operations.len(), 4);
+    assert_eq!(checked.view().operations.len(), 4);
 }
 
 #[test]

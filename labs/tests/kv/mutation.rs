@@ -44,7 +44,7 @@ fn assert_evidence(o: &ScenarioOutcome) {
     let checked = checker::dynamic::check_raw(raw, None, &checker::Options::default()).unwrap();
     assert_eq!(checked.result.verdict, Verdict::Illegal);
     assert!(checked
-        .view
+        .view()
         .annotations
         .iter()
         .all(|a| a.tag.as_deref() == Some("faults")));

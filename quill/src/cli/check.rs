@@ -100,6 +100,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         timeout,
         partition: !args.no_partition,
+        // The state after each step of the evidence is shown only in the JSON and the pictures; the
+        // verdict line never needs it, and on a big passing history it is a string per operation.
+        describe_states: args.json || args.html.is_some() || args.svg.is_some(),
         ..Options::default()
     };
     let extra = Extra {
@@ -296,14 +299,19 @@ fn write_pictures(args: &CheckArgs, file: &Path, checked: &Checked) -> anyhow::R
             .to_string_lossy();
         Ok(path.join(format!("{stem}.{extension}")))
     };
+    if args.html.is_none() && args.svg.is_none() {
+        return Ok(());
+    }
+    // Described only now, to be drawn: a check that draws nothing never builds it.
+    let view = checked.view();
     if let Some(html) = &args.html {
         let path = target(html, "html")?;
-        let page = viz::render_html(&checked.view, &checked.result);
+        let page = viz::render_html(&view, &checked.result);
         std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
     }
     if let Some(svg) = &args.svg {
         let path = target(svg, "svg")?;
-        let picture = viz::render_svg(&checked.view, &checked.result)
+        let picture = viz::render_svg(&view, &checked.result)
             .with_context(|| format!("drawing the SVG of {}", file.display()))?;
         std::fs::write(&path, picture).with_context(|| format!("writing {}", path.display()))?;
     }
@@ -338,7 +346,7 @@ fn print_line(
                     "{}: {}{extra}  ops={} partitions={}{time}",
                     file.display(),
                     r.verdict,
-                    c.view.operations.len(),
+                    c.operations,
                     r.partitions.len(),
                 )
             })?;
@@ -471,11 +479,11 @@ fn print_json(
                         "file": file.display().to_string(),
                         "model": c.model,
                         "verdict": c.result.verdict,
-                        "operations": c.view.operations.len(),
+                        "operations": c.operations,
                         "result": result_json(&c.result, no_timings)?,
                     });
                     if with_history {
-                        entry["history"] = json!(c.view);
+                        entry["history"] = json!(c.view_with_data());
                     }
                     entry
                 }
