@@ -7,7 +7,7 @@ use std::time::Duration;
 use checker::Verdict;
 use runtime::maelstrom::{Config, Fault, Workload};
 
-use crate::{config, results, run, run_until};
+use crate::{assert_outcome, config, results, run, run_until};
 
 fn kvraft(node_count: usize) -> Config {
     let mut c = config(Workload::LinKv, "unused", &[]);
@@ -62,12 +62,7 @@ fn kvraft_nodes_are_linearizable_under_partitions_and_kills() {
     c.time_limit = Duration::from_secs(8);
     c.nemesis_interval = Duration::from_millis(1500);
     let report = run(c);
-    assert_eq!(
-        (report.exit_code, report.verdict),
-        (0, Verdict::Ok),
-        "{:?}",
-        report.summary
-    );
+    assert_outcome(&report, 0, Verdict::Ok);
     let r = results(&report);
     assert!(
         r["operations"]["ok"].as_u64().unwrap() > 30,
@@ -110,12 +105,7 @@ fn kvraft_nodes_over_tcp_through_the_proxy_are_linearizable_under_partitions() {
     c.nemesis_interval = Duration::from_millis(1000);
     c.store = c.store.join("kvraft-tcp");
     let report = run(c);
-    assert_eq!(
-        (report.exit_code, report.verdict),
-        (0, Verdict::Ok),
-        "{:?}",
-        report.summary
-    );
+    assert_outcome(&report, 0, Verdict::Ok);
     let r = results(&report);
     assert!(
         r["operations"]["ok"].as_u64().unwrap() > 20,

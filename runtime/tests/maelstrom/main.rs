@@ -59,6 +59,16 @@ pub fn run_until(config: Config, cancel: impl std::future::Future<Output = ()>) 
 }
 
 /// The run's results.json.
+/// The run ended with this exit status and verdict (the summary says why when it did not).
+pub fn assert_outcome(report: &Report, exit_code: u8, verdict: checker::Verdict) {
+    assert_eq!(
+        (report.exit_code, report.verdict),
+        (exit_code, verdict),
+        "{:?}",
+        report.summary
+    );
+}
+
 pub fn results(report: &Report) -> Json {
     let text = std::fs::read_to_string(report.dir.join("results.json")).unwrap();
     serde_json::from_str(&text).unwrap()

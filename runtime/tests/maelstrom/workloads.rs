@@ -3,17 +3,12 @@
 use checker::Verdict;
 use runtime::maelstrom::{Fault, Topology, Workload};
 
-use crate::{config, results, run, with_nemesis};
+use crate::{assert_outcome, config, results, run, with_nemesis};
 
 #[test]
 fn echo_is_valid_and_every_result_file_is_written() {
     let report = run(config(Workload::Echo, "echo.py", &[]));
-    assert_eq!(
-        (report.exit_code, report.verdict),
-        (0, Verdict::Ok),
-        "{:?}",
-        report.summary
-    );
+    assert_outcome(&report, 0, Verdict::Ok);
     let r = results(&report);
     assert_eq!(r["valid"], true);
     assert!(r["operations"]["ok"].as_u64().unwrap() > 20, "{r}");
@@ -91,12 +86,7 @@ fn lin_kv_with_local_replicas_is_not_linearizable_and_names_the_operation() {
     );
     c.concurrency = 6;
     let report = run(c);
-    assert_eq!(
-        (report.exit_code, report.verdict),
-        (1, Verdict::Illegal),
-        "{:?}",
-        report.summary
-    );
+    assert_outcome(&report, 1, Verdict::Illegal);
     let r = results(&report);
     let illegal = r["evidence"]["illegal_keys"].as_array().unwrap();
     assert!(!illegal.is_empty());
@@ -116,12 +106,7 @@ fn lin_kv_proxied_to_lww_kv_is_caught() {
     let mut c = config(Workload::LinKv, "lin_kv.py", &["--service", "lww-kv"]);
     c.concurrency = 6;
     let report = run(c);
-    assert_eq!(
-        (report.exit_code, report.verdict),
-        (1, Verdict::Illegal),
-        "{:?}",
-        report.summary
-    );
+    assert_outcome(&report, 1, Verdict::Illegal);
     let r = results(&report);
     assert!(!r["evidence"]["illegal_keys"].as_array().unwrap().is_empty());
 }
@@ -132,12 +117,7 @@ fn kafka_with_one_log_holder_is_valid_under_partition() {
         config(Workload::Kafka, "kafka.py", &[]),
         &[Fault::Partition],
     ));
-    assert_eq!(
-        (report.exit_code, report.verdict),
-        (0, Verdict::Ok),
-        "{:?}",
-        report.summary
-    );
+    assert_outcome(&report, 0, Verdict::Ok);
     let r = results(&report);
     assert!(r["evidence"]["sends"].as_u64().unwrap() > 10, "{r}");
     assert!(r["evidence"]["polls"].as_u64().unwrap() > 5, "{r}");
@@ -146,12 +126,7 @@ fn kafka_with_one_log_holder_is_valid_under_partition() {
 #[test]
 fn kafka_with_a_log_per_node_reuses_offsets_and_is_caught() {
     let report = run(config(Workload::Kafka, "kafka.py", &["--local"]));
-    assert_eq!(
-        (report.exit_code, report.verdict),
-        (1, Verdict::Illegal),
-        "{:?}",
-        report.summary
-    );
+    assert_outcome(&report, 1, Verdict::Illegal);
     let r = results(&report);
     let dup = r["evidence"]["duplicate_offsets"].as_array().unwrap();
     assert!(!dup.is_empty(), "{r}");
