@@ -79,10 +79,18 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
         None => {
             let stdout = std::io::stdout().lock();
             let mut out = BufWriter::new(stdout);
-            history
+            match history
                 .write(&mut out, args.jsonl)
-                .context("writing to standard output")?;
-            out.flush().context("writing to standard output")?;
+                .and_then(|()| out.flush())
+            {
+                // `quill gen ... | head`: the reader has what it wanted; stop quietly, as `check` does.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    // The buffer still holds bytes that can never be written; dropping it must not
+                    // try again and fail.
+                    let _ = out.into_parts();
+                }
+                written => written.context("writing to standard output")?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

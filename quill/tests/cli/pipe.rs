@@ -1,5 +1,5 @@
-//! `quill check ... | head`: a reader that closes the pipe early is not a crash. Nothing more is printed,
-//! and the status is still the verdict's.
+//! `quill check ... | head` and `quill gen ... | head`: a reader that closes the pipe early is not a
+//! crash. Nothing more is printed, and the status is still the verdict's (for `gen`, success).
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -49,4 +49,19 @@ fn a_reader_that_closes_early_is_no_panic_and_the_status_is_the_verdict() {
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn gen_into_a_closed_pipe_stops_quietly() {
+    for format in [&["--jsonl"][..], &[][..]] {
+        let mut args: Vec<String> = ["gen", "--model", "kv", "--ops", "100000"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(format.iter().map(|s| s.to_string()));
+        let (out, read) = run_into_closed_pipe(&args, 10);
+        assert!(read.starts_with(b"{"), "{}", String::from_utf8_lossy(&read));
+        assert!(stderr(&out).is_empty(), "{format:?}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{format:?}");
+    }
 }
