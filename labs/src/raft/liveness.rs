@@ -158,9 +158,15 @@ impl Liveness {
         let Some(w) = &mut self.window else {
             return;
         };
-        let states: Vec<(u64, bool)> = w.members.iter().filter_map(|&m| self.state[m]).collect();
-        let top = states.iter().map(|s| s.0).max().unwrap_or(0);
-        let led = states.iter().any(|&(t, l)| l && t == top);
+        // The highest term among the majority, and whether a leader holds it.
+        let (mut top, mut led) = (0, false);
+        for &(t, l) in w.members.iter().filter_map(|&m| self.state[m].as_ref()) {
+            if t > top {
+                (top, led) = (t, l);
+            } else if t == top {
+                led |= l;
+            }
+        }
         if led {
             w.elections.clear();
         } else if w.led {

@@ -21,7 +21,7 @@ mod seen;
 mod world;
 
 pub use host::{perform_output, perform_outputs, RaftHost};
-pub use invariants::Invariants;
+pub use invariants::{Invariants, Observed};
 pub use liveness::{talking_majority, Liveness, LEADER_BOUND, MAX_LEADERLESS_ELECTIONS};
 pub use seen::{message_term, Seen, TimerReset};
 pub use scenarios::catalog;
