@@ -228,7 +228,12 @@ impl Invariants {
     }
 
     /// Checks host `h` after it handled an event at `now`; says what the step did.
-    pub fn after_step(&mut self, h: HostId, raft: &mut Raft, now: Time) -> Result<Observed, Failure> {
+    pub fn after_step(
+        &mut self,
+        h: HostId,
+        raft: &mut Raft,
+        now: Time,
+    ) -> Result<Observed, Failure> {
         // Persistent term and vote; a higher term is never ignored (Figure 2).
         self.check_term_and_vote(h, raft)?;
         let (term, leader) = raft.state();
@@ -399,7 +404,13 @@ impl Invariants {
 
     /// The election timer rule (module documentation). Returns whether the step started an
     /// election.
-    fn check_timer(&mut self, h: HostId, raft: &Raft, now: Time, seen: Seen) -> Result<bool, Failure> {
+    fn check_timer(
+        &mut self,
+        h: HostId,
+        raft: &Raft,
+        now: Time,
+        seen: Seen,
+    ) -> Result<bool, Failure> {
         let (before, was_leader) = self.last_state[h];
         let (term, leader) = raft.state();
         // Only an election moves a server to a higher term with a vote for itself: adopting a

@@ -178,7 +178,11 @@ impl Liveness {
     fn failure(&self, now: Time, what: &str) -> Failure {
         let w = self.window.as_ref().expect("a failure has a window");
         let mut m = String::new();
-        let hosts: Vec<String> = w.members.iter().map(|&i| format!("h{}", self.hosts[i])).collect();
+        let hosts: Vec<String> = w
+            .members
+            .iter()
+            .map(|&i| format!("h{}", self.hosts[i]))
+            .collect();
         let _ = write!(
             m,
             "{what} (a leader within the lab's {LEADER_BOUND} ms whenever a majority can talk: the \
@@ -203,7 +207,9 @@ impl Liveness {
             .members
             .iter()
             .map(|&i| match self.state[i] {
-                Some((t, l)) => format!("h{} t{t}{}", self.hosts[i], if l { " leader" } else { "" }),
+                Some((t, l)) => {
+                    format!("h{} t{t}{}", self.hosts[i], if l { " leader" } else { "" })
+                }
                 None => format!("h{} ?", self.hosts[i]),
             })
             .collect();
@@ -218,7 +224,9 @@ pub fn talking_majority<P: Process>(sim: &Sim<P>, hosts: &[HostId]) -> Option<Ve
     if !net.reliable || net.long_reordering {
         return None;
     }
-    let live: Vec<usize> = (0..hosts.len()).filter(|&i| sim.is_alive(hosts[i])).collect();
+    let live: Vec<usize> = (0..hosts.len())
+        .filter(|&i| sim.is_alive(hosts[i]))
+        .collect();
     let majority = hosts.len() / 2 + 1;
     if live.len() < majority {
         return None;

@@ -23,8 +23,8 @@ mod world;
 pub use host::{perform_output, perform_outputs, RaftHost};
 pub use invariants::{Invariants, Observed};
 pub use liveness::{talking_majority, Liveness, LEADER_BOUND, MAX_LEADERLESS_ELECTIONS};
-pub use seen::{message_term, Seen, TimerReset};
 pub use scenarios::catalog;
+pub use seen::{message_term, Seen, TimerReset};
 pub use world::{
     cmd, cmd_value, describe, run_cluster, show, Cluster, Cmd, RaftLab, ELECTION_TIMEOUT,
     MAX_LOG_SIZE, SNAPSHOT_INTERVAL, TEST_TIME_LIMIT,

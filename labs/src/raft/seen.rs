@@ -56,10 +56,7 @@ impl Seen {
     pub fn before(&mut self, term: u64, msg: &Message) {
         let t = message_term(msg);
         self.msg_term = Some(self.msg_term.map_or(t, |m| m.max(t)));
-        let from_leader = matches!(
-            msg,
-            Message::AppendEntries(_) | Message::InstallSnapshot(_)
-        );
+        let from_leader = matches!(msg, Message::AppendEntries(_) | Message::InstallSnapshot(_));
         if from_leader && t >= term {
             self.timer_reset = Some(TimerReset::HeardLeader);
         }

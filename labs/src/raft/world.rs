@@ -94,7 +94,9 @@ impl Lab for RaftLab {
         if let Some(h) = stepped.host {
             if let Some(host) = sim.host_mut(h) {
                 lab.invariants.saw(h, host.take_seen());
-                let step = lab.invariants.after_step(h, host.raft_mut(), stepped.time)?;
+                let step = lab
+                    .invariants
+                    .after_step(h, host.raft_mut(), stepped.time)?;
                 lab.liveness.after_step(h, stepped.time, &step);
                 if let Some(term) = step.new_leader {
                     sim.trace_line(|| format!("h{h} is leader of term {term}"));

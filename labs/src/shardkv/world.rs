@@ -191,7 +191,13 @@ impl ShardLab {
         let check = core.lab.places[&host].0;
         core.lab.invariants[check].restarted(i, core.sim.now());
         core.sim.start(host, |boot| {
-            Host::Ctrl(Box::new(CtrlHost::boot(boot, i, peers, mutation, raft_mutation)))
+            Host::Ctrl(Box::new(CtrlHost::boot(
+                boot,
+                i,
+                peers,
+                mutation,
+                raft_mutation,
+            )))
         });
         ShardLab::after_restart(core, host);
     }
