@@ -85,6 +85,24 @@ impl Failure {
         }
     }
 
+    /// The same failure with its message prefixed by where it happened (a shard lab's Raft
+    /// group); failures without a message are left as they are.
+    pub fn within(self, place: &str) -> Failure {
+        let prefix = |message: String| format!("{place}: {message}");
+        match self {
+            Failure::Invariant { message } => Failure::Invariant {
+                message: prefix(message),
+            },
+            Failure::Assertion { message } => Failure::Assertion {
+                message: prefix(message),
+            },
+            Failure::Liveness { message } => Failure::Liveness {
+                message: prefix(message),
+            },
+            other => other,
+        }
+    }
+
     pub fn kind(&self) -> FailureKind {
         match self {
             Failure::Invariant { .. } => FailureKind::Invariant,

@@ -6,7 +6,7 @@
 //! so. `quill test <lab> --mutant NAME` runs a catalog with it, so a student can see what the bug
 //! looks like and which check catches it; the tests assert that each is caught.
 //!
-//! A Raft mutant also applies inside kvraft runs, whose servers run Raft.
+//! A Raft mutant also applies inside kvraft, shardctrler and shardkv runs, whose servers run Raft.
 
 use std::fmt;
 
@@ -46,10 +46,11 @@ impl MutantInfo {
         }
     }
 
-    /// Whether runs of catalog `lab` can carry this mutant (a Raft bug runs in kvraft too).
+    /// Whether runs of catalog `lab` can carry this mutant (a Raft bug runs in every lab whose
+    /// servers run Raft).
     pub fn applies_to(&self, lab: &str) -> bool {
         match self.mutant {
-            Mutant::Raft(_) => lab == "raft" || lab == "kvraft",
+            Mutant::Raft(_) => matches!(lab, "raft" | "kvraft" | "shardctrler" | "shardkv"),
             Mutant::Kvsrv(_) => lab == "kvsrv",
             Mutant::Kvraft(_) => lab == "kvraft",
             Mutant::Mr(_) => lab == "mr",

@@ -95,6 +95,9 @@ pub struct Core<L: Lab> {
     pub rng: ChaCha8Rng,
     servers: usize,
     connected: Vec<bool>,
+    /// Bumped by every fault applied, so checks that depend on the fault state (Raft's liveness)
+    /// recompute it only when it may have changed.
+    fault_generation: u64,
     failure: Option<Failure>,
     warnings: Vec<String>,
     /// (time, events run at that time): the livelock guard.
@@ -110,6 +113,12 @@ impl<L: Lab> Core<L> {
     /// Whether server `i` is connected in [`Fault::Connect`]'s sense.
     pub fn is_connected(&self, i: HostId) -> bool {
         self.connected[i]
+    }
+
+    /// How many faults were applied so far: the fault state can only have changed (apart from a
+    /// crash at a crash point, which the crashed host's own step shows) when this has.
+    pub fn fault_generation(&self) -> u64 {
+        self.fault_generation
     }
 
     /// Records a failure; the first one wins and the run halts.
@@ -133,6 +142,7 @@ impl<L: Lab> Core<L> {
     /// Carries out `fault` (see [`crate::fault`] for the semantics), writing its trace line and its
     /// history annotation together.
     pub fn apply(&mut self, fault: Fault) {
+        self.fault_generation += 1;
         let now = self.sim.now();
         let text = fault.to_string();
         self.sim.trace_line(|| text.clone());
@@ -270,6 +280,7 @@ impl<L: Lab> Run<L> {
                 rng: derive_rng(seed, "scenario", 0),
                 servers,
                 connected: vec![false; servers],
+                fault_generation: 0,
                 failure: None,
                 warnings: Vec::new(),
                 events_now: (0, 0),

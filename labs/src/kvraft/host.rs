@@ -4,7 +4,7 @@ use kvraft::{Clerk, KvServer, Mutation, Op, Outcome, Reply, Request};
 use serde::Serialize;
 use sim::{Boot, CallId, Ctx, HostId, Process};
 
-use crate::raft::perform_output;
+use crate::raft::{perform_output, Seen};
 
 /// What travels on the wire.
 #[derive(Clone, Debug, Serialize)]
@@ -30,8 +30,8 @@ pub enum Host {
 pub struct ServerHost {
     kv: KvServer,
     out: Vec<kvraft::Output>,
-    /// The highest term of the Raft messages stepped since the invariants last asked.
-    msg_term: Option<u64>,
+    /// What the invariants need to know of the Raft steps since they last asked.
+    seen: Seen,
 }
 
 impl ServerHost {
@@ -60,7 +60,7 @@ impl ServerHost {
         ServerHost {
             kv,
             out: Vec::new(),
-            msg_term: None,
+            seen: Seen::default(),
         }
     }
 
@@ -72,18 +72,21 @@ impl ServerHost {
         &mut self.kv
     }
 
-    /// The highest term of the Raft messages handled since the previous call (for the invariant
-    /// that a higher term is never ignored).
-    pub fn take_msg_term(&mut self) -> Option<u64> {
-        self.msg_term.take()
+    /// What the Raft node handled and sent since the previous call ([`Seen`]).
+    pub fn take_seen(&mut self) -> Seen {
+        self.seen.take()
     }
 
     fn saw(&mut self, msg: &raft::Message) {
-        let t = crate::raft::message_term(msg);
-        self.msg_term = Some(self.msg_term.map_or(t, |m| m.max(t)));
+        self.seen.before(self.kv.raft().term(), msg);
     }
 
     fn flush(&mut self, ctx: &mut Ctx<'_, Msg, Done>, request: Option<(HostId, CallId)>) {
+        for o in &self.out {
+            if let kvraft::Output::Raft(raft::Output::Send { msg, .. }) = o {
+                self.seen.sent(msg);
+            }
+        }
         for o in self.out.drain(..) {
             match o {
                 kvraft::Output::Raft(o) => perform_output(o, ctx, request, Msg::Raft, |_, m| {

@@ -17,7 +17,8 @@
 //!
 //! [`KvraftLab`] observes both sides of every event: the clerks' returns go into the history, and
 //! the Raft safety invariants ([`crate::raft::Invariants`]) are checked on every server after each
-//! of its steps, exactly as in the Raft lab.
+//! of its steps, and Raft's liveness ([`crate::raft::Liveness`]) after every event, exactly as in
+//! the Raft lab.
 //!
 //! A scenario task waits for its clerk by polling every [`POLL_MS`].
 
@@ -37,7 +38,7 @@ use crate::failure::Failure;
 use crate::fault::Fault;
 use crate::kv::{arc, ClerkOp, Clerks, TEST_TIME_LIMIT};
 use crate::mutants::RunMutant;
-use crate::raft::Invariants;
+use crate::raft::{Invariants, Liveness};
 use crate::run::{Conclusion, Core, Lab, Run, Setup};
 use crate::runner::{RunOptions, ScenarioOutcome};
 
@@ -61,6 +62,7 @@ pub struct KvraftLab {
     clerk_hosts: Vec<HostId>,
     clerks: Clerks<Outcome>,
     invariants: Invariants,
+    liveness: Liveness,
     poll: Time,
     commands: u64,
 }
@@ -91,29 +93,27 @@ impl Lab for KvraftLab {
                 });
             core.lab.clerks.deliver(clerk, outcome);
         }
+        let generation = core.fault_generation();
+        let Core { sim, lab, .. } = core;
         if let Some(h) = stepped.host {
-            let Core { sim, lab, .. } = core;
             if let Some(Host::Server(server)) = sim.host_mut(h) {
-                if let Some(t) = server.take_msg_term() {
-                    lab.invariants.message_term(h, t);
-                }
-                if let Some(term) = lab
-                    .invariants
-                    .after_step(h, server.kv_mut().raft_mut())
-                    .map_err(Failure::invariant)?
-                {
+                lab.invariants.saw(h, server.take_seen());
+                let raft = server.kv_mut().raft_mut();
+                let step = lab.invariants.after_step(h, raft, stepped.time)?;
+                lab.liveness.after_step(h, stepped.time, &step);
+                if let Some(term) = step.new_leader {
                     sim.trace_line(|| format!("h{h} is leader of term {term}"));
                 }
             }
         }
-        Ok(())
+        lab.liveness.check(sim, generation, stepped.time)
     }
 
     fn restart(core: &mut Core<Self>, i: HostId) {
         let n = core.servers();
         let lab = &mut core.lab;
         let (max, mutation, raft_mutation) = (lab.maxraftstate, lab.mutation, lab.raft_mutation);
-        lab.invariants.restarted(i);
+        lab.invariants.restarted(i, core.sim.now());
         core.sim.start(i, |boot| {
             Host::Server(Box::new(ServerHost::boot(
                 boot,
@@ -125,8 +125,9 @@ impl Lab for KvraftLab {
         });
         let Core { sim, lab, .. } = core;
         if let Some(Host::Server(server)) = sim.host(i) {
+            lab.liveness.started(i, server.kv().raft().term());
             if let Err(e) = lab.invariants.after_restart(i, server.kv().raft()) {
-                core.fail(Failure::invariant(e));
+                core.fail(e);
             }
         }
     }
@@ -173,6 +174,7 @@ impl World {
             clerk_hosts: Vec::new(),
             clerks: Clerks::default(),
             invariants: Invariants::new(n),
+            liveness: Liveness::new((0..n).collect()),
             poll: POLL_MS,
             commands: 0,
         };

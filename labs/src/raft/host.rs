@@ -4,14 +4,16 @@ use raft::{ApplyMsg, Config, Message, Mutation, Output, Raft};
 
 use sim::{Boot, CallId, Ctx, HostId, Process};
 
+use super::seen::Seen;
+
 /// Runs one Raft peer on a simulator host: requests become labrpc calls, the reply Raft emits for a
 /// request answers that call, `Persist` goes to the host's persister before anything is sent, and
 /// applied messages are reported as notes for the tester's applier.
 pub struct RaftHost {
     raft: Raft,
     out: Vec<Output>,
-    /// The highest term of the messages stepped since the invariants last asked.
-    msg_term: Option<u64>,
+    /// What the invariants need to know of the steps since they last asked.
+    seen: Seen,
 }
 
 impl RaftHost {
@@ -33,7 +35,7 @@ impl RaftHost {
         RaftHost {
             raft,
             out: Vec::new(),
-            msg_term: None,
+            seen: Seen::default(),
         }
     }
 
@@ -45,15 +47,13 @@ impl RaftHost {
         &mut self.raft
     }
 
-    /// The highest term of the messages handled since the previous call (for the invariant that a
-    /// higher term is never ignored).
-    pub fn take_msg_term(&mut self) -> Option<u64> {
-        self.msg_term.take()
+    /// What the node handled and sent since the previous call ([`Seen`]).
+    pub fn take_seen(&mut self) -> Seen {
+        self.seen.take()
     }
 
     fn saw(&mut self, msg: &Message) {
-        let t = super::message_term(msg);
-        self.msg_term = Some(self.msg_term.map_or(t, |m| m.max(t)));
+        self.seen.before(self.raft.term(), msg);
     }
 
     /// `rf.Start(command)`.
@@ -74,6 +74,11 @@ impl RaftHost {
     }
 
     fn flush(&mut self, ctx: &mut Ctx<'_, Message, ApplyMsg>, request: Option<(HostId, CallId)>) {
+        for o in &self.out {
+            if let Output::Send { msg, .. } = o {
+                self.seen.sent(msg);
+            }
+        }
         perform_outputs(&mut self.out, ctx, request, |m| m, |ctx, m| ctx.note(m));
         ctx.set_timer(self.raft.next_deadline());
     }

@@ -25,7 +25,17 @@
 //!   monotonically"), across restarts.
 //! - **A higher term is never ignored** (Figure 2, "All Servers"): after a server handles a
 //!   message of term T its term is at least T, so a leader of an older term is no longer leader
-//!   after that step. The world reports each delivered message's term ([`Invariants::message_term`]).
+//!   after that step. The world reports each delivered message's term ([`Invariants::saw`]).
+//! - **The election timer** (Figure 2, Followers: "if election timeout elapses without receiving
+//!   AppendEntries RPC from current leader or granting vote to candidate: convert to candidate"):
+//!   a server starts an election only once at least its config's `election_timeout_min` has passed
+//!   since the last event that starts its timer: its boot, its own previous election (Candidates:
+//!   "if election timeout elapses: start new election"), its stepping down from leader (a leader
+//!   runs no election timer), an AppendEntries or InstallSnapshot from a leader of a term at least
+//!   its own, or a vote it granted. The host reports the last two from the messages it delivers and
+//!   sends ([`Seen`]), not from the node's own timer, which is what a bug gets wrong. A candidate
+//!   that steps down on a higher term keeps its timer (Figure 2 does not restart it), so that is
+//!   not a reset here either.
 //! - **A leader counts only its own term's entries** (section 5.4.2, Figure 2 "Leaders"): when a
 //!   leader's commit index moves during its term, the entry it moves to is of that term (earlier
 //!   entries commit only indirectly, the Figure 8 scenario).
@@ -50,8 +60,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use raft::Raft;
 
+use super::seen::{Seen, TimerReset};
 use super::world::Cmd;
-use sim::HostId;
+use crate::failure::Failure;
+use sim::{HostId, Time};
 
 fn fnv(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -60,19 +72,6 @@ fn fnv(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
-}
-
-/// The term a Raft message carries.
-pub fn message_term(m: &raft::Message) -> u64 {
-    use raft::Message as M;
-    match m {
-        M::RequestVote(x) => x.term,
-        M::RequestVoteReply(x) => x.term,
-        M::AppendEntries(x) => x.term,
-        M::AppendEntriesReply(x) => x.term,
-        M::InstallSnapshot(x) => x.term,
-        M::InstallSnapshotReply(x) => x.term,
-    }
 }
 
 /// What the run has observed so far.
@@ -92,8 +91,10 @@ pub struct Invariants {
     votes: BTreeMap<(HostId, u64), HostId>,
     /// Per host, the highest term it has had, across restarts.
     max_term: Vec<u64>,
-    /// Per host, the term of the message its current step handled, if any.
-    msg_term: Vec<Option<u64>>,
+    /// Per host, what its host saw it handle and send since its previous step was checked.
+    seen: Vec<Seen>,
+    /// Per host, when and why its election timer last started (Figure 2, Followers).
+    timer_start: Vec<(Time, TimerStart)>,
     /// Per host, (term, leader?) after its previous step.
     last_state: Vec<(u64, bool)>,
     /// Per host, the commit index after its previous step in this incarnation.
@@ -115,7 +116,8 @@ impl Invariants {
             committed_terms: BTreeMap::new(),
             votes: BTreeMap::new(),
             max_term: vec![0; n],
-            msg_term: vec![None; n],
+            seen: vec![Seen::default(); n],
+            timer_start: vec![(0, TimerStart::Boot); n],
             last_state: vec![(0, false); n],
             commit_floor: vec![0; n],
             applied_upto: vec![Some(0); n],
@@ -123,12 +125,13 @@ impl Invariants {
         }
     }
 
-    /// A fresh instance runs on `host`; its whole log will be re-checked.
-    pub fn restarted(&mut self, host: HostId) {
+    /// A fresh instance runs on `host` since `now`; its whole log will be re-checked.
+    pub fn restarted(&mut self, host: HostId, now: Time) {
         self.seen_leader_term[host] = None;
         self.commit_seen[host] = 0;
         self.commit_floor[host] = 0;
-        self.msg_term[host] = None;
+        self.seen[host] = Seen::default();
+        self.timer_start[host] = (now, TimerStart::Boot);
         self.last_state[host].1 = false;
         self.applied_upto[host] = None;
         self.base_seen[host] = 0;
@@ -137,16 +140,25 @@ impl Invariants {
     /// Checks the state a restarted server came back with, right after [`Self::restarted`]:
     /// its term and its vote in that term are what it had before the crash (Figure 2's persistent
     /// state). Worlds that can reach the new instance call it; the next step checks the rest.
-    pub fn after_restart(&mut self, h: HostId, raft: &Raft) -> Result<(), String> {
+    pub fn after_restart(&mut self, h: HostId, raft: &Raft) -> Result<(), Failure> {
         self.check_term_and_vote(h, raft)?;
+        // The restored term is where the next step starts from: a crash may have cut off the
+        // step that reached it (a crash point right after a persist) before it was checked.
+        self.last_state[h] = (raft.term(), false);
         self.applied_upto[h] = Some(raft.last_applied());
         self.commit_floor[h] = raft.commit_index();
         Ok(())
     }
 
-    /// The server `h` is about to handle (in the step checked next) a message of term `term`.
-    pub fn message_term(&mut self, h: HostId, term: u64) {
-        self.msg_term[h] = Some(self.msg_term[h].map_or(term, |t| t.max(term)));
+    /// What server `h`'s host saw it handle and send in the step checked next.
+    pub fn saw(&mut self, h: HostId, seen: Seen) {
+        let before = &mut self.seen[h];
+        if let Some(t) = seen.msg_term {
+            before.msg_term = Some(before.msg_term.map_or(t, |m| m.max(t)));
+        }
+        if seen.timer_reset.is_some() {
+            before.timer_reset = seen.timer_reset;
+        }
     }
 
     /// Records an applied command.
@@ -155,19 +167,19 @@ impl Invariants {
     }
 
     /// Server `h` applied `command` at `index` (applied = committed, in order).
-    pub fn applied(&mut self, h: HostId, index: u64, command: &Cmd) -> Result<(), String> {
+    pub fn applied(&mut self, h: HostId, index: u64, command: &Cmd) -> Result<(), Failure> {
         if let Some(upto) = self.applied_upto[h] {
             if index != upto + 1 {
-                return Err(format!(
+                return Err(Failure::invariant(format!(
                     "applied entries must be the committed ones in order (Raft paper, Figure 2: apply log[lastApplied] after incrementing it): server {h} applied index {index} after index {upto}"
-                ));
+                )));
             }
         }
         if let Some(&hash) = self.committed.get(&index) {
             if hash != fnv(command) {
-                return Err(format!(
+                return Err(Failure::invariant(format!(
                     "applied entries must be the committed ones (Raft paper, Figure 2): server {h} applied at index {index} a command other than the one committed there"
-                ));
+                )));
             }
         }
         self.applied_upto[h] = Some(index);
@@ -175,25 +187,25 @@ impl Invariants {
     }
 
     /// Server `h` handed its service a snapshot through `index` (it skips ahead, never back).
-    pub fn applied_snapshot(&mut self, h: HostId, index: u64) -> Result<(), String> {
+    pub fn applied_snapshot(&mut self, h: HostId, index: u64) -> Result<(), Failure> {
         if let Some(upto) = self.applied_upto[h] {
             if index <= upto {
-                return Err(format!(
+                return Err(Failure::invariant(format!(
                     "a snapshot install must move the applied state forward (Raft paper, section 7): server {h} installed a snapshot through {index} after applying up to {upto}"
-                ));
+                )));
             }
         }
         self.applied_upto[h] = Some(index);
         Ok(())
     }
 
-    fn check_term_and_vote(&mut self, h: HostId, raft: &Raft) -> Result<(), String> {
+    fn check_term_and_vote(&mut self, h: HostId, raft: &Raft) -> Result<(), Failure> {
         let term = raft.term();
         if term < self.max_term[h] {
-            return Err(format!(
+            return Err(Failure::invariant(format!(
                 "terms never decrease (Raft paper, Figure 2: currentTerm is persistent and increases monotonically): server {h} is at term {term} after term {}",
                 self.max_term[h]
-            ));
+            )));
         }
         self.max_term[h] = term;
         match (raft.voted_for(), self.votes.get(&(h, term))) {
@@ -201,35 +213,42 @@ impl Invariants {
                 self.votes.insert((h, term), v);
             }
             (Some(v), Some(&before)) if v != before => {
-                return Err(format!(
+                return Err(Failure::invariant(format!(
                     "at most one vote per term (Raft paper, Figure 2, RequestVote receiver step 2): server {h} voted for {before} and then for {v} in term {term}"
-                ));
+                )));
             }
             (None, Some(&before)) => {
-                return Err(format!(
+                return Err(Failure::invariant(format!(
                     "a vote is persistent state (Raft paper, Figure 2): server {h} voted for {before} in term {term} and has lost that vote (it could vote again in the term)"
-                ));
+                )));
             }
             _ => {}
         }
         Ok(())
     }
 
-    /// Checks host `h` after it handled an event. Returns the term if `h` just became its leader.
-    pub fn after_step(&mut self, h: HostId, raft: &mut Raft) -> Result<Option<u64>, String> {
+    /// Checks host `h` after it handled an event at `now`; says what the step did.
+    pub fn after_step(
+        &mut self,
+        h: HostId,
+        raft: &mut Raft,
+        now: Time,
+    ) -> Result<Observed, Failure> {
         // Persistent term and vote; a higher term is never ignored (Figure 2).
         self.check_term_and_vote(h, raft)?;
         let (term, leader) = raft.state();
-        if let Some(t) = self.msg_term[h].take() {
+        let seen = std::mem::take(&mut self.seen[h]);
+        let election = self.check_timer(h, raft, now, seen)?;
+        if let Some(t) = seen.msg_term {
             let (before, was_leader) = self.last_state[h];
             if t > term || (was_leader && leader && t > before) {
-                return Err(format!(
+                return Err(Failure::invariant(format!(
                     "a higher term is never ignored (Raft paper, Figure 2, All Servers: if an RPC \
                      request or response contains term T > currentTerm, set currentTerm = T and \
                      convert to follower): server {h} handled a message of term {t} and is {} of term \
                      {term}",
                     if leader { "still leader" } else { "a follower" }
-                ));
+                )));
             }
         }
         let (before, was_leader) = self.last_state[h];
@@ -239,34 +258,34 @@ impl Invariants {
         if was_leader && leader && before == term && commit > self.commit_floor[h] {
             let t = raft.log_term(commit).unwrap_or(0);
             if t != term {
-                return Err(format!(
+                return Err(Failure::invariant(format!(
                     "a leader commits by counting replicas only entries of its own term (Raft paper, \
                      section 5.4.2 and Figure 2, Leaders): server {h}, leader of term {term}, moved \
                      its commit index to {commit}, an entry of term {t}"
-                ));
+                )));
             }
         }
         if commit < self.commit_floor[h] {
-            return Err(format!(
+            return Err(Failure::invariant(format!(
                 "the commit index never decreases (Raft paper, Figure 2): server {h} went from {} to \
                  {commit}",
                 self.commit_floor[h]
-            ));
+            )));
         }
         self.commit_floor[h] = commit;
         if commit > raft.last_log_index() {
-            return Err(format!(
+            return Err(Failure::invariant(format!(
                 "commit index passes the log (Raft paper, Figure 2): server {h} has commit index \
                  {commit} but its last entry is {}",
                 raft.last_log_index()
-            ));
+            )));
         }
         if raft.last_applied() > commit {
-            return Err(format!(
+            return Err(Failure::invariant(format!(
                 "lastApplied passes the commit index (Raft paper, Figure 2): server {h} applied up \
                  to {} with commit index {commit}",
                 raft.last_applied()
-            ));
+            )));
         }
         // State machine safety (section 5.4.3), through the commit index.
         if commit > self.commit_seen[h] {
@@ -280,10 +299,10 @@ impl Invariants {
                         self.committed.insert(index, hash);
                     }
                     Some(&seen) if seen != hash => {
-                        return Err(format!(
+                        return Err(Failure::invariant(format!(
                             "state machine safety violated (Raft paper, section 5.4.3): server {h} \
                              committed a different command at index {index} than another server"
-                        ));
+                        )));
                     }
                     Some(_) => {}
                 }
@@ -304,13 +323,13 @@ impl Invariants {
                         self.entries.insert((index, entry.term), seen);
                     }
                     Some(&(hash, prev)) if (hash, prev) != seen => {
-                        return Err(format!(
+                        return Err(Failure::invariant(format!(
                             "log matching violated (Raft paper, section 5.3): server {h} has entry {index}/t{} \
                              with {} but another log has a different {}",
                             entry.term,
                             if hash != seen.0 { "a command" } else { "a previous entry" },
                             if hash != seen.0 { "command" } else { "previous term" },
-                        ));
+                        )));
                     }
                     Some(_) => {}
                 }
@@ -322,29 +341,29 @@ impl Invariants {
             self.base_seen[h] = base;
             let base_term = raft.snapshot_term();
             if base > commit {
-                return Err(format!(
+                return Err(Failure::invariant(format!(
                     "a snapshot holds only committed entries (Raft paper, section 7): server {h} has a \
                      snapshot through {base} with commit index {commit}"
-                ));
+                )));
             }
             if let Some(&t) = self.committed_terms.get(&base) {
                 if t != base_term {
-                    return Err(format!(
+                    return Err(Failure::invariant(format!(
                         "a snapshot holds only committed entries (Raft paper, section 7): server {h}'s \
                          snapshot ends with {base}/t{base_term}, but {base}/t{t} is committed there"
-                    ));
+                    )));
                 }
             }
             if let Some(next) = raft.log_entry(base + 1) {
                 if let Some(&(_, prev)) = self.entries.get(&(base + 1, next.term)) {
                     if prev != base_term {
-                        return Err(format!(
+                        return Err(Failure::invariant(format!(
                             "a snapshot install keeps no conflicting entries (Raft paper, section 7): \
                              server {h} keeps {}/t{} after a snapshot ending in term {base_term}, but \
                              that entry follows an entry of term {prev}",
                             base + 1,
                             next.term
-                        ));
+                        )));
                     }
                 }
             }
@@ -355,9 +374,9 @@ impl Invariants {
             self.seen_leader_term[h] = Some(term);
             if let Some(&other) = self.leaders.get(&term) {
                 if other != h {
-                    return Err(format!(
+                    return Err(Failure::invariant(format!(
                         "election safety violated (Raft paper, section 5.2): servers {other} and {h} are both leaders of term {term}"
-                    ));
+                    )));
                 }
             } else {
                 self.leaders.insert(term, h);
@@ -368,13 +387,86 @@ impl Invariants {
                     .log_entry(index)
                     .is_some_and(|e| fnv(&e.command) == hash);
                 if !ok {
-                    return Err(format!(
+                    return Err(Failure::invariant(format!(
                         "leader completeness violated (Raft paper, section 5.4): server {h} leads term {term} \
                          without committed entry {index}"
-                    ));
+                    )));
                 }
             }
         }
-        Ok(new_leader)
+        Ok(Observed {
+            term,
+            leader,
+            new_leader,
+            election,
+        })
+    }
+
+    /// The election timer rule (module documentation). Returns whether the step started an
+    /// election.
+    fn check_timer(
+        &mut self,
+        h: HostId,
+        raft: &Raft,
+        now: Time,
+        seen: Seen,
+    ) -> Result<bool, Failure> {
+        let (before, was_leader) = self.last_state[h];
+        let (term, leader) = raft.state();
+        // Only an election moves a server to a higher term with a vote for itself: adopting a
+        // higher term clears the vote, and a vote for itself is cast nowhere else.
+        let election = term > before && raft.voted_for() == Some(raft.id());
+        if election {
+            let (at, why) = self.timer_start[h];
+            let min = raft.config().election_timeout_min;
+            if now < at + min {
+                return Err(Failure::invariant(format!(
+                    "a server becomes a candidate only after an election timeout without hearing \
+                     from the leader or granting a vote (Raft paper, Figure 2, Followers): server \
+                     {h} started an election for term {term} at {now} ms, {} ms after {} at {at} \
+                     ms; its election timeout is at least {min} ms",
+                    now - at,
+                    why.describe()
+                )));
+            }
+            self.timer_start[h] = (now, TimerStart::Election);
+        } else if let Some(r) = seen.timer_reset {
+            self.timer_start[h] = (now, TimerStart::Reset(r));
+        } else if was_leader && !leader {
+            self.timer_start[h] = (now, TimerStart::SteppedDown);
+        }
+        Ok(election)
+    }
+}
+
+/// What one checked step of a server did ([`Invariants::after_step`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// The server's term and whether it leads, after the step.
+    pub term: u64,
+    pub leader: bool,
+    /// The term it just became leader of, if it did.
+    pub new_leader: Option<u64>,
+    /// Whether the step started an election (a new term with a vote for itself).
+    pub election: bool,
+}
+
+/// Why a server's election timer last started (Figure 2: Followers and Candidates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimerStart {
+    Boot,
+    Election,
+    SteppedDown,
+    Reset(TimerReset),
+}
+
+impl TimerStart {
+    fn describe(self) -> &'static str {
+        match self {
+            TimerStart::Boot => "its start",
+            TimerStart::Election => "its previous election",
+            TimerStart::SteppedDown => "stepping down as leader",
+            TimerStart::Reset(r) => r.describe(),
+        }
     }
 }

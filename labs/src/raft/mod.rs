@@ -14,13 +14,17 @@
 
 mod host;
 mod invariants;
+mod liveness;
 mod nemesis_scenarios;
 mod scenarios;
+mod seen;
 mod world;
 
 pub use host::{perform_output, perform_outputs, RaftHost};
-pub use invariants::{message_term, Invariants};
+pub use invariants::{Invariants, Observed};
+pub use liveness::{talking_majority, Liveness, LEADER_BOUND, MAX_LEADERLESS_ELECTIONS};
 pub use scenarios::catalog;
+pub use seen::{message_term, Seen, TimerReset};
 pub use world::{
     cmd, cmd_value, describe, run_cluster, show, Cluster, Cmd, RaftLab, ELECTION_TIMEOUT,
     MAX_LOG_SIZE, SNAPSHOT_INTERVAL, TEST_TIME_LIMIT,

@@ -3,10 +3,10 @@
 //! The methods mirror the Go tester: `check_one_leader`, `check_terms`, `check_no_leader`,
 //! `n_committed`, `wait`, `one`, `crash1`, `start1`, `connect`, `disconnect`, with the same
 //! timeouts in virtual milliseconds. [`RaftLab`] plugs the tester's appliers (`applier` and
-//! `applierSnap`) and the Raft safety invariants ([`super::invariants`]) into the run loop: the
-//! appliers run on every applied message as soon as the step that produced it ends, and the
-//! invariants after every event. A violation is the run's failure and stops it at once (the Go
-//! tester's `log.Fatalf`).
+//! `applierSnap`), the Raft safety invariants ([`super::invariants`]) and the liveness checks
+//! ([`super::liveness`]) into the run loop: the appliers run on every applied message as soon as
+//! the step that produced it ends, the invariants and liveness checks after every event. A
+//! violation is the run's failure and stops it at once (the Go tester's `log.Fatalf`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +20,7 @@ use sim::{HostId, NetConfig, Noted, Stepped, Time};
 
 use super::host::RaftHost;
 use super::invariants::Invariants;
+use super::liveness::Liveness;
 use crate::failure::Failure;
 use crate::fault::Fault;
 use crate::mutants::RunMutant;
@@ -71,6 +72,7 @@ pub struct RaftLab {
     last_applied: Vec<u64>,
     max_index: u64,
     invariants: Invariants,
+    liveness: Liveness,
     mutation: Option<Mutation>,
 }
 
@@ -87,22 +89,21 @@ impl Lab for RaftLab {
         for noted in notes {
             apply(core, noted.host, noted.note)?;
         }
+        let generation = core.fault_generation();
+        let Core { sim, lab, .. } = core;
         if let Some(h) = stepped.host {
-            let Core { sim, lab, .. } = core;
             if let Some(host) = sim.host_mut(h) {
-                if let Some(t) = host.take_msg_term() {
-                    lab.invariants.message_term(h, t);
-                }
-                if let Some(term) = lab
+                lab.invariants.saw(h, host.take_seen());
+                let step = lab
                     .invariants
-                    .after_step(h, host.raft_mut())
-                    .map_err(Failure::invariant)?
-                {
+                    .after_step(h, host.raft_mut(), stepped.time)?;
+                lab.liveness.after_step(h, stepped.time, &step);
+                if let Some(term) = step.new_leader {
                     sim.trace_line(|| format!("h{h} is leader of term {term}"));
                 }
             }
         }
-        Ok(())
+        lab.liveness.check(sim, generation, stepped.time)
     }
 
     /// `start1(i)`'s second half: the tester restores the snapshot into its own bookkeeping
@@ -117,16 +118,18 @@ impl Lab for RaftLab {
         }
         let (n, mutation) = (core.servers(), core.lab.mutation);
         core.sim.start(i, |boot| RaftHost::boot(boot, n, mutation));
-        core.lab.invariants.restarted(i);
+        let now = core.sim.now();
+        core.lab.invariants.restarted(i, now);
         let Core { sim, lab, .. } = core;
         if let Some(host) = sim.host(i) {
+            lab.liveness.started(i, host.raft().term());
             // Section 7: the snapshot is saved with the state, so the one a server restarts from
             // ends exactly where its persisted log begins.
             let base = host.raft().snapshot_index();
             let restored = lab.last_applied[i];
             let check = lab.invariants.after_restart(i, host.raft());
             if let Err(e) = check {
-                core.fail(Failure::invariant(e));
+                core.fail(e);
             } else if base != restored {
                 core.fail(Failure::invariant(format!(
                     "the snapshot is persisted with the state (Raft paper, section 7): server {i} \
@@ -169,6 +172,7 @@ impl Cluster {
             last_applied: vec![0; n],
             max_index: 0,
             invariants: Invariants::new(n),
+            liveness: Liveness::new((0..n).collect()),
             mutation: opts.mutant.raft(),
         };
         let run = Run::new(Setup {
@@ -499,9 +503,7 @@ fn apply(core: &mut Core<RaftLab>, i: HostId, m: ApplyMsg) -> Result<(), Failure
     let lab = &mut core.lab;
     match m {
         ApplyMsg::Snapshot { index, data, .. } => {
-            lab.invariants
-                .applied_snapshot(i, index)
-                .map_err(Failure::invariant)?;
+            lab.invariants.applied_snapshot(i, index)?;
             if lab.snapshot_mode {
                 ingest_snapshot(lab, i, &data, Some(index))?;
             }
@@ -514,9 +516,7 @@ fn apply(core: &mut Core<RaftLab>, i: HostId, m: ApplyMsg) -> Result<(), Failure
                     lab.last_applied[i] + 1
                 )));
             }
-            lab.invariants
-                .applied(i, index, &command)
-                .map_err(Failure::invariant)?;
+            lab.invariants.applied(i, index, &command)?;
             let prev_ok = check_logs(lab, i, index, command)?;
             if index > 1 && !prev_ok {
                 return Err(Failure::invariant(format!(

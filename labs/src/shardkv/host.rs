@@ -16,6 +16,8 @@ use shardctrler::{
 use shardkv::{Clerk, KvReply, KvRequest, Outcome, PushReply, Shard, ShardPush, ShardServer};
 use sim::{Boot, CallId, Ctx, HostId, Process};
 
+use crate::raft::Seen;
+
 /// What travels on the wire.
 #[derive(Clone, Debug, Serialize)]
 pub enum Msg {
@@ -104,6 +106,8 @@ pub struct CtrlHost {
     pub server: CtrlServer,
     pub peers: Rc<[HostId]>,
     out: Vec<shardctrler::Output>,
+    /// What the invariants need to know of the Raft steps since they last asked.
+    seen: Seen,
 }
 
 impl CtrlHost {
@@ -112,8 +116,10 @@ impl CtrlHost {
         me: usize,
         peers: Rc<[HostId]>,
         mutation: Option<shardctrler::Mutation>,
+        raft_mutation: Option<raft::Mutation>,
     ) -> CtrlHost {
-        let cfg = shardctrler::RsmConfig::new(me, peers.len());
+        let mut cfg = shardctrler::RsmConfig::new(me, peers.len());
+        cfg.raft.mutation = raft_mutation;
         let p = boot.persister;
         let server = CtrlServer::restore(
             cfg,
@@ -128,17 +134,29 @@ impl CtrlHost {
             server,
             peers,
             out: Vec::new(),
+            seen: Seen::default(),
         }
     }
 
+    /// What the Raft node handled and sent since the previous call ([`Seen`]).
+    pub fn take_seen(&mut self) -> Seen {
+        self.seen.take()
+    }
+
     fn step(&mut self, ctx: &mut C<'_>, input: shardctrler::Input, req: Option<(HostId, CallId)>) {
+        if let shardctrler::Input::Raft { msg, .. } = &input {
+            self.seen.before(self.server.rsm().raft().term(), msg);
+        }
         self.server.step(ctx.now(), input, &mut self.out);
         for o in self.out.drain(..) {
             match o {
                 shardctrler::Output::Persist { state, snapshot } => {
                     ctx.persister().save(state, snapshot)
                 }
-                shardctrler::Output::Send { to, msg } => raft_send(ctx, &self.peers, to, msg, req),
+                shardctrler::Output::Send { to, msg } => {
+                    self.seen.sent(&msg);
+                    raft_send(ctx, &self.peers, to, msg, req)
+                }
                 shardctrler::Output::Reply { token, reply } => {
                     ctx.reply(CallId(token), Msg::CtrlRep(reply))
                 }
@@ -157,6 +175,8 @@ pub struct ShardHost {
     ctrl_call: Option<CallId>,
     pushes: BTreeMap<CallId, (u64, Shard)>,
     out: Vec<shardkv::Output>,
+    /// What the invariants need to know of the Raft steps since they last asked.
+    seen: Seen,
 }
 
 impl ShardHost {
@@ -185,17 +205,29 @@ impl ShardHost {
             ctrl_call: None,
             pushes: BTreeMap::new(),
             out: Vec::new(),
+            seen: Seen::default(),
         }
     }
 
+    /// What the Raft node handled and sent since the previous call ([`Seen`]).
+    pub fn take_seen(&mut self) -> Seen {
+        self.seen.take()
+    }
+
     fn step(&mut self, ctx: &mut C<'_>, input: shardkv::Input, req: Option<(HostId, CallId)>) {
+        if let shardkv::Input::Raft { msg, .. } = &input {
+            self.seen.before(self.server.rsm().raft().term(), msg);
+        }
         self.server.step(ctx.now(), input, &mut self.out);
         for o in std::mem::take(&mut self.out) {
             match o {
                 shardkv::Output::Persist { state, snapshot } => {
                     ctx.persister().save(state, snapshot)
                 }
-                shardkv::Output::Send { to, msg } => raft_send(ctx, &self.peers, to, msg, req),
+                shardkv::Output::Send { to, msg } => {
+                    self.seen.sent(&msg);
+                    raft_send(ctx, &self.peers, to, msg, req)
+                }
                 shardkv::Output::Reply { token, reply } => {
                     ctx.reply(CallId(token), Msg::KvRep(reply))
                 }

@@ -12,9 +12,11 @@
 //! # What is checked, and when
 //! - After every event, on the host that ran: the Raft invariants of its group (election safety,
 //!   log matching, leader completeness, and that no two servers apply different commands at an
-//!   index), and for a shardkv server the **shard-ownership invariant**: a group serves a shard in
+//!   index, and the rest of [`crate::raft::Invariants`], restarts included), and for a shardkv
+//!   server the **shard-ownership invariant**: a group serves a shard in
 //!   config `num` only if the controller's config `num` gives it that shard, so no two groups serve a
-//!   shard in one config.
+//!   shard in one config. Then, for every Raft group, its liveness ([`crate::raft::Liveness`]: a
+//!   leader within the Raft lab's bound whenever a majority of the group can talk).
 //! - At the end: every shardkv clerk operation, with the kv model (as in the kv labs), and every
 //!   operation of the tester's controller clerks, with the `shard-config` model, so a stale or lost
 //!   config fails the run even where the lab's `check()` would not look.
@@ -44,7 +46,7 @@ use crate::fault::Fault;
 use crate::history::Recorder;
 use crate::kv::{arc, CHECK_BUDGET, CHECK_UNKNOWN, TEST_TIME_LIMIT};
 use crate::mutants::RunMutant;
-use crate::raft::Invariants;
+use crate::raft::{Invariants, Liveness};
 use crate::run::{Conclusion, Core, Lab, Run};
 use crate::runner::{Artifact, RunOptions, ScenarioOutcome};
 
@@ -120,10 +122,14 @@ pub struct ShardLab {
     places: BTreeMap<HostId, Place>,
     labels: Vec<String>,
     invariants: Vec<Invariants>,
+    /// Per Raft group (indexed as `invariants`), its liveness checks.
+    liveness: Vec<Liveness>,
     /// (config, shard) -> the group seen serving it.
     owners: BTreeMap<(u64, usize), Gid>,
     mutation: Option<Mutation>,
     ctrl_mutation: Option<shardctrler::Mutation>,
+    /// The Raft bug every server's Raft node carries, if any (controllers and groups alike).
+    raft_mutation: Option<raft::Mutation>,
     /// One history per controller service: the tester's operations (one per clerk operation,
     /// whatever its retries) and every Query attempt of the shardkv servers and clerks.
     ctrl_history: Vec<Recorder<ConfigInput, ConfigOutput>>,
@@ -180,13 +186,37 @@ fn view(c: &Config) -> ConfigView {
 impl ShardLab {
     fn start_ctrler(core: &mut Core<Self>, set: usize, i: usize) {
         let peers = core.lab.ctrl_sets[set].clone();
-        let mutation = core.lab.ctrl_mutation;
+        let (mutation, raft_mutation) = (core.lab.ctrl_mutation, core.lab.raft_mutation);
         let host = peers[i];
         let check = core.lab.places[&host].0;
-        core.lab.invariants[check].restarted(i);
+        core.lab.invariants[check].restarted(i, core.sim.now());
         core.sim.start(host, |boot| {
-            Host::Ctrl(Box::new(CtrlHost::boot(boot, i, peers, mutation)))
+            Host::Ctrl(Box::new(CtrlHost::boot(
+                boot,
+                i,
+                peers,
+                mutation,
+                raft_mutation,
+            )))
         });
+        ShardLab::after_restart(core, host);
+    }
+
+    /// The checks of a server that just started: its restored term and vote (Figure 2's
+    /// persistent state) and its liveness record.
+    fn after_restart(core: &mut Core<Self>, host: HostId) {
+        let Core { sim, lab, .. } = core;
+        let (g, me) = lab.places[&host];
+        let raft = match sim.host(host) {
+            Some(Host::Ctrl(c)) => c.server.rsm().raft(),
+            Some(Host::Shard(s)) => s.server.rsm().raft(),
+            _ => return,
+        };
+        lab.liveness[g].started(me, raft.term());
+        if let Err(e) = lab.invariants[g].after_restart(me, raft) {
+            let e = e.within(&lab.labels[g]);
+            core.fail(e);
+        }
     }
 
     fn start_server(core: &mut Core<Self>, g: usize, i: usize) {
@@ -202,28 +232,33 @@ impl ShardLab {
             mutation: lab.mutation,
             ..shardkv::Config::new(gid, i, peers.len(), ctrlers.len())
         };
-        lab.invariants[g + 1].restarted(i);
+        let mut cfg = cfg;
+        cfg.rsm.raft.mutation = lab.raft_mutation;
+        lab.invariants[g + 1].restarted(i, core.sim.now());
         core.sim.start(host, |boot| {
             Host::Shard(Box::new(ShardHost::boot(boot, cfg, peers, ctrlers, names)))
         });
+        ShardLab::after_restart(core, host);
     }
 
     /// The Raft invariants of the host's group, and for a shardkv server the ownership invariant.
-    fn check_host(core: &mut Core<Self>, host: HostId) -> Result<(), String> {
+    fn check_host(core: &mut Core<Self>, host: HostId, now: Time) -> Result<(), Failure> {
         let Core { sim, lab, .. } = core;
         let Some(&(g, me)) = lab.places.get(&host) else {
             return Ok(());
         };
-        let raft = match sim.host_mut(host) {
-            Some(Host::Ctrl(c)) => c.server.rsm_mut().raft_mut(),
-            Some(Host::Shard(s)) => s.server.rsm_mut().raft_mut(),
+        let (seen, raft) = match sim.host_mut(host) {
+            Some(Host::Ctrl(c)) => (c.take_seen(), c.server.rsm_mut().raft_mut()),
+            Some(Host::Shard(s)) => (s.take_seen(), s.server.rsm_mut().raft_mut()),
             _ => return Ok(()),
         };
         let label = &lab.labels[g];
-        if let Some(term) = lab.invariants[g]
-            .after_step(me, raft)
-            .map_err(|e| format!("{label}: {e}"))?
-        {
+        lab.invariants[g].saw(me, seen);
+        let step = lab.invariants[g]
+            .after_step(me, raft, now)
+            .map_err(|e| e.within(label))?;
+        lab.liveness[g].after_step(me, now, &step);
+        if let Some(term) = step.new_leader {
             sim.trace_line(|| format!("h{host} ({label}) is leader of term {term}"));
         }
         let Some(Host::Shard(s)) = sim.host(host) else {
@@ -245,19 +280,19 @@ impl ShardLab {
         for sh in serving {
             if let Some(c) = &truth {
                 if c.shards[sh] != gid {
-                    return Err(format!(
+                    return Err(Failure::invariant(format!(
                         "shard ownership violated: group {gid} serves shard {sh} in config {num}, \
                          which gives it to {}",
                         c.shards[sh]
-                    ));
+                    )));
                 }
             }
             match lab.owners.get(&(num, sh)) {
                 Some(&other) if other != gid => {
-                    return Err(format!(
+                    return Err(Failure::invariant(format!(
                         "shard ownership violated: groups {other} and {gid} both serve shard {sh} \
                          in config {num}"
-                    ))
+                    )))
                 }
                 Some(_) => {}
                 None => {
@@ -280,7 +315,14 @@ impl Lab for ShardLab {
         notes: Vec<Noted<Note>>,
     ) -> Result<(), Failure> {
         if let Some(host) = stepped.host {
-            ShardLab::check_host(core, host).map_err(Failure::invariant)?;
+            ShardLab::check_host(core, host, stepped.time)?;
+        }
+        let generation = core.fault_generation();
+        let Core { sim, lab, .. } = core;
+        for (g, liveness) in lab.liveness.iter_mut().enumerate() {
+            liveness
+                .check(sim, generation, stepped.time)
+                .map_err(|e| e.within(&lab.labels[g]))?;
         }
         for noted in notes {
             let noted = match noted.note {
@@ -425,6 +467,8 @@ impl World {
         }
         let mut invariants = vec![Invariants::new(setup.nctrlers)];
         invariants.extend((0..setup.ngroups).map(|_| Invariants::new(setup.n)));
+        let mut liveness = vec![Liveness::new(ctrlers.to_vec())];
+        liveness.extend(groups.iter().map(|g| Liveness::new(g.hosts.to_vec())));
         let mut labels = vec!["controller".to_string()];
         labels.extend(groups.iter().map(|g| format!("group {}", g.gid)));
         let lab = ShardLab {
@@ -435,9 +479,11 @@ impl World {
             places,
             labels,
             invariants,
+            liveness,
             owners: BTreeMap::new(),
             mutation: opts.mutant.shardkv(),
             ctrl_mutation: opts.mutant.shardctrler(),
+            raft_mutation: opts.mutant.raft(),
             ctrl_history: vec![Recorder::default()],
             attempts: BTreeMap::new(),
             unanswered: Default::default(),
@@ -503,6 +549,7 @@ impl World {
             let hosts: Rc<[HostId]> = (0..n).map(|_| core.sim.add_host()).collect();
             let check = core.lab.invariants.len();
             core.lab.invariants.push(Invariants::new(n));
+            core.lab.liveness.push(Liveness::new(hosts.to_vec()));
             let set = core.lab.ctrl_sets.len();
             core.lab.labels.push(format!("controller {set}"));
             for (i, h) in hosts.iter().enumerate() {

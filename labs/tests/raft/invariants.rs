@@ -120,3 +120,22 @@ fn keeping_conflicting_entries_breaks_log_matching() {
         "log matching violated",
     );
 }
+
+#[test]
+fn an_election_without_a_timeout_after_granting_a_vote_is_caught() {
+    // The timer rule of Figure 2's Followers: the mutant keeps the timer it had before granting.
+    fires(
+        "no-timer-reset-on-vote",
+        "raft",
+        "TestPersist23C",
+        1,
+        "(Raft paper, Figure 2, Followers)",
+    );
+    fires(
+        "no-timer-reset-on-vote",
+        "kvraft",
+        "TestUnreliable4A",
+        1,
+        "after granting a vote",
+    );
+}

@@ -7,6 +7,7 @@ mod election;
 mod faults;
 mod hunt;
 mod invariants;
+mod liveness;
 mod mutation;
 mod persist;
 mod snapshot;

@@ -94,3 +94,44 @@ fn a_follower_answering_queries_is_caught_only_by_the_controller_history() {
     assert!(names.contains(&"ctrl-timeline.html"), "{names:?}");
     passes_clean(name, seed);
 }
+
+/// Raft mutant `name` makes seed 1 of `system`'s `scenario` fail with an invariant saying
+/// `expected`, in the Raft group `group`; the seed passes without it.
+fn raft_bug_caught(name: &str, system: &str, scenario: &str, group: &str, expected: &str) {
+    let m = labs::mutants::find(name).unwrap_or_else(|| panic!("no mutant {name}"));
+    assert!(m.applies_to(system), "{name} does not run in {system}");
+    let opts = RunOptions {
+        mutant: Some(m.mutant),
+        ..RunOptions::default()
+    };
+    let (o, _) = run(system, scenario, 1, &opts);
+    let f = o
+        .failure
+        .unwrap_or_else(|| panic!("{system} {scenario} seed 1 did not catch {name}"));
+    assert_eq!(f.kind(), labs::failure::FailureKind::Invariant, "{f}");
+    let msg = f.to_string();
+    assert!(
+        msg.starts_with(&format!("{group}: ")) && msg.contains(expected),
+        "{name}: {msg}"
+    );
+    let (o, _) = run(system, scenario, 1, &RunOptions::default());
+    assert!(o.passed(), "{system} {scenario} seed 1: {:?}", o.failure);
+}
+
+#[test]
+fn raft_bugs_run_in_the_shard_labs_raft_groups() {
+    raft_bug_caught(
+        "forget-vote",
+        "shardctrler",
+        "TestBasic/Move",
+        "controller",
+        "a vote is persistent state",
+    );
+    raft_bug_caught(
+        "no-timer-reset-on-vote",
+        "shardkv",
+        "TestUnreliable1_5B",
+        "group 100",
+        "(Raft paper, Figure 2, Followers)",
+    );
+}
