@@ -9,7 +9,8 @@
 //! line is ordinary (see `formats::jsonl`).
 //!
 //! The history is described for people ([`HistoryView`]: a string per input and output, and with
-//! [`Checked::view_with_data`] their JSON too) only when a caller asks, to print or draw it: on a big
+//! [`Checked::view_with_data`] their JSON too) only when a caller asks, to print or draw it, and
+//! [`Checked::view_json`] writes it for `--json` one operation at a time: on a big
 //! history the description is several times the size of the typed operations (a million kv operations
 //! take about 190 MB typed, and their described view with data about 1 GB), and a check that prints
 //! only its verdict never needs it.
@@ -26,14 +27,14 @@ use crate::check::{check, Options};
 use crate::error::{FormatError, Location};
 use crate::explain::{explain, ExplainOptions};
 use crate::formats::{fast_operation, Format, RawHistory, RawOp};
-use crate::history::{History, Operation};
+use crate::history::{Annotation, History, Operation};
 use crate::model::Model;
 use crate::models::{
     CasRegister, KeyedCasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, ShardConfig,
     Value,
 };
 use crate::verdict::CheckResult;
-use crate::view::HistoryView;
+use crate::view::{HistoryView, OpView, StreamedView};
 
 /// The names of the built-in models.
 pub const MODELS: &[&str] = &[
@@ -65,9 +66,22 @@ impl Checked {
         self.history.view(false)
     }
 
-    /// [`Checked::view`], with every input and output also kept as JSON (what `--json` prints).
+    /// [`Checked::view`], with every input and output also kept as JSON.
     pub fn view_with_data(&self) -> HistoryView {
         self.history.view(true)
+    }
+
+    /// What `--json` prints as the history: the JSON of [`Checked::view_with_data`], each operation
+    /// described as it is written, so that the whole view is never held.
+    pub fn view_json(&self) -> StreamedView<'_, impl Fn(usize) -> OpView + '_> {
+        let history = &*self.history;
+        StreamedView::new(
+            history.name(),
+            history.annotations(),
+            None,
+            self.operations,
+            move |i| history.operation_with_data(i),
+        )
     }
 }
 
@@ -85,6 +99,10 @@ impl std::fmt::Debug for Checked {
 /// [`Checked`] does not depend on them.
 trait Describe: Send + Sync {
     fn view(&self, with_data: bool) -> HistoryView;
+    fn name(&self) -> &str;
+    fn annotations(&self) -> &[Annotation];
+    /// The `index`-th operation described, with its data.
+    fn operation_with_data(&self, index: usize) -> OpView;
 }
 
 struct Typed<M: Model> {
@@ -105,6 +123,18 @@ where
         } else {
             HistoryView::new(&self.model, &self.name, &self.history)
         }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn annotations(&self) -> &[Annotation] {
+        &self.history.annotations
+    }
+
+    fn operation_with_data(&self, index: usize) -> OpView {
+        OpView::with_data_of(&self.model, &self.history.operations[index])
     }
 }
 

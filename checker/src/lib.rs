@@ -69,4 +69,4 @@ pub use verdict::{
     CheckResult, Counterexample, CycleEdge, PartialLinearization, PartitionResult, Step, Undecided,
     Verdict, Why,
 };
-pub use view::{HistoryView, OpJson, OpView};
+pub use view::{HistoryView, OpJson, OpView, StreamedView};
