@@ -28,7 +28,7 @@ use crate::error::{FormatError, Location};
 use crate::explain::{explain, ExplainOptions};
 use crate::formats::{fast_operation, Format, RawHistory, RawOp};
 use crate::history::{Annotation, History, Operation};
-use crate::model::Model;
+use crate::model::{Model, SharedStrings};
 use crate::models::{
     CasRegister, KeyedCasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, ShardConfig,
     Value,
@@ -231,6 +231,35 @@ where
     M::Input: DeserializeOwned,
     M::Output: DeserializeOwned,
 {
+    typed_with::<M>(raw, model_name, &mut |_| {})
+}
+
+/// [`typed`], with equal strings of the operations sharing one allocation ([`Model::share`]), block
+/// by block as they are typed, so that the copies are never all held at once.
+fn typed_shared<M>(
+    model: &M,
+    raw: RawHistory,
+    model_name: &str,
+) -> Result<History<M::Input, M::Output>, FormatError>
+where
+    M: Model,
+    M::Input: DeserializeOwned,
+    M::Output: DeserializeOwned,
+{
+    let mut strings = SharedStrings::default();
+    typed_with::<M>(raw, model_name, &mut |ops| model.share(ops, &mut strings))
+}
+
+fn typed_with<M>(
+    raw: RawHistory,
+    model_name: &str,
+    share: &mut dyn FnMut(&mut [Operation<M::Input, M::Output>]),
+) -> Result<History<M::Input, M::Output>, FormatError>
+where
+    M: Model,
+    M::Input: DeserializeOwned,
+    M::Output: DeserializeOwned,
+{
     let shape = match raw.format {
         Format::Json | Format::Jsonl => shapes::of(model_name),
         _ => None,
@@ -242,7 +271,7 @@ where
             shape.check(op, input, output, completed).is_ok()
         })
     };
-    let operations = raw.operations.typed(&fast, &slow)?;
+    let operations = raw.operations.typed(&fast, &slow, share)?;
     Ok(History {
         operations,
         annotations: raw.annotations,
@@ -345,7 +374,7 @@ where
     M::Input: DeserializeOwned + Serialize + Send + Sync + 'static,
     M::Output: DeserializeOwned + Serialize + Send + Sync + 'static,
 {
-    let history = typed::<M>(raw, name)?;
+    let history = typed_shared(model, raw, name)?;
     let mut result = check(model, &history, options)
         .map_err(|e| FormatError::invalid(Location::File, e.to_string()))?;
     if let Some(how) = explain_with {
