@@ -250,10 +250,13 @@ where
     typed_with::<M>(raw, model_name, &mut |ops| model.share(ops, &mut strings))
 }
 
+/// A block of operations typed for the model `M`.
+type TypedOps<M> = [Operation<<M as Model>::Input, <M as Model>::Output>];
+
 fn typed_with<M>(
     raw: RawHistory,
     model_name: &str,
-    share: &mut dyn FnMut(&mut [Operation<M::Input, M::Output>]),
+    share: &mut dyn FnMut(&mut TypedOps<M>),
 ) -> Result<History<M::Input, M::Output>, FormatError>
 where
     M: Model,
