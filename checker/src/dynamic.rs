@@ -9,7 +9,8 @@
 //! line is ordinary (see `formats::jsonl`).
 //!
 //! The history is described for people ([`HistoryView`]: a string per input and output, and with
-//! [`Checked::view_with_data`] their JSON too) only when a caller asks, to print or draw it: on a big
+//! [`Checked::view_with_data`] their JSON too) only when a caller asks, to print or draw it, and
+//! [`Checked::view_json`] writes it for `--json` one operation at a time: on a big
 //! history the description is several times the size of the typed operations (a million kv operations
 //! take about 190 MB typed, and their described view with data about 1 GB), and a check that prints
 //! only its verdict never needs it.
@@ -26,14 +27,14 @@ use crate::check::{check, Options};
 use crate::error::{FormatError, Location};
 use crate::explain::{explain, ExplainOptions};
 use crate::formats::{fast_operation, Format, RawHistory, RawOp};
-use crate::history::{History, Operation};
-use crate::model::Model;
+use crate::history::{Annotation, History, Operation};
+use crate::model::{Model, SharedStrings};
 use crate::models::{
     CasRegister, KeyedCasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, ShardConfig,
     Value,
 };
 use crate::verdict::CheckResult;
-use crate::view::HistoryView;
+use crate::view::{HistoryView, OpView, StreamedView};
 
 /// The names of the built-in models.
 pub const MODELS: &[&str] = &[
@@ -65,9 +66,22 @@ impl Checked {
         self.history.view(false)
     }
 
-    /// [`Checked::view`], with every input and output also kept as JSON (what `--json` prints).
+    /// [`Checked::view`], with every input and output also kept as JSON.
     pub fn view_with_data(&self) -> HistoryView {
         self.history.view(true)
+    }
+
+    /// What `--json` prints as the history: the JSON of [`Checked::view_with_data`], each operation
+    /// described as it is written, so that the whole view is never held.
+    pub fn view_json(&self) -> StreamedView<'_, impl Fn(usize) -> OpView + '_> {
+        let history = &*self.history;
+        StreamedView::new(
+            history.name(),
+            history.annotations(),
+            None,
+            self.operations,
+            move |i| history.operation_with_data(i),
+        )
     }
 }
 
@@ -85,6 +99,10 @@ impl std::fmt::Debug for Checked {
 /// [`Checked`] does not depend on them.
 trait Describe: Send + Sync {
     fn view(&self, with_data: bool) -> HistoryView;
+    fn name(&self) -> &str;
+    fn annotations(&self) -> &[Annotation];
+    /// The `index`-th operation described, with its data.
+    fn operation_with_data(&self, index: usize) -> OpView;
 }
 
 struct Typed<M: Model> {
@@ -105,6 +123,18 @@ where
         } else {
             HistoryView::new(&self.model, &self.name, &self.history)
         }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn annotations(&self) -> &[Annotation] {
+        &self.history.annotations
+    }
+
+    fn operation_with_data(&self, index: usize) -> OpView {
+        OpView::with_data_of(&self.model, &self.history.operations[index])
     }
 }
 
@@ -201,6 +231,38 @@ where
     M::Input: DeserializeOwned,
     M::Output: DeserializeOwned,
 {
+    typed_with::<M>(raw, model_name, &mut |_| {})
+}
+
+/// [`typed`], with equal strings of the operations sharing one allocation ([`Model::share`]), block
+/// by block as they are typed, so that the copies are never all held at once.
+fn typed_shared<M>(
+    model: &M,
+    raw: RawHistory,
+    model_name: &str,
+) -> Result<History<M::Input, M::Output>, FormatError>
+where
+    M: Model,
+    M::Input: DeserializeOwned,
+    M::Output: DeserializeOwned,
+{
+    let mut strings = SharedStrings::default();
+    typed_with::<M>(raw, model_name, &mut |ops| model.share(ops, &mut strings))
+}
+
+/// A block of operations typed for the model `M`.
+type TypedOps<M> = [Operation<<M as Model>::Input, <M as Model>::Output>];
+
+fn typed_with<M>(
+    raw: RawHistory,
+    model_name: &str,
+    share: &mut dyn FnMut(&mut TypedOps<M>),
+) -> Result<History<M::Input, M::Output>, FormatError>
+where
+    M: Model,
+    M::Input: DeserializeOwned,
+    M::Output: DeserializeOwned,
+{
     let shape = match raw.format {
         Format::Json | Format::Jsonl => shapes::of(model_name),
         _ => None,
@@ -212,7 +274,7 @@ where
             shape.check(op, input, output, completed).is_ok()
         })
     };
-    let operations = raw.operations.typed(&fast, &slow)?;
+    let operations = raw.operations.typed(&fast, &slow, share)?;
     Ok(History {
         operations,
         annotations: raw.annotations,
@@ -315,7 +377,7 @@ where
     M::Input: DeserializeOwned + Serialize + Send + Sync + 'static,
     M::Output: DeserializeOwned + Serialize + Send + Sync + 'static,
 {
-    let history = typed::<M>(raw, name)?;
+    let history = typed_shared(model, raw, name)?;
     let mut result = check(model, &history, options)
         .map_err(|e| FormatError::invalid(Location::File, e.to_string()))?;
     if let Some(how) = explain_with {

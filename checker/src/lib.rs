@@ -63,10 +63,11 @@ pub use check::{check, check_nondeterministic, CancelHandle, Options, Progress};
 pub use error::{FormatError, HistoryError, Location};
 pub use history::{Annotation, ClientId, Event, EventKind, History, Operation};
 pub use model::{
-    Model, NondeterministicModel, Partition, PowerSet, RuledOut, StateSet, ValueOrder, ValueReason,
+    Model, NondeterministicModel, Partition, PowerSet, RuledOut, SharedStrings, StateSet,
+    ValueOrder, ValueReason,
 };
 pub use verdict::{
     CheckResult, Counterexample, CycleEdge, PartialLinearization, PartitionResult, Step, Undecided,
     Verdict, Why,
 };
-pub use view::{HistoryView, OpJson, OpView};
+pub use view::{HistoryView, OpJson, OpView, StreamedView};

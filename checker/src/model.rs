@@ -171,6 +171,18 @@ pub trait Model: Sync {
         false
     }
 
+    /// Lets equal strings of the operations share one allocation, `strings` holding those of the
+    /// operations already read (it is called on each block of a file as it is typed): a reader gives
+    /// every operation its own copy of its key (a million kv operations on a thousand keys are a
+    /// million strings), which costs memory, and comparisons of bytes where a comparison of pointers
+    /// would do. It must leave every input and output equal to what it was. The default leaves them.
+    fn share(
+        &self,
+        _operations: &mut [Operation<Self::Input, Self::Output>],
+        _strings: &mut SharedStrings,
+    ) {
+    }
+
     /// Splits the history into independently checkable partitions. The default keeps it whole.
     fn partition(&self, operations: &[Operation<Self::Input, Self::Output>]) -> Vec<Partition> {
         vec![Partition::whole(operations.len())]
@@ -329,6 +341,22 @@ impl<M: NondeterministicModel> Model for PowerSet<'_, M> {
             many => {
                 let parts: Vec<String> = many.iter().map(|s| self.0.describe_state(s)).collect();
                 format!("one of {{{}}}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// The strings of the operations read so far, one allocation each, for [`Model::share`].
+#[derive(Debug, Default)]
+pub struct SharedStrings(rustc_hash::FxHashSet<std::sync::Arc<str>>);
+
+impl SharedStrings {
+    /// Makes `s` the allocation of the first equal string seen, or remembers it as the first.
+    pub fn share(&mut self, s: &mut std::sync::Arc<str>) {
+        match self.0.get(&**s) {
+            Some(shared) => *s = std::sync::Arc::clone(shared),
+            None => {
+                self.0.insert(std::sync::Arc::clone(s));
             }
         }
     }

@@ -5,10 +5,14 @@
 //! to `x, y`), so a view built with [`HistoryView::with_data`] also keeps every input and output as the
 //! JSON the model's types serialize to.
 
+mod streamed;
+
 use serde::{Deserialize, Serialize};
 
-use crate::history::{Annotation, ClientId, History};
+use crate::history::{Annotation, ClientId, History, Operation};
 use crate::model::Model;
+
+pub use streamed::StreamedView;
 
 /// One operation, described.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +42,40 @@ pub struct OpJson {
 }
 
 impl OpView {
+    /// `op` described by `model`.
+    pub fn of<M: Model>(model: &M, op: &Operation<M::Input, M::Output>) -> Self {
+        OpView {
+            client: op.client,
+            call: op.call,
+            ret: op.ret,
+            input: model.describe_input(&op.input),
+            output: op
+                .output
+                .as_ref()
+                .map(|o| model.describe_output(&op.input, o)),
+            failed: op.failed,
+            json: None,
+        }
+    }
+
+    /// [`OpView::of`], with the input and output also kept as JSON.
+    pub fn with_data_of<M: Model>(model: &M, op: &Operation<M::Input, M::Output>) -> Self
+    where
+        M::Input: Serialize,
+        M::Output: Serialize,
+    {
+        // The models' inputs and outputs are plain data: serializing them does not fail, and if a
+        // model's did, null says "not known" rather than stopping the check.
+        let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
+        OpView {
+            json: Some(OpJson {
+                input: json(serde_json::to_value(&op.input)),
+                output: op.output.as_ref().map(|o| json(serde_json::to_value(o))),
+            }),
+            ..Self::of(model, op)
+        }
+    }
+
     /// `get(x) -> a`, `put(x, a)`, `append(x, b) -> ?` for no response.
     pub fn label(&self) -> String {
         match (&self.output, self.ret) {
@@ -65,28 +103,7 @@ pub struct HistoryView {
 impl HistoryView {
     /// Describes every operation of `history` with `model`.
     pub fn new<M: Model>(model: &M, name: &str, history: &History<M::Input, M::Output>) -> Self {
-        let operations = history
-            .operations
-            .iter()
-            .map(|op| OpView {
-                client: op.client,
-                call: op.call,
-                ret: op.ret,
-                input: model.describe_input(&op.input),
-                output: op
-                    .output
-                    .as_ref()
-                    .map(|o| model.describe_output(&op.input, o)),
-                failed: op.failed,
-                json: None,
-            })
-            .collect();
-        HistoryView {
-            model: name.to_string(),
-            operations,
-            annotations: history.annotations.clone(),
-            time_unit: None,
-        }
+        Self::described(name, history, |op| OpView::of(model, op))
     }
 
     /// [`HistoryView::new`], with every input and output also kept as JSON (`--json`).
@@ -99,16 +116,19 @@ impl HistoryView {
         M::Input: Serialize,
         M::Output: Serialize,
     {
-        let mut view = Self::new(model, name, history);
-        for (described, op) in view.operations.iter_mut().zip(&history.operations) {
-            // The models' inputs and outputs are plain data: serializing them does not fail, and if a
-            // model's did, null says "not known" rather than stopping the check.
-            let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
-            described.json = Some(OpJson {
-                input: json(serde_json::to_value(&op.input)),
-                output: op.output.as_ref().map(|o| json(serde_json::to_value(o))),
-            });
+        Self::described(name, history, |op| OpView::with_data_of(model, op))
+    }
+
+    fn described<I, O>(
+        name: &str,
+        history: &History<I, O>,
+        describe: impl Fn(&Operation<I, O>) -> OpView,
+    ) -> Self {
+        HistoryView {
+            model: name.to_string(),
+            operations: history.operations.iter().map(describe).collect(),
+            annotations: history.annotations.clone(),
+            time_unit: None,
         }
-        view
     }
 }

@@ -268,11 +268,12 @@ impl Lines {
 
     /// Types every operation, a block at a time, each block's lines in parallel: with `fast` where it
     /// can, else with `slow` after reading the line as a JSON value. The first error in file order is
-    /// the one returned.
+    /// the one returned. Each part typed is given to `share` before the next block is read.
     pub(crate) fn typed<T: Send>(
         mut self,
         fast: &(dyn Fn(&[u8]) -> Option<T> + Sync),
         slow: &(dyn Fn(RawOp) -> Result<T, FormatError> + Sync),
+        share: &mut dyn FnMut(&mut [T]),
     ) -> Result<Vec<T>, FormatError> {
         let mut out = Vec::new();
         while let Some(block) = self.next_block()? {
@@ -289,7 +290,9 @@ impl Lines {
                 })
                 .collect();
             for part in parts {
-                out.extend(part?);
+                let mut part = part?;
+                share(&mut part);
+                out.extend(part);
             }
         }
         Ok(out)

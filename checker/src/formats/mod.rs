@@ -107,17 +107,23 @@ impl RawOps {
     }
 
     /// Types every operation with `slow`, or, for JSON Lines, with `fast` where it can (see
-    /// `fast_operation`) and in parallel; the first error in file order is the one returned.
+    /// `fast_operation`) and in parallel; the first error in file order is the one returned. `share`
+    /// is given the typed operations a block at a time, as they are typed (see `Model::share`).
     pub fn typed<T: Send>(
         self,
         fast: &(dyn Fn(&[u8]) -> Option<T> + Sync),
         slow: &(dyn Fn(RawOp) -> Result<T, FormatError> + Sync),
+        share: &mut dyn FnMut(&mut [T]),
     ) -> Result<Vec<T>, FormatError> {
         let typed = match self.source {
-            Source::Lines(lines) => lines.typed(fast, slow)?,
-            Source::Stream(ops) => ops
-                .map(|op| op.and_then(slow))
-                .collect::<Result<Vec<_>, _>>()?,
+            Source::Lines(lines) => lines.typed(fast, slow, share)?,
+            Source::Stream(ops) => {
+                let mut typed = ops
+                    .map(|op| op.and_then(slow))
+                    .collect::<Result<Vec<_>, _>>()?;
+                share(&mut typed);
+                typed
+            }
         };
         if typed.is_empty() && !self.empty_ok {
             return Err(FormatError::NoOperations);

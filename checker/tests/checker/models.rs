@@ -657,3 +657,38 @@ mod shard_config {
         assert_eq!(checked.result.verdict, Verdict::Illegal);
     }
 }
+
+/// `Kv::share` leaves every operation as it was, and gives the equal keys of operations shared in
+/// different calls (a file's blocks) one allocation.
+#[test]
+fn kv_share_gives_each_key_one_allocation_and_changes_nothing() {
+    use checker::models::{Kv, KvInput, KvOutput};
+    use checker::SharedStrings;
+    use std::sync::Arc;
+    let put = |key: &str, value: &str| {
+        let input = KvInput::Put {
+            key: key.into(),
+            value: value.into(),
+        };
+        Operation::new(0, 0, 1, input, KvOutput::default())
+    };
+    let get = |key: &str, value: &str| {
+        let output = KvOutput {
+            value: Some(value.into()),
+        };
+        Operation::new(1, 2, 3, KvInput::Get { key: key.into() }, output)
+    };
+    let mut first = vec![put("x", "1"), get("y", ""), put("x", "2")];
+    let mut second = vec![get("x", "1"), put("y", "3")];
+    let before = (first.clone(), second.clone());
+    let mut strings = SharedStrings::default();
+    Kv.share(&mut first, &mut strings);
+    Kv.share(&mut second, &mut strings);
+    assert_eq!((first.clone(), second.clone()), before);
+    let xs = [&first[0], &first[2], &second[0]];
+    assert!(xs
+        .windows(2)
+        .all(|w| Arc::ptr_eq(w[0].input.key(), w[1].input.key())));
+    assert!(Arc::ptr_eq(first[1].input.key(), second[1].input.key()));
+    assert!(!Arc::ptr_eq(first[0].input.key(), first[1].input.key()));
+}

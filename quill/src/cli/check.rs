@@ -24,9 +24,12 @@ use checker::explain::ExplainOptions;
 use checker::formats::{read_path, Format};
 use checker::{Options, Progress, Verdict};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 
 use super::EXIT_USAGE;
+
+mod json;
+
+use json::print_json;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -459,72 +462,4 @@ impl std::fmt::Display for Summary {
             self.errors
         )
     }
-}
-
-fn print_json(
-    out: &mut Out,
-    files: &[PathBuf],
-    outcomes: &[FileOutcome],
-    summary: &Summary,
-    with_history: bool,
-    no_timings: bool,
-) -> anyhow::Result<()> {
-    let results: Vec<serde_json::Value> = files
-        .iter()
-        .zip(outcomes)
-        .map(|(file, outcome)| -> anyhow::Result<serde_json::Value> {
-            Ok(match outcome {
-                FileOutcome::Checked(c) => {
-                    let mut entry = json!({
-                        "file": file.display().to_string(),
-                        "model": c.model,
-                        "verdict": c.result.verdict,
-                        "operations": c.operations,
-                        "result": result_json(&c.result, no_timings)?,
-                    });
-                    if with_history {
-                        entry["history"] = json!(c.view_with_data());
-                    }
-                    entry
-                }
-                FileOutcome::Error(e) => json!({ "file": file.display().to_string(), "error": e }),
-            })
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let doc = json!({
-        "version": 1,
-        "files": results,
-        "summary": {
-            "linearizable": summary.ok,
-            "illegal": summary.illegal,
-            "unknown": summary.unknown,
-            "errors": summary.errors,
-            "exit_code": summary.exit_code(),
-        }
-    });
-    out.write(|w| {
-        serde_json::to_writer(&mut *w, &doc)?;
-        writeln!(w)
-    })
-}
-
-/// A check's result as JSON; with `--no-timings`, without the measured times (the check's and every
-/// partition's `micros`), the only fields of the result that differ between runs.
-fn result_json(
-    result: &checker::CheckResult,
-    no_timings: bool,
-) -> anyhow::Result<serde_json::Value> {
-    let mut value = serde_json::to_value(result)?;
-    if no_timings {
-        if let Some(object) = value.as_object_mut() {
-            object.remove("micros");
-        }
-        let partitions = value.get_mut("partitions").and_then(|p| p.as_array_mut());
-        for partition in partitions.into_iter().flatten() {
-            if let Some(object) = partition.as_object_mut() {
-                object.remove("micros");
-            }
-        }
-    }
-    Ok(value)
 }
