@@ -101,7 +101,7 @@ pub async fn serve(options: Options) -> Result<(), NodeError> {
     let dir = options.data_dir_for(&names[me]);
     let (persister, state, snapshot) = FilePersister::open(&dir)?;
     let mut cfg = kvraft::Config::new(me, names.len());
-    cfg.maxraftstate = Some(options.max_raft_state);
+    cfg.rsm.maxraftstate = Some(options.max_raft_state);
     let rng = Box::new(ChaCha8Rng::seed_from_u64(
         options.seed ^ (me as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
     ));

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{rebalance, Config, Gid};
 use crate::message::{ClientId, CtrlOp, CtrlReply, CtrlRequest, Seq};
-use crate::rsm::{Rejection, RestoreError, Rsm, RsmConfig, RsmOutput, StateMachine};
+use raft::rsm::{Rejection, RestoreError, Rsm, RsmConfig, RsmOutput, ServerOutput, StateMachine};
 
 /// The replicated state: every config so far and the duplicate table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ impl StateMachine for Configs {
         postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
     }
 
-    fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
+    fn decode(&self, bytes: &[u8]) -> Result<Self, postcard::Error> {
         postcard::from_bytes(bytes)
     }
 }
@@ -113,21 +113,16 @@ pub enum Input {
     Raft { from: NodeId, msg: raft::Message },
 }
 
-/// What the driver carries out, in order.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Output {
-    Persist {
-        state: Vec<u8>,
-        snapshot: Option<Vec<u8>>,
-    },
-    Send {
-        to: NodeId,
-        msg: raft::Message,
-    },
-    Reply {
-        token: u64,
-        reply: CtrlReply,
-    },
+/// What the driver carries out, in order: Raft's `Persist` and `Send`, and replies.
+pub type Output = ServerOutput<CtrlReply>;
+
+impl From<Rejection> for CtrlReply {
+    fn from(why: Rejection) -> CtrlReply {
+        match why {
+            Rejection::WrongLeader => CtrlReply::WrongLeader,
+            Rejection::Timeout => CtrlReply::Timeout,
+        }
+    }
 }
 
 /// Test-only switches that put a known bug back, so a harness can show it catches it.
@@ -210,18 +205,7 @@ impl CtrlServer {
                 }
             },
         }
-        out.extend(self.out.drain(..).map(|o| match o {
-            RsmOutput::Persist { state, snapshot } => Output::Persist { state, snapshot },
-            RsmOutput::Send { to, msg } => Output::Send { to, msg },
-            RsmOutput::Reply { token, reply } => Output::Reply { token, reply },
-            RsmOutput::Rejected { token, why } => Output::Reply {
-                token,
-                reply: match why {
-                    Rejection::WrongLeader => CtrlReply::WrongLeader,
-                    Rejection::Timeout => CtrlReply::Timeout,
-                },
-            },
-        }));
+        out.extend(self.out.drain(..).map(Output::from));
     }
 }
 
@@ -307,10 +291,10 @@ mod tests {
             s.step(now, Input::Tick, &mut out);
             for o in out.drain(..) {
                 match o {
-                    Output::Persist {
+                    Output::Raft(raft::Output::Persist {
                         state: st,
                         snapshot,
-                    } => {
+                    }) => {
                         state = st;
                         if let Some(sn) = snapshot {
                             snap = sn;
@@ -319,7 +303,7 @@ mod tests {
                     Output::Reply { token, reply } => {
                         assert_eq!((token, reply), (i, CtrlReply::Ok))
                     }
-                    Output::Send { .. } => {}
+                    Output::Raft(_) => {}
                 }
             }
         }
