@@ -11,7 +11,9 @@
 
 use std::collections::BTreeMap;
 
-use raft::rsm::{self, Rejection, Rsm, RsmConfig, RsmOutput, ServerOutput, StateMachine};
+use raft::rsm::{
+    self, Rejection, Rsm, RsmConfig, RsmOutput, ServerInput, ServerOutput, StateMachine,
+};
 use raft::{Index, NodeId};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -69,16 +71,8 @@ impl Config {
     }
 }
 
-/// What the server is fed.
-#[derive(Debug)]
-pub enum Input {
-    /// Time passed (Raft's timers, operation timeouts).
-    Tick,
-    /// A clerk's request; `token` is the driver's handle for the reply.
-    Request { token: u64, req: Request },
-    /// A Raft message from peer `from`.
-    Raft { from: NodeId, msg: raft::Message },
-}
+/// What the server is fed: ticks, clerks' requests and Raft messages.
+pub type Input = ServerInput<Request>;
 
 /// What the driver must carry out, in order: `Raft` (persist before anything that follows, or
 /// send; never `Apply`), exactly as for a bare Raft node, and `Reply`, the answer to the clerk
@@ -288,17 +282,18 @@ impl KvServer {
     /// Feeds one input at virtual time `now` and appends the resulting effects to `out`.
     pub fn step(&mut self, now: u64, input: Input, out: &mut Vec<Output>) {
         match input {
-            Input::Tick => self.rsm.tick(now, &mut self.out),
-            Input::Raft { from, msg } => self.rsm.recv(now, from, msg, &mut self.out),
-            Input::Request { token, req } => match (&req.op, self.mutation) {
-                (Op::Get { key }, Some(Mutation::LocalReads)) if self.rsm.is_leader() => {
-                    let reply = Reply::Value(self.value(key).to_string());
-                    out.push(Output::Reply { token, reply });
-                }
-                _ => {
-                    self.rsm.propose(now, Some(token), &req, &mut self.out);
-                }
-            },
+            Input::Request {
+                token,
+                req:
+                    Request {
+                        op: Op::Get { key },
+                        ..
+                    },
+            } if self.mutation == Some(Mutation::LocalReads) && self.rsm.is_leader() => {
+                let reply = Reply::Value(self.value(&key).to_string());
+                out.push(Output::Reply { token, reply });
+            }
+            input => self.rsm.step(now, input, &mut self.out),
         }
         out.extend(self.out.drain(..).map(Output::from));
     }

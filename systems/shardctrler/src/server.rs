@@ -7,13 +7,15 @@
 
 use std::collections::BTreeMap;
 
-use raft::{Index, NodeId};
+use raft::Index;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{rebalance, Config, Gid};
 use crate::message::{ClientId, CtrlOp, CtrlReply, CtrlRequest, Seq};
-use raft::rsm::{Rejection, RestoreError, Rsm, RsmConfig, RsmOutput, ServerOutput, StateMachine};
+use raft::rsm::{
+    Rejection, RestoreError, Rsm, RsmConfig, RsmOutput, ServerInput, ServerOutput, StateMachine,
+};
 
 /// The replicated state: every config so far and the duplicate table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,13 +107,8 @@ impl StateMachine for Configs {
     }
 }
 
-/// What a controller server is fed.
-#[derive(Debug)]
-pub enum Input {
-    Tick,
-    Request { token: u64, req: CtrlRequest },
-    Raft { from: NodeId, msg: raft::Message },
-}
+/// What a controller server is fed: ticks, clerks' requests and Raft messages.
+pub type Input = ServerInput<CtrlRequest>;
 
 /// What the driver carries out, in order: Raft's `Persist` and `Send`, and replies.
 pub type Output = ServerOutput<CtrlReply>;
@@ -190,20 +187,18 @@ impl CtrlServer {
 
     pub fn step(&mut self, now: u64, input: Input, out: &mut Vec<Output>) {
         match input {
-            Input::Tick => self.rsm.tick(now, &mut self.out),
-            Input::Raft { from, msg } => self.rsm.recv(now, from, msg, &mut self.out),
-            Input::Request { token, req } => match req.op {
-                CtrlOp::Query { num }
-                    if self.mutation == Some(Mutation::FollowerQueries)
-                        && !self.rsm.is_leader() =>
-                {
-                    let reply = CtrlReply::Config(self.configs().query(num).clone());
-                    out.push(Output::Reply { token, reply });
-                }
-                _ => {
-                    self.rsm.propose(now, Some(token), &req, &mut self.out);
-                }
-            },
+            Input::Request {
+                token,
+                req:
+                    CtrlRequest {
+                        op: CtrlOp::Query { num },
+                        ..
+                    },
+            } if self.mutation == Some(Mutation::FollowerQueries) && !self.rsm.is_leader() => {
+                let reply = CtrlReply::Config(self.configs().query(num).clone());
+                out.push(Output::Reply { token, reply });
+            }
+            input => self.rsm.step(now, input, &mut self.out),
         }
         out.extend(self.out.drain(..).map(Output::from));
     }

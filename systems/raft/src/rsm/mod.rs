@@ -103,6 +103,17 @@ pub enum RsmOutput<R> {
     Rejected { token: u64, why: Rejection },
 }
 
+/// What a server on an Rsm is fed.
+#[derive(Debug)]
+pub enum ServerInput<C> {
+    /// Time passed (Raft's timers, the pending callers' timeouts).
+    Tick,
+    /// A clerk's request; `token` is the driver's handle for the reply.
+    Request { token: u64, req: C },
+    /// A Raft message from peer `from`.
+    Raft { from: NodeId, msg: crate::Message },
+}
+
 /// What a service whose only callers are clerks hands its driver: Raft's effects, and replies
 /// (a [`Rejection`] becomes the reply that says so, through `From`).
 #[derive(Debug, PartialEq, Eq)]
@@ -260,6 +271,23 @@ impl<S: StateMachine> Rsm<S> {
         self.raft
             .step(now, crate::Input::Recv { from, msg }, &mut self.raft_out);
         self.drain(now, out);
+    }
+
+    /// One input of a server whose requests are its commands: a tick, a Raft message, or a
+    /// request proposed with its token as the caller.
+    pub fn step(
+        &mut self,
+        now: u64,
+        input: ServerInput<S::Command>,
+        out: &mut Vec<RsmOutput<S::Reply>>,
+    ) {
+        match input {
+            ServerInput::Tick => self.tick(now, out),
+            ServerInput::Raft { from, msg } => self.recv(now, from, msg, out),
+            ServerInput::Request { token, req } => {
+                self.propose(now, Some(token), &req, out);
+            }
+        }
     }
 
     /// Proposes `command`; with a token, its caller is answered when it applies. Returns the index,
