@@ -407,7 +407,8 @@ fn lab_catalog() -> Catalog {
             "TestPersistConcurrentUnreliable4A" => generic(5, 5, true, true, false, -1, false),
             "TestPersistPartition4A" => generic(5, 5, false, true, true, -1, false),
             "TestPersistPartitionUnreliable4A" => generic(5, 5, true, true, true, -1, false),
-            "TestPersistPartitionUnreliableLinearizable4A" => generic(15, 7, true, true, true, -1, true),
+            "TestPersistPartitionUnreliableLinearizable4A" =>
+                generic(15, 7, true, true, true, -1, true),
             "TestSnapshotRPC4B" => custom(3, false, Some(1000), snapshot_rpc),
             "TestSnapshotSize4B" => custom(3, false, Some(1000), snapshot_size),
             "TestSpeed4B" => custom(3, false, Some(1000), |w| speed_test(w, Some(1000))),
@@ -415,8 +416,10 @@ fn lab_catalog() -> Catalog {
             "TestSnapshotRecoverManyClients4B" => generic(20, 5, false, true, false, 1000, false),
             "TestSnapshotUnreliable4B" => generic(5, 5, true, false, false, 1000, false),
             "TestSnapshotUnreliableRecover4B" => generic(5, 5, true, true, false, 1000, false),
-            "TestSnapshotUnreliableRecoverConcurrentPartition4B" => generic(5, 5, true, true, true, 1000, false),
-            "TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B" => generic(15, 7, true, true, true, 1000, true),
+            "TestSnapshotUnreliableRecoverConcurrentPartition4B" =>
+                generic(5, 5, true, true, true, 1000, false),
+            "TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B" =>
+                generic(15, 7, true, true, true, 1000, true),
         ],
     }
 }

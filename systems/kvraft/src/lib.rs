@@ -12,8 +12,8 @@
 //!    believes it leads cannot answer from stale state, because its entry never commits.
 //! 4. The server that holds the call answers it if the entry applied at that index is the same
 //!    request; if another entry took the index (leadership changed), or the term moved on, or the
-//!    entry did not commit within [`raft::rsm::RsmConfig::op_timeout`], it answers `WrongLeader`/`Timeout` and the
-//!    clerk retries elsewhere.
+//!    entry did not commit within [`raft::rsm::RsmConfig::op_timeout`], it answers
+//!    `WrongLeader`/`Timeout` and the clerk retries elsewhere.
 //!
 //! # Append returns the previous value
 //! Unlike the lab's kvraft, whose Append returns nothing, an Append here answers
