@@ -481,7 +481,7 @@ impl Clients {
         run: &Run<L>,
         kinds: &[Kind],
         client: F,
-    ) -> Result<(), String>
+    ) -> Result<(), Unfinished>
     where
         L: Lab,
         F: Fn(usize, Rc<Cell<bool>>) -> Fut,
@@ -502,16 +502,28 @@ impl Clients {
         stop.set(true);
         let deadline = run.now() + self.progress_ms;
         if !wait_until(run, &done, self.count, deadline, self.poll_ms).await {
-            let msg = format!(
-                "{} of {} clients' operations still unfinished {} ms after the nemesis stopped{}",
-                self.count - done.get(),
-                self.count,
-                self.progress_ms,
-                self.settled
-            );
-            run.fail(Failure::liveness(msg.clone()));
-            return Err(msg);
+            let e = Unfinished {
+                unfinished: self.count - done.get(),
+                clients: self.count,
+                progress_ms: self.progress_ms,
+                settled: self.settled,
+            };
+            run.fail(Failure::liveness(e.to_string()));
+            return Err(e);
         }
         Ok(())
     }
+}
+
+/// Clients of a `Nemesis*` scenario that did not finish in time after the nemesis settled.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{unfinished} of {clients} clients' operations still unfinished {progress_ms} ms after the \
+     nemesis stopped{settled}"
+)]
+pub struct Unfinished {
+    pub unfinished: usize,
+    pub clients: usize,
+    pub progress_ms: Time,
+    pub settled: &'static str,
 }

@@ -56,6 +56,7 @@ async fn nemesis_body(w: Rc<World>, kinds: &'static [Kind]) -> R {
     clients
         .run(&w, kinds, |cli, stop| client(w2.clone(), cli, stop))
         .await
+        .map_err(|e| e.to_string())
 }
 
 /// The `Nemesis*` scenarios, appended to the kvsrv catalog.
