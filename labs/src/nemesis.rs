@@ -34,13 +34,17 @@
 //! [`Driver::settle`] stops everything: cuts undone, the network healed, rules cleared, reordering
 //! off, every dead server restarted. A scenario then asserts progress within its lab's bound.
 
+use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::future::Future;
+use std::rc::Rc;
 
 use rand::seq::SliceRandom;
 use rand::Rng;
 use sim::{derive_rng, ChaCha8Rng, HostId, Links, Rule, Time};
 
+use crate::failure::Failure;
 use crate::fault::Fault;
 use crate::run::{Lab, Run};
 
@@ -437,4 +441,89 @@ impl Driver {
             }
         }
     }
+}
+
+/// Waits until `done` reaches `count`, looking every `poll_ms`; false if `deadline` came first.
+pub async fn wait_until<L: Lab>(
+    run: &Run<L>,
+    done: &Cell<usize>,
+    count: usize,
+    deadline: Time,
+    poll_ms: Time,
+) -> bool {
+    while done.get() < count {
+        if run.now() >= deadline {
+            return false;
+        }
+        run.sleep(poll_ms).await;
+    }
+    true
+}
+
+/// How a kv lab's `Nemesis*` scenario runs its clients.
+pub struct Clients {
+    pub count: usize,
+    /// How long the nemesis acts.
+    pub nemesis_ms: Time,
+    /// Once it settled, the time every client has to finish its operation in flight.
+    pub progress_ms: Time,
+    pub poll_ms: Time,
+    /// What settling did, for the failure message (" (network healed, ...)" or "").
+    pub settled: &'static str,
+}
+
+impl Clients {
+    /// `self.count` copies of `client` (given its number and the stop flag) run while a nemesis
+    /// drawn among `kinds` acts; then it settles, the clients are told to stop, and each must
+    /// finish within `progress_ms`, else the run fails with a liveness failure (also returned).
+    pub async fn run<L, F, Fut>(
+        &self,
+        run: &Run<L>,
+        kinds: &[Kind],
+        client: F,
+    ) -> Result<(), Unfinished>
+    where
+        L: Lab,
+        F: Fn(usize, Rc<Cell<bool>>) -> Fut,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let stop = Rc::new(Cell::new(false));
+        let done = Rc::new(Cell::new(0));
+        for cli in 0..self.count {
+            let (work, done2) = (client(cli, stop.clone()), done.clone());
+            run.spawn(async move {
+                work.await;
+                done2.set(done2.get() + 1);
+            });
+        }
+        let mut nemesis = Driver::draw(run, kinds);
+        nemesis.run(run, self.nemesis_ms).await;
+        nemesis.settle(run);
+        stop.set(true);
+        let deadline = run.now() + self.progress_ms;
+        if !wait_until(run, &done, self.count, deadline, self.poll_ms).await {
+            let e = Unfinished {
+                unfinished: self.count - done.get(),
+                clients: self.count,
+                progress_ms: self.progress_ms,
+                settled: self.settled,
+            };
+            run.fail(Failure::liveness(e.to_string()));
+            return Err(e);
+        }
+        Ok(())
+    }
+}
+
+/// Clients of a `Nemesis*` scenario that did not finish in time after the nemesis settled.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{unfinished} of {clients} clients' operations still unfinished {progress_ms} ms after the \
+     nemesis stopped{settled}"
+)]
+pub struct Unfinished {
+    pub unfinished: usize,
+    pub clients: usize,
+    pub progress_ms: Time,
+    pub settled: &'static str,
 }

@@ -109,6 +109,14 @@ pub struct Catalog {
     pub scenarios: Vec<Scenario>,
 }
 
+impl Catalog {
+    /// This catalog with `more` after its own scenarios (a lab's tests, then its `Nemesis*` ones).
+    pub fn followed_by(mut self, more: Vec<Scenario>) -> Catalog {
+        self.scenarios.extend(more);
+        self
+    }
+}
+
 /// Every registered catalog.
 pub fn catalogs() -> Vec<Catalog> {
     vec![

@@ -414,17 +414,17 @@ impl Replay {
     }
 
     /// Every claim of the edge holds in `history`.
-    fn edge_holds<I, O>(&self, edge: &CycleEdge, history: &History<I, O>) -> Result<(), String> {
+    fn edge_holds<I, O>(&self, edge: &CycleEdge, history: &History<I, O>) -> Result<(), EdgeError> {
         let op = |i: usize| &history.operations[i];
         let failed: Vec<bool> = history.operations.iter().map(|o| o.failed).collect();
         let (from, to) = (edge.from, edge.to);
-        let premise = |a: usize, b: usize| -> Result<(), String> {
-            let given = edge.given.as_deref().ok_or("no premise")?;
+        let premise = |a: usize, b: usize| -> Result<(), EdgeError> {
+            let given = edge.given.as_deref().ok_or(EdgeError::NoPremise)?;
             if (given.from, given.to) != (a, b) {
-                return Err(format!(
-                    "the premise is #{} -> #{}, not #{a} -> #{b}",
-                    given.from, given.to
-                ));
+                return Err(EdgeError::WrongPremise {
+                    given: (given.from, given.to),
+                    wanted: (a, b),
+                });
             }
             self.edge_holds(given, history)
         };
@@ -475,9 +475,25 @@ impl Replay {
         if holds {
             Ok(())
         } else {
-            Err(format!("does not hold: {edge:?}"))
+            Err(EdgeError::DoesNotHold {
+                edge: format!("{edge:?}"),
+            })
         }
     }
+}
+
+/// Why an edge of a story's cycle does not hold against the history.
+#[derive(Debug, thiserror::Error)]
+enum EdgeError {
+    #[error("no premise")]
+    NoPremise,
+    #[error("the premise is #{} -> #{}, not #{} -> #{}", given.0, given.1, wanted.0, wanted.1)]
+    WrongPremise {
+        given: (usize, usize),
+        wanted: (usize, usize),
+    },
+    #[error("does not hold: {edge}")]
+    DoesNotHold { edge: String },
 }
 
 /// The cycle closes, and every edge's reason holds against the history.

@@ -285,21 +285,38 @@ pub fn append_value(cli: usize, j: usize) -> String {
     format!("x {cli} {j} y")
 }
 
+/// What `checkClntAppends` found wrong with a value built by appends.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AppendsError {
+    #[error("{clnt} missing element {wanted} in Append result {value}")]
+    Missing {
+        clnt: usize,
+        wanted: String,
+        value: String,
+    },
+    #[error("duplicate element {wanted} in Append result")]
+    Duplicate { wanted: String },
+    #[error("wrong order for element {wanted} in Append result")]
+    WrongOrder { wanted: String },
+}
+
 /// `checkClntAppends`: `v` holds each of client `clnt`'s `count` appends exactly once, in order.
-pub fn check_clnt_appends(clnt: usize, v: &str, count: usize) -> Result<(), String> {
+pub fn check_clnt_appends(clnt: usize, v: &str, count: usize) -> Result<(), AppendsError> {
     let mut lastoff = None;
     for j in 0..count {
         let wanted = append_value(clnt, j);
         let Some(off) = v.find(&wanted) else {
-            return Err(format!(
-                "{clnt} missing element {wanted} in Append result {v}"
-            ));
+            return Err(AppendsError::Missing {
+                clnt,
+                wanted,
+                value: v.to_string(),
+            });
         };
         if v.rfind(&wanted) != Some(off) {
-            return Err(format!("duplicate element {wanted} in Append result"));
+            return Err(AppendsError::Duplicate { wanted });
         }
         if lastoff.is_some_and(|l| off <= l) {
-            return Err(format!("wrong order for element {wanted} in Append result"));
+            return Err(AppendsError::WrongOrder { wanted });
         }
         lastoff = Some(off);
     }
@@ -307,7 +324,7 @@ pub fn check_clnt_appends(clnt: usize, v: &str, count: usize) -> Result<(), Stri
 }
 
 /// `checkConcurrentAppends`: every client's appends present once each and in order.
-pub fn check_concurrent_appends(v: &str, counts: &[usize]) -> Result<(), String> {
+pub fn check_concurrent_appends(v: &str, counts: &[usize]) -> Result<(), AppendsError> {
     for (i, &n) in counts.iter().enumerate() {
         check_clnt_appends(i, v, n)?;
     }
@@ -351,10 +368,19 @@ mod tests {
             append_value(0, 1)
         );
         assert!(check_clnt_appends(0, &v, 2).is_ok());
-        assert!(check_clnt_appends(0, &v, 3).is_err());
+        assert!(matches!(
+            check_clnt_appends(0, &v, 3),
+            Err(AppendsError::Missing { clnt: 0, .. })
+        ));
         let dup = format!("{v}{}", append_value(0, 1));
-        assert!(check_clnt_appends(0, &dup, 2)
-            .unwrap_err()
-            .contains("duplicate"));
+        assert_eq!(
+            check_clnt_appends(0, &dup, 2).unwrap_err().to_string(),
+            "duplicate element x 0 1 y in Append result"
+        );
+        let swapped = format!("{}{}", append_value(0, 1), append_value(0, 0));
+        assert!(matches!(
+            check_clnt_appends(0, &swapped, 2),
+            Err(AppendsError::WrongOrder { .. })
+        ));
     }
 }

@@ -43,11 +43,11 @@ impl ServerHost {
         raft_mutation: Option<raft::Mutation>,
     ) -> ServerHost {
         let mut config = kvraft::Config {
-            maxraftstate,
             mutation,
             ..kvraft::Config::new(boot.id, n)
         };
-        config.raft.mutation = raft_mutation;
+        config.rsm.maxraftstate = maxraftstate;
+        config.rsm.raft.mutation = raft_mutation;
         let p = boot.persister;
         let kv = KvServer::restore(
             config,

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use super::world::{run_world, World, ELECTION_TIMEOUT, POLL_MS};
 use crate::failure::Failure;
 use crate::kv::append_value;
-use crate::nemesis::{Driver, Kind};
+use crate::nemesis::{wait_until, Clients, Kind};
 use crate::runner::{RunOptions, Scenario, ScenarioOutcome};
 
 type R = Result<(), String>;
@@ -46,41 +46,19 @@ async fn client(w: Rc<World>, cli: usize, stop: Rc<Cell<bool>>) {
     }
 }
 
-/// Waits until `done` reaches `count` or `deadline`; false if the deadline came first.
-async fn wait_until(w: &World, done: &Cell<usize>, count: usize, deadline: u64) -> bool {
-    while done.get() < count {
-        if w.now() >= deadline {
-            return false;
-        }
-        w.sleep(POLL_MS).await;
-    }
-    true
-}
-
 async fn nemesis_body(w: Rc<World>, kinds: &'static [Kind]) -> R {
-    let stop = Rc::new(Cell::new(false));
-    let done = Rc::new(Cell::new(0));
-    for cli in 0..CLIENTS {
-        let (w2, stop2, done2) = (w.clone(), stop.clone(), done.clone());
-        w.spawn(async move {
-            client(w2, cli, stop2).await;
-            done2.set(done2.get() + 1);
-        });
-    }
-    let mut nemesis = Driver::draw(&w, kinds);
-    nemesis.run(&w, NEMESIS_MS).await;
-    nemesis.settle(&w);
-    stop.set(true);
-    let deadline = w.now() + PROGRESS_MS;
-    if !wait_until(&w, &done, CLIENTS, deadline).await {
-        let msg = format!(
-            "{} of {CLIENTS} clients' operations still unfinished {PROGRESS_MS} ms after the \
-             nemesis stopped (network healed, every server restarted)",
-            CLIENTS - done.get()
-        );
-        w.fail(Failure::liveness(msg.clone()));
-        return Err(msg);
-    }
+    let clients = Clients {
+        count: CLIENTS,
+        nemesis_ms: NEMESIS_MS,
+        progress_ms: PROGRESS_MS,
+        poll_ms: POLL_MS,
+        settled: " (network healed, every server restarted)",
+    };
+    let w2 = w.clone();
+    clients
+        .run(&w, kinds, |cli, stop| client(w2.clone(), cli, stop))
+        .await
+        .map_err(|e| e.to_string())?;
     // A fresh clerk reads every key.
     let reads = Rc::new(Cell::new(0));
     let (w2, reads2) = (w.clone(), reads.clone());
@@ -92,7 +70,7 @@ async fn nemesis_body(w: Rc<World>, kinds: &'static [Kind]) -> R {
         }
     });
     let deadline = w.now() + PROGRESS_MS;
-    if !wait_until(&w, &reads, KEYS as usize, deadline).await {
+    if !wait_until(&w, &reads, KEYS as usize, deadline, POLL_MS).await {
         let msg = format!(
             "a fresh clerk read {} of {KEYS} keys within {PROGRESS_MS} ms after the nemesis \
              stopped",

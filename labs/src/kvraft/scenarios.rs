@@ -128,7 +128,7 @@ async fn generic_test(w: Rc<World>, g: Generic) -> R {
             };
             let v = w.get(ck, &i.to_string()).await;
             if !g.randomkeys {
-                check_clnt_appends(i, &v, j)?;
+                check_clnt_appends(i, &v, j).map_err(|e| e.to_string())?;
             }
         }
         match g.maxraftstate {
@@ -166,7 +166,7 @@ async fn speed_test(w: Rc<World>, maxraftstate: Option<usize>) -> R {
     }
     let dur = w.now() - start;
     let v = w.get(ck, "x").await;
-    check_clnt_appends(0, &v, NUM_OPS)?;
+    check_clnt_appends(0, &v, NUM_OPS).map_err(|e| e.to_string())?;
     if dur > NUM_OPS as Time * TIME_PER_OP {
         return Err(format!(
             "Operations completed too slowly {} ms/op > {TIME_PER_OP} ms/op",
@@ -203,7 +203,7 @@ async fn unreliable_one_key(w: Rc<World>) -> R {
         w.sleep(POLL_MS).await;
     }
     let vx = w.get(ck, "k").await;
-    check_concurrent_appends(&vx, &[UPTO; NCLIENT])
+    check_concurrent_appends(&vx, &[UPTO; NCLIENT]).map_err(|e| e.to_string())
 }
 
 /// `make_partition()`: the leader and one other server in the minority.
@@ -368,180 +368,58 @@ macro_rules! generic {
 /// The kvraft catalog (4A then 4B), in the order of the Go test file, then the `Nemesis*`
 /// scenarios (`nemesis_scenarios`).
 pub fn catalog() -> Catalog {
-    let mut catalog = lab_catalog();
-    catalog
-        .scenarios
-        .extend(super::nemesis_scenarios::scenarios());
-    catalog
+    lab_catalog().followed_by(super::nemesis_scenarios::scenarios())
+}
+
+/// One row of the catalog table: `generic(nclients, nservers, unreliable, crash, partitions,
+/// maxraftstate, randomkeys)` (see [`generic!`]) or `custom(nservers, unreliable, maxraftstate,
+/// body)`.
+macro_rules! scenarios {
+    (@row $name:literal, generic($($args:expr),*)) => { generic!($name, $($args),*) };
+    (@row $name:literal, custom($nservers:expr, $unreliable:expr, $max:expr, $body:expr)) => {
+        Scenario {
+            name: $name,
+            run: |seed: u64, opts: &RunOptions| {
+                run_world(seed, opts, $nservers, $unreliable, $max, $body)
+            },
+        }
+    };
+    ($( $name:literal => $kind:ident ( $($args:tt)* ) ),* $(,)?) => {
+        vec![$( scenarios!(@row $name, $kind($($args)*)) ),*]
+    };
 }
 
 /// The 23 tests of the lab alone.
 fn lab_catalog() -> Catalog {
     Catalog {
         system: "kvraft",
-        scenarios: vec![
-            generic!("TestBasic4A", 1, 5, false, false, false, -1, false),
-            Scenario {
-                name: "TestSpeed4A",
-                run: |seed, opts| run_world(seed, opts, 3, false, None, |w| speed_test(w, None)),
-            },
-            generic!("TestConcurrent4A", 5, 5, false, false, false, -1, false),
-            generic!("TestUnreliable4A", 5, 5, true, false, false, -1, false),
-            Scenario {
-                name: "TestUnreliableOneKey4A",
-                run: |seed, opts| run_world(seed, opts, 3, true, None, unreliable_one_key),
-            },
-            Scenario {
-                name: "TestOnePartition4A",
-                run: |seed, opts| run_world(seed, opts, 5, false, None, one_partition),
-            },
-            generic!(
-                "TestManyPartitionsOneClient4A",
-                1,
-                5,
-                false,
-                false,
-                true,
-                -1,
-                false
-            ),
-            generic!(
-                "TestManyPartitionsManyClients4A",
-                5,
-                5,
-                false,
-                false,
-                true,
-                -1,
-                false
-            ),
-            generic!(
-                "TestPersistOneClient4A",
-                1,
-                5,
-                false,
-                true,
-                false,
-                -1,
-                false
-            ),
-            generic!(
-                "TestPersistConcurrent4A",
-                5,
-                5,
-                false,
-                true,
-                false,
-                -1,
-                false
-            ),
-            generic!(
-                "TestPersistConcurrentUnreliable4A",
-                5,
-                5,
-                true,
-                true,
-                false,
-                -1,
-                false
-            ),
-            generic!("TestPersistPartition4A", 5, 5, false, true, true, -1, false),
-            generic!(
-                "TestPersistPartitionUnreliable4A",
-                5,
-                5,
-                true,
-                true,
-                true,
-                -1,
-                false
-            ),
-            generic!(
-                "TestPersistPartitionUnreliableLinearizable4A",
-                15,
-                7,
-                true,
-                true,
-                true,
-                -1,
-                true
-            ),
-            Scenario {
-                name: "TestSnapshotRPC4B",
-                run: |seed, opts| run_world(seed, opts, 3, false, Some(1000), snapshot_rpc),
-            },
-            Scenario {
-                name: "TestSnapshotSize4B",
-                run: |seed, opts| run_world(seed, opts, 3, false, Some(1000), snapshot_size),
-            },
-            Scenario {
-                name: "TestSpeed4B",
-                run: |seed, opts| {
-                    run_world(seed, opts, 3, false, Some(1000), |w| {
-                        speed_test(w, Some(1000))
-                    })
-                },
-            },
-            generic!(
-                "TestSnapshotRecover4B",
-                1,
-                5,
-                false,
-                true,
-                false,
-                1000,
-                false
-            ),
-            generic!(
-                "TestSnapshotRecoverManyClients4B",
-                20,
-                5,
-                false,
-                true,
-                false,
-                1000,
-                false
-            ),
-            generic!(
-                "TestSnapshotUnreliable4B",
-                5,
-                5,
-                true,
-                false,
-                false,
-                1000,
-                false
-            ),
-            generic!(
-                "TestSnapshotUnreliableRecover4B",
-                5,
-                5,
-                true,
-                true,
-                false,
-                1000,
-                false
-            ),
-            generic!(
-                "TestSnapshotUnreliableRecoverConcurrentPartition4B",
-                5,
-                5,
-                true,
-                true,
-                true,
-                1000,
-                false
-            ),
-            generic!(
-                "TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B",
-                15,
-                7,
-                true,
-                true,
-                true,
-                1000,
-                true
-            ),
+        scenarios: scenarios![
+            "TestBasic4A" => generic(1, 5, false, false, false, -1, false),
+            "TestSpeed4A" => custom(3, false, None, |w| speed_test(w, None)),
+            "TestConcurrent4A" => generic(5, 5, false, false, false, -1, false),
+            "TestUnreliable4A" => generic(5, 5, true, false, false, -1, false),
+            "TestUnreliableOneKey4A" => custom(3, true, None, unreliable_one_key),
+            "TestOnePartition4A" => custom(5, false, None, one_partition),
+            "TestManyPartitionsOneClient4A" => generic(1, 5, false, false, true, -1, false),
+            "TestManyPartitionsManyClients4A" => generic(5, 5, false, false, true, -1, false),
+            "TestPersistOneClient4A" => generic(1, 5, false, true, false, -1, false),
+            "TestPersistConcurrent4A" => generic(5, 5, false, true, false, -1, false),
+            "TestPersistConcurrentUnreliable4A" => generic(5, 5, true, true, false, -1, false),
+            "TestPersistPartition4A" => generic(5, 5, false, true, true, -1, false),
+            "TestPersistPartitionUnreliable4A" => generic(5, 5, true, true, true, -1, false),
+            "TestPersistPartitionUnreliableLinearizable4A" =>
+                generic(15, 7, true, true, true, -1, true),
+            "TestSnapshotRPC4B" => custom(3, false, Some(1000), snapshot_rpc),
+            "TestSnapshotSize4B" => custom(3, false, Some(1000), snapshot_size),
+            "TestSpeed4B" => custom(3, false, Some(1000), |w| speed_test(w, Some(1000))),
+            "TestSnapshotRecover4B" => generic(1, 5, false, true, false, 1000, false),
+            "TestSnapshotRecoverManyClients4B" => generic(20, 5, false, true, false, 1000, false),
+            "TestSnapshotUnreliable4B" => generic(5, 5, true, false, false, 1000, false),
+            "TestSnapshotUnreliableRecover4B" => generic(5, 5, true, true, false, 1000, false),
+            "TestSnapshotUnreliableRecoverConcurrentPartition4B" =>
+                generic(5, 5, true, true, true, 1000, false),
+            "TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B" =>
+                generic(15, 7, true, true, true, 1000, true),
         ],
     }
 }

@@ -12,9 +12,8 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use super::world::{run_world, World, POLL_MS};
-use crate::failure::Failure;
 use crate::kv::{append_value, arc};
-use crate::nemesis::{Driver, Kind};
+use crate::nemesis::{Clients, Kind};
 use crate::runner::{RunOptions, Scenario, ScenarioOutcome};
 
 type R = Result<(), String>;
@@ -46,33 +45,18 @@ async fn client(w: Rc<World>, cli: usize, stop: Rc<Cell<bool>>) {
 }
 
 async fn nemesis_body(w: Rc<World>, kinds: &'static [Kind]) -> R {
-    let stop = Rc::new(Cell::new(false));
-    let done = Rc::new(Cell::new(0));
-    for cli in 0..CLIENTS {
-        let (w2, stop2, done2) = (w.clone(), stop.clone(), done.clone());
-        w.spawn(async move {
-            client(w2, cli, stop2).await;
-            done2.set(done2.get() + 1);
-        });
-    }
-    let mut nemesis = Driver::draw(&w, kinds);
-    nemesis.run(&w, NEMESIS_MS).await;
-    nemesis.settle(&w);
-    stop.set(true);
-    let deadline = w.now() + PROGRESS_MS;
-    while done.get() < CLIENTS {
-        if w.now() >= deadline {
-            let msg = format!(
-                "{} of {CLIENTS} clients' operations still unfinished {PROGRESS_MS} ms after the \
-                 nemesis stopped",
-                CLIENTS - done.get()
-            );
-            w.fail(Failure::liveness(msg.clone()));
-            return Err(msg);
-        }
-        w.sleep(POLL_MS).await;
-    }
-    Ok(())
+    let clients = Clients {
+        count: CLIENTS,
+        nemesis_ms: NEMESIS_MS,
+        progress_ms: PROGRESS_MS,
+        poll_ms: POLL_MS,
+        settled: "",
+    };
+    let w2 = w.clone();
+    clients
+        .run(&w, kinds, |cli, stop| client(w2.clone(), cli, stop))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The `Nemesis*` scenarios, appended to the kvsrv catalog.

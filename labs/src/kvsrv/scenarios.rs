@@ -91,7 +91,7 @@ async fn generic_test(w: Rc<World>, nclients: usize, randomkeys: bool) -> R {
             };
             let v = w.get(ck, &i.to_string()).await;
             if !randomkeys {
-                check_clnt_appends(i, &v, j)?;
+                check_clnt_appends(i, &v, j).map_err(|e| e.to_string())?;
             }
         }
     }
@@ -124,7 +124,7 @@ async fn unreliable_one_key(w: Rc<World>) -> R {
         w.sleep(POLL_MS).await;
     }
     let vx = w.get(ck, "k").await;
-    check_concurrent_appends(&vx, &[UPTO; NCLIENT])
+    check_concurrent_appends(&vx, &[UPTO; NCLIENT]).map_err(|e| e.to_string())
 }
 
 /// TestMemGet2: after a 10 MiB value is read by two clerks and overwritten, the server keeps no
@@ -141,11 +141,15 @@ async fn mem_get(w: Rc<World>) -> R {
         return Err("error: incorrect len".into());
     }
     w.put(ck0, "k", arc("0")).await;
+    memory_below(&w, MEM * MIB)
+}
+
+/// The tests' memory bound: the server holds fewer than `limit` bytes.
+fn memory_below(w: &World, limit: usize) -> R {
     let m = w.server_bytes();
-    if m >= MEM * MIB {
+    if m >= limit {
         return Err(format!(
-            "error: server using too much memory {m} B (limit {} B)",
-            MEM * MIB
+            "error: server using too much memory {m} B (limit {limit} B)"
         ));
     }
     Ok(())
@@ -158,14 +162,7 @@ async fn mem_put(w: Rc<World>) -> R {
     let rd: Arc<str> = w.rand_value(MIB * MEM).into();
     w.put(ck0, "k", rd).await;
     w.put(ck1, "k", arc("")).await;
-    let m = w.server_bytes();
-    if m >= MEM * MIB {
-        return Err(format!(
-            "error: server using too much memory {m} B (limit {} B)",
-            MEM * MIB
-        ));
-    }
-    Ok(())
+    memory_below(&w, MEM * MIB)
 }
 
 /// TestMemAppend2: two Appends of 10 MiB from two clerks leave at most 30 MiB (the value, 20 MiB,
@@ -297,11 +294,7 @@ macro_rules! scenarios {
 /// The kvsrv catalog, in the order of the Go test file, then the `Nemesis*` scenarios
 /// (`nemesis_scenarios`).
 pub fn catalog() -> Catalog {
-    let mut catalog = lab_catalog();
-    catalog
-        .scenarios
-        .extend(super::nemesis_scenarios::scenarios());
-    catalog
+    lab_catalog().followed_by(super::nemesis_scenarios::scenarios())
 }
 
 /// The ten tests of the lab alone.

@@ -862,11 +862,7 @@ macro_rules! catalog {
 /// The Raft lab catalog, in the order of the Go test file, then the `Nemesis*` scenarios
 /// (`nemesis_scenarios`).
 pub fn catalog() -> Catalog {
-    let mut catalog = lab_catalog();
-    catalog
-        .scenarios
-        .extend(super::nemesis_scenarios::scenarios());
-    catalog
+    lab_catalog().followed_by(super::nemesis_scenarios::scenarios())
 }
 
 /// The 28 tests of the lab alone.

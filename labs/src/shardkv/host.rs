@@ -84,13 +84,19 @@ pub fn server_name(gid: u64, i: usize) -> String {
 type C<'a> = Ctx<'a, Msg, Note>;
 
 /// Carries out Raft sends of a server whose group is `peers`.
-fn raft_send(
+/// Carries out a server's Raft output: `Persist` into the persister, a request as a call to the
+/// peer's host, a reply as the answer to `request` (the call being handled).
+fn perform_raft(
     ctx: &mut C<'_>,
     peers: &[HostId],
-    to: usize,
-    msg: raft::Message,
+    output: raft::Output,
     request: Option<(HostId, CallId)>,
 ) {
+    let (to, msg) = match output {
+        raft::Output::Persist { state, snapshot } => return ctx.persister().save(state, snapshot),
+        raft::Output::Send { to, msg } => (to, msg),
+        raft::Output::Apply(m) => panic!("a server on an Rsm applies its own entries, not {m:?}"),
+    };
     if msg.is_request() {
         ctx.call(peers[to], Msg::Raft(msg));
         return;
@@ -150,12 +156,11 @@ impl CtrlHost {
         self.server.step(ctx.now(), input, &mut self.out);
         for o in self.out.drain(..) {
             match o {
-                shardctrler::Output::Persist { state, snapshot } => {
-                    ctx.persister().save(state, snapshot)
-                }
-                shardctrler::Output::Send { to, msg } => {
-                    self.seen.sent(&msg);
-                    raft_send(ctx, &self.peers, to, msg, req)
+                shardctrler::Output::Raft(o) => {
+                    if let raft::Output::Send { msg, .. } = &o {
+                        self.seen.sent(msg);
+                    }
+                    perform_raft(ctx, &self.peers, o, req)
                 }
                 shardctrler::Output::Reply { token, reply } => {
                     ctx.reply(CallId(token), Msg::CtrlRep(reply))
@@ -221,12 +226,11 @@ impl ShardHost {
         self.server.step(ctx.now(), input, &mut self.out);
         for o in std::mem::take(&mut self.out) {
             match o {
-                shardkv::Output::Persist { state, snapshot } => {
-                    ctx.persister().save(state, snapshot)
-                }
-                shardkv::Output::Send { to, msg } => {
-                    self.seen.sent(&msg);
-                    raft_send(ctx, &self.peers, to, msg, req)
+                shardkv::Output::Raft(o) => {
+                    if let raft::Output::Send { msg, .. } = &o {
+                        self.seen.sent(msg);
+                    }
+                    perform_raft(ctx, &self.peers, o, req)
                 }
                 shardkv::Output::Reply { token, reply } => {
                     ctx.reply(CallId(token), Msg::KvRep(reply))

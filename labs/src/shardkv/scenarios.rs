@@ -48,6 +48,16 @@ impl T {
         self.leavem(&[g]).await
     }
 
+    /// Shuts down all three groups, then starts them again.
+    fn restart_all_groups(&self) {
+        for g in 0..3 {
+            self.w.shutdown_group(g);
+        }
+        for g in 0..3 {
+            self.w.start_group(g);
+        }
+    }
+
     /// `randstring(n)`.
     fn randstring(&self, n: usize) -> String {
         const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
@@ -79,6 +89,36 @@ impl T {
         Ok(())
     }
 
+    /// Puts `value` to each of the keys `0..n`; returns the keys and their values.
+    async fn put_all(&self, ck: usize, n: usize, value: &str) -> (Vec<String>, Vec<String>) {
+        let ka: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        let va = vec![value.to_string(); n];
+        for i in 0..n {
+            self.w.put(ck, &ka[i], &va[i]).await;
+        }
+        (ka, va)
+    }
+
+    /// For each key whose shard `owned` marks: check it, put its value with `suffix`, check it.
+    async fn check_and_put_owned(
+        &self,
+        ck: usize,
+        ka: &[String],
+        va: &[String],
+        owned: &[bool],
+        suffix: &str,
+    ) -> R {
+        for i in 0..ka.len() {
+            if owned[key2shard(&ka[i])] {
+                self.w.check(ck, &ka[i], &va[i]).await?;
+                let v = format!("{}{suffix}", va[i]);
+                self.w.put(ck, &ka[i], &v).await;
+                self.w.check(ck, &ka[i], &v).await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn check_all(&self, ck: usize, ka: &[String], va: &[String]) -> R {
         for i in 0..ka.len() {
             self.w.check(ck, &ka[i], &va[i]).await?;
@@ -87,39 +127,62 @@ impl T {
     }
 }
 
-/// Concurrent appenders on keys `0..n`, each with its own clerk, until `done`; `pause` between
-/// appends (0: none). `va` is shared with the test.
-fn appenders(
-    t: &Rc<T>,
-    ka: &[String],
-    va: &Rc<RefCell<Vec<String>>>,
-    len: usize,
-    pause: u64,
-) -> (Rc<Cell<bool>>, Rc<Cell<usize>>) {
-    let done = Rc::new(Cell::new(false));
-    let finished = Rc::new(Cell::new(0));
-    for (i, key) in ka.iter().enumerate() {
-        let (t2, va, done, finished, key) = (
-            t.clone(),
-            va.clone(),
-            done.clone(),
-            finished.clone(),
-            key.clone(),
-        );
-        let ck1 = t.w.make_clerk();
-        t.w.spawn(async move {
-            while !done.get() {
-                let x = t2.randstring(len);
-                t2.w.append(ck1, &key, &x).await;
-                va.borrow_mut()[i].push_str(&x);
-                if pause > 0 {
-                    t2.w.sleep(pause).await;
+/// Concurrent appenders on keys `0..n` (filled first by the main clerk), each with its own
+/// clerk, until stopped; `pause` between appends (0: none). `va` is shared with the test.
+struct Appenders {
+    ka: Vec<String>,
+    va: Rc<RefCell<Vec<String>>>,
+    done: Rc<Cell<bool>>,
+    finished: Rc<Cell<usize>>,
+}
+
+impl Appenders {
+    async fn start(t: &Rc<T>, ck: usize, n: usize, len: usize, pause: u64) -> Appenders {
+        let (ka, va) = t.fill(ck, n, len).await;
+        let va = Rc::new(RefCell::new(va));
+        let done = Rc::new(Cell::new(false));
+        let finished = Rc::new(Cell::new(0));
+        for (i, key) in ka.iter().enumerate() {
+            let (t2, va, done, finished, key) = (
+                t.clone(),
+                va.clone(),
+                done.clone(),
+                finished.clone(),
+                key.clone(),
+            );
+            let ck1 = t.w.make_clerk();
+            t.w.spawn(async move {
+                while !done.get() {
+                    let x = t2.randstring(len);
+                    t2.w.append(ck1, &key, &x).await;
+                    va.borrow_mut()[i].push_str(&x);
+                    if pause > 0 {
+                        t2.w.sleep(pause).await;
+                    }
                 }
-            }
-            finished.set(finished.get() + 1);
-        });
+                finished.set(finished.get() + 1);
+            });
+        }
+        Appenders {
+            ka,
+            va,
+            done,
+            finished,
+        }
     }
-    (done, finished)
+
+    /// Tells the appenders to stop after their current append.
+    fn stop(&self) {
+        self.done.set(true);
+    }
+
+    /// Stops the appenders, waits for them, and checks every key with the main clerk.
+    async fn stop_and_check(self, t: &T, ck: usize) -> R {
+        self.stop();
+        wait_for(&t.w, &self.finished, self.ka.len()).await;
+        let va = self.va.borrow().clone();
+        t.check_all(ck, &self.ka, &va).await
+    }
 }
 
 async fn wait_for(w: &World, finished: &Cell<usize>, n: usize) {
@@ -250,12 +313,7 @@ async fn snapshot(w: Rc<World>) -> R {
     t.check_all(ck, &ka, &va).await?;
     w.sleep(1000).await;
     w.checklogs()?;
-    for g in 0..3 {
-        w.shutdown_group(g);
-    }
-    for g in 0..3 {
-        w.start_group(g);
-    }
+    t.restart_all_groups();
     t.check_all(ck, &ka, &va).await
 }
 
@@ -298,9 +356,7 @@ async fn concurrent1(w: Rc<World>) -> R {
     let t = Rc::new(T::new(w.clone()));
     let ck = w.make_clerk();
     t.join(0).await;
-    let (ka, va) = t.fill(ck, 10, 5).await;
-    let va = Rc::new(RefCell::new(va));
-    let (done, finished) = appenders(&t, &ka, &va, 5, 10);
+    let appenders = Appenders::start(&t, ck, 10, 5, 10).await;
     w.sleep(150).await;
     t.join(1).await;
     w.sleep(500).await;
@@ -323,10 +379,7 @@ async fn concurrent1(w: Rc<World>) -> R {
     w.sleep(500).await;
     t.join(1).await;
     w.sleep(1000).await;
-    done.set(true);
-    wait_for(&w, &finished, ka.len()).await;
-    let va = va.borrow().clone();
-    t.check_all(ck, &ka, &va).await
+    appenders.stop_and_check(&t, ck).await
 }
 
 /// TestConcurrent2_5B: slower appenders; leave/join at 3 s intervals; two groups restarted.
@@ -336,9 +389,7 @@ async fn concurrent2(w: Rc<World>) -> R {
     t.join(1).await;
     t.join(0).await;
     t.join(2).await;
-    let (ka, va) = t.fill(ck, 10, 1).await;
-    let va = Rc::new(RefCell::new(va));
-    let (done, finished) = appenders(&t, &ka, &va, 1, 50);
+    let appenders = Appenders::start(&t, ck, 10, 1, 50).await;
     t.leave(0).await;
     t.leave(2).await;
     w.sleep(3000).await;
@@ -356,10 +407,7 @@ async fn concurrent2(w: Rc<World>) -> R {
     w.start_group(1);
     w.start_group(2);
     w.sleep(2000).await;
-    done.set(true);
-    wait_for(&w, &finished, ka.len()).await;
-    let va = va.borrow().clone();
-    t.check_all(ck, &ka, &va).await
+    appenders.stop_and_check(&t, ck).await
 }
 
 /// TestConcurrent3_5B: for 12 s, joins, a restart of every group and leaves at random intervals.
@@ -367,30 +415,20 @@ async fn concurrent3(w: Rc<World>) -> R {
     let t = Rc::new(T::new(w.clone()));
     let ck = w.make_clerk();
     t.join(0).await;
-    let (ka, va) = t.fill(ck, 10, 1).await;
-    let va = Rc::new(RefCell::new(va));
-    let (done, finished) = appenders(&t, &ka, &va, 1, 0);
+    let appenders = Appenders::start(&t, ck, 10, 1, 0).await;
     let t0 = w.now();
     while w.now() - t0 < 12_000 {
         t.join(2).await;
         t.join(1).await;
         w.sleep(w.rand(900)).await;
-        for g in 0..3 {
-            w.shutdown_group(g);
-        }
-        for g in 0..3 {
-            w.start_group(g);
-        }
+        t.restart_all_groups();
         w.sleep(w.rand(900)).await;
         t.leave(1).await;
         t.leave(2).await;
         w.sleep(w.rand(900)).await;
     }
     w.sleep(2000).await;
-    done.set(true);
-    wait_for(&w, &finished, ka.len()).await;
-    let va = va.borrow().clone();
-    t.check_all(ck, &ka, &va).await
+    appenders.stop_and_check(&t, ck).await
 }
 
 /// TestUnreliable1_5B.
@@ -441,15 +479,11 @@ async fn unreliable2(w: Rc<World>) -> R {
     let t = Rc::new(T::new(w.clone()));
     let ck = w.make_clerk();
     t.join(0).await;
-    let (ka, va) = t.fill(ck, 10, 5).await;
-    let va = Rc::new(RefCell::new(va));
-    let (done, finished) = appenders(&t, &ka, &va, 5, 0);
+    let appenders = Appenders::start(&t, ck, 10, 5, 0).await;
     unreliable_changes(&t).await;
-    done.set(true);
+    appenders.stop();
     w.set_reliable(true);
-    wait_for(&w, &finished, ka.len()).await;
-    let va = va.borrow().clone();
-    t.check_all(ck, &ka, &va).await
+    appenders.stop_and_check(&t, ck).await
 }
 
 /// TestUnreliable3_5B: random Gets, Puts and Appends, checked for linearizability (here every
@@ -542,11 +576,7 @@ async fn challenge2_unaffected(w: Rc<World>) -> R {
     t.join(0).await;
     // Do a bunch of puts to keys in all shards.
     let n = 10;
-    let ka: Vec<String> = (0..n).map(|i| i.to_string()).collect();
-    let mut va: Vec<String> = vec!["100".to_string(); n];
-    for i in 0..n {
-        w.put(ck, &ka[i], &va[i]).await;
-    }
+    let (ka, mut va) = t.put_all(ck, n, "100").await;
     // JOIN 101
     t.join(1).await;
     // QUERY to find shards now owned by 101.
@@ -568,15 +598,7 @@ async fn challenge2_unaffected(w: Rc<World>) -> R {
     // Wait to make sure clients see the new config.
     w.sleep(1000).await;
     // And finally: gets/puts for 101-owned keys still complete.
-    for i in 0..n {
-        if owned[key2shard(&ka[i])] {
-            w.check(ck, &ka[i], &va[i]).await?;
-            let v = format!("{}-1", va[i]);
-            w.put(ck, &ka[i], &v).await;
-            w.check(ck, &ka[i], &v).await?;
-        }
-    }
-    Ok(())
+    t.check_and_put_owned(ck, &ka, &va, &owned, "-1").await
 }
 
 /// TestChallenge2Partial: 101 serves the shards it got from 102 without waiting for 100's.
@@ -587,12 +609,7 @@ async fn challenge2_partial(w: Rc<World>) -> R {
     t.joinm(&[0, 1, 2]).await;
     // Give the implementation some time to reconfigure.
     w.sleep(1000).await;
-    let n = 10;
-    let ka: Vec<String> = (0..n).map(|i| i.to_string()).collect();
-    let va: Vec<String> = vec!["100".to_string(); n];
-    for i in 0..n {
-        w.put(ck, &ka[i], &va[i]).await;
-    }
+    let (ka, va) = t.put_all(ck, 10, "100").await;
     // QUERY to find shards owned by 102.
     let c = w.query(t.mck, -1).await;
     let owned: Vec<bool> = c.shards.iter().map(|g| *g == w.gid(2)).collect();
@@ -602,15 +619,7 @@ async fn challenge2_partial(w: Rc<World>) -> R {
     t.leavem(&[0, 2]).await;
     // Give the implementation some time to start reconfiguration and migrate 102 -> 101.
     w.sleep(1000).await;
-    for i in 0..n {
-        if owned[key2shard(&ka[i])] {
-            w.check(ck, &ka[i], &va[i]).await?;
-            let v = format!("{}-2", va[i]);
-            w.put(ck, &ka[i], &v).await;
-            w.check(ck, &ka[i], &v).await?;
-        }
-    }
-    Ok(())
+    t.check_and_put_owned(ck, &ka, &va, &owned, "-2").await
 }
 
 type Body = fn(Rc<World>) -> Pin<Box<dyn Future<Output = R>>>;

@@ -28,20 +28,21 @@ pub enum MaelstromCommand {
     Test(TestArgs),
 }
 
-fn secs(text: &str) -> Result<Duration, String> {
+/// A non-negative, finite number of `unit`s (clap prints the error after the argument's name).
+fn duration(text: &str, unit: &str, per_second: f64) -> anyhow::Result<Duration> {
     text.parse::<f64>()
         .ok()
         .filter(|s| *s >= 0.0 && s.is_finite())
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| format!("expected a number of seconds, not `{text}`"))
+        .map(|n| Duration::from_secs_f64(n / per_second))
+        .ok_or_else(|| anyhow::anyhow!("expected a number of {unit}, not `{text}`"))
 }
 
-fn millis(text: &str) -> Result<Duration, String> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| *s >= 0.0 && s.is_finite())
-        .map(|ms| Duration::from_secs_f64(ms / 1e3))
-        .ok_or_else(|| format!("expected a number of milliseconds, not `{text}`"))
+fn secs(text: &str) -> anyhow::Result<Duration> {
+    duration(text, "seconds", 1.0)
+}
+
+fn millis(text: &str) -> anyhow::Result<Duration> {
+    duration(text, "milliseconds", 1e3)
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
+use anyhow::{anyhow, bail, Context as _};
 use serde::{Deserialize, Serialize};
 
 /// The `format` of files this version writes and reads.
@@ -41,25 +41,23 @@ impl std::fmt::Display for Shard {
 }
 
 /// `I/N` with `0 <= I < N` (a Kubernetes completion index or a CI matrix index is `I`).
-pub fn parse_shard(s: &str) -> Result<Shard, String> {
+pub fn parse_shard(s: &str) -> anyhow::Result<Shard> {
     let (i, n) = s
         .split_once('/')
-        .ok_or_else(|| format!("`{s}` is not I/N (for example 0/4)"))?;
+        .ok_or_else(|| anyhow!("`{s}` is not I/N (for example 0/4)"))?;
     let index: u64 = i
         .trim()
         .parse()
-        .map_err(|e| format!("shard index `{i}`: {e}"))?;
+        .map_err(|e| anyhow!("shard index `{i}`: {e}"))?;
     let count: u64 = n
         .trim()
         .parse()
-        .map_err(|e| format!("shard count `{n}`: {e}"))?;
+        .map_err(|e| anyhow!("shard count `{n}`: {e}"))?;
     if count == 0 {
-        return Err("the shard count must be at least 1".into());
+        bail!("the shard count must be at least 1");
     }
     if index >= count {
-        return Err(format!(
-            "shard index {index} is not below the count {count} (indexes start at 0)"
-        ));
+        bail!("shard index {index} is not below the count {count} (indexes start at 0)");
     }
     Ok(Shard { index, count })
 }
@@ -169,8 +167,11 @@ mod tests {
 
     #[test]
     fn shards_parse_and_partition_the_runs() {
-        assert_eq!(parse_shard("2/4"), Ok(Shard { index: 2, count: 4 }));
-        assert!(parse_shard("4/4").unwrap_err().contains("not below"));
+        assert_eq!(parse_shard("2/4").unwrap(), Shard { index: 2, count: 4 });
+        assert!(parse_shard("4/4")
+            .unwrap_err()
+            .to_string()
+            .contains("not below"));
         assert!(parse_shard("0/0").is_err());
         assert!(parse_shard("1").is_err());
         let shards: Vec<Shard> = (0..3).map(|index| Shard { index, count: 3 }).collect();

@@ -6,7 +6,18 @@ use plotters::prelude::*;
 use super::network::Logged;
 use super::workload::JsonHistory;
 
-type Plot = Result<String, String>;
+/// Why plotters could not draw a picture (its error, whose type depends on the backend, as text).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PlotError(String);
+
+impl PlotError {
+    fn new(e: impl std::fmt::Display) -> PlotError {
+        PlotError(e.to_string())
+    }
+}
+
+type Plot = Result<String, PlotError>;
 
 fn kind_of(input: &serde_json::Value) -> String {
     input["f"]
@@ -22,7 +33,7 @@ pub fn latency(history: &JsonHistory, start: i64) -> Plot {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 400)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(PlotError::new)?;
         let points: Vec<(f64, f64, u8)> = history
             .operations
             .iter()
@@ -49,8 +60,8 @@ pub fn latency(history: &JsonHistory, start: i64) -> Plot {
             .x_label_area_size(30)
             .y_label_area_size(50)
             .build_cartesian_2d(0.0..max_t * 1.02, 0.0..max_l * 1.1)
-            .map_err(|e| e.to_string())?;
-        chart.configure_mesh().draw().map_err(|e| e.to_string())?;
+            .map_err(PlotError::new)?;
+        chart.configure_mesh().draw().map_err(PlotError::new)?;
         for (class, color, label) in [(0u8, GREEN, "ok"), (1, RED, "fail"), (2, BLACK, "info")] {
             let series: Vec<(f64, f64)> = points
                 .iter()
@@ -63,7 +74,7 @@ pub fn latency(history: &JsonHistory, start: i64) -> Plot {
                         .into_iter()
                         .map(|p| Circle::new(p, 2, color.filled())),
                 )
-                .map_err(|e| e.to_string())?
+                .map_err(PlotError::new)?
                 .label(label)
                 .legend(move |(x, y)| Circle::new((x, y), 3, color.filled()));
         }
@@ -72,8 +83,8 @@ pub fn latency(history: &JsonHistory, start: i64) -> Plot {
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
+            .map_err(PlotError::new)?;
+        root.present().map_err(PlotError::new)?;
     }
     Ok(svg)
 }
@@ -99,20 +110,20 @@ pub fn rate(history: &JsonHistory, start: i64) -> Plot {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 300)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(PlotError::new)?;
         let mut chart = ChartBuilder::on(&root)
             .caption("Completed operations per second", ("sans-serif", 16))
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(50)
             .build_cartesian_2d(0..bins, 0..max + 1)
-            .map_err(|e| e.to_string())?;
-        chart.configure_mesh().draw().map_err(|e| e.to_string())?;
+            .map_err(PlotError::new)?;
+        chart.configure_mesh().draw().map_err(PlotError::new)?;
         for (i, (kind, counts)) in kinds.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             chart
                 .draw_series(LineSeries::new(counts.iter().copied().enumerate(), color))
-                .map_err(|e| e.to_string())?
+                .map_err(PlotError::new)?
                 .label(kind.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color));
         }
@@ -121,8 +132,8 @@ pub fn rate(history: &JsonHistory, start: i64) -> Plot {
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
             .draw()
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
+            .map_err(PlotError::new)?;
+        root.present().map_err(PlotError::new)?;
     }
     Ok(svg)
 }
@@ -157,7 +168,7 @@ pub fn lamport(messages: &[Logged], node_count: usize) -> Plot {
     {
         let root =
             SVGBackend::with_string(&mut svg, (120 * lanes as u32, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(PlotError::new)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!("Messages (first {}), time down, in ms", messages.len()),
@@ -167,7 +178,7 @@ pub fn lamport(messages: &[Logged], node_count: usize) -> Plot {
             .x_label_area_size(30)
             .y_label_area_size(50)
             .build_cartesian_2d(-0.5..lanes as f64 - 0.5, (t1 - t0) as f64 / 1e6..0.0)
-            .map_err(|e| e.to_string())?;
+            .map_err(PlotError::new)?;
         let names: Vec<String> = std::iter::once("clients".to_string())
             .chain((0..node_count).map(|i| format!("n{i}")))
             .chain(["lin-kv", "seq-kv", "lww-kv", "lin-tso"].map(String::from))
@@ -185,7 +196,7 @@ pub fn lamport(messages: &[Logged], node_count: usize) -> Plot {
             })
             .disable_x_mesh()
             .draw()
-            .map_err(|e| e.to_string())?;
+            .map_err(PlotError::new)?;
         let ms = |t: i64| (t - t0) as f64 / 1e6;
         chart
             .draw_series(messages.iter().map(|m| {
@@ -201,8 +212,8 @@ pub fn lamport(messages: &[Logged], node_count: usize) -> Plot {
                     }
                 }
             }))
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
+            .map_err(PlotError::new)?;
+        root.present().map_err(PlotError::new)?;
     }
     Ok(svg)
 }

@@ -14,6 +14,23 @@ pub struct Message {
     pub body: Map<String, Json>,
 }
 
+/// Why a line is not a Maelstrom message.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("not JSON ({0})")]
+    NotJson(serde_json::Error),
+    #[error("not a JSON object")]
+    NotObject,
+    #[error("\"{field}\" must be {want}, not {found}")]
+    WrongType {
+        field: &'static str,
+        want: &'static str,
+        found: Json,
+    },
+    #[error("missing \"{0}\"")]
+    Missing(&'static str),
+}
+
 impl Message {
     pub fn new(src: &str, dest: &str, body: Json) -> Self {
         let body = match body {
@@ -52,27 +69,43 @@ impl Message {
     }
 
     /// A node's stdout line, or why it breaks the protocol.
-    pub fn parse(line: &str) -> Result<Self, String> {
-        let value: Json = serde_json::from_str(line).map_err(|e| format!("not JSON ({e})"))?;
+    pub fn parse(line: &str) -> Result<Self, LineError> {
+        let value: Json = serde_json::from_str(line).map_err(LineError::NotJson)?;
         let Json::Object(mut map) = value else {
-            return Err("not a JSON object".into());
+            return Err(LineError::NotObject);
         };
-        let mut text = |name: &str| match map.remove(name) {
+        let mut text = |field: &'static str| match map.remove(field) {
             Some(Json::String(s)) => Ok(s),
-            Some(other) => Err(format!("\"{name}\" must be a string, not {other}")),
-            None => Err(format!("missing \"{name}\"")),
+            Some(found) => Err(LineError::WrongType {
+                field,
+                want: "a string",
+                found,
+            }),
+            None => Err(LineError::Missing(field)),
         };
         let src = text("src")?;
         let dest = text("dest")?;
         let body = match map.remove("body") {
             Some(Json::Object(body)) => body,
-            Some(other) => return Err(format!("\"body\" must be an object, not {other}")),
-            None => return Err("missing \"body\"".into()),
+            Some(found) => {
+                return Err(LineError::WrongType {
+                    field: "body",
+                    want: "an object",
+                    found,
+                })
+            }
+            None => return Err(LineError::Missing("body")),
         };
         match body.get("type") {
             Some(Json::String(_)) => {}
-            Some(other) => return Err(format!("\"body.type\" must be a string, not {other}")),
-            None => return Err("missing \"body.type\"".into()),
+            Some(found) => {
+                return Err(LineError::WrongType {
+                    field: "body.type",
+                    want: "a string",
+                    found: found.clone(),
+                })
+            }
+            None => return Err(LineError::Missing("body.type")),
         }
         Ok(Message { src, dest, body })
     }
@@ -135,16 +168,18 @@ mod tests {
 
     #[test]
     fn says_why_a_line_breaks_the_protocol() {
-        assert!(Message::parse("hello").unwrap_err().starts_with("not JSON"));
-        assert_eq!(Message::parse("[1]").unwrap_err(), "not a JSON object");
+        let why = |line: &str| Message::parse(line).unwrap_err().to_string();
+        assert!(why("hello").starts_with("not JSON"));
+        assert_eq!(why("[1]"), "not a JSON object");
         assert_eq!(
-            Message::parse(r#"{"src":"n0","body":{"type":"x"}}"#).unwrap_err(),
+            why(r#"{"src":"n0","body":{"type":"x"}}"#),
             "missing \"dest\""
         );
         assert_eq!(
-            Message::parse(r#"{"src":"n0","dest":"n1","body":{}}"#).unwrap_err(),
+            why(r#"{"src":"n0","dest":"n1","body":{}}"#),
             "missing \"body.type\""
         );
+        assert_eq!(why(r#"{"src":1}"#), "\"src\" must be a string, not 1");
     }
 
     #[test]

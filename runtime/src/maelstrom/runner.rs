@@ -119,7 +119,7 @@ async fn route(run: Arc<Run>, mut out: mpsc::UnboundedReceiver<NodeOutput>) {
                         run.fail(Problem::Protocol {
                             node: format!("n{node}"),
                             line,
-                            reason,
+                            reason: reason.to_string(),
                         });
                         continue;
                     }

@@ -101,7 +101,7 @@ pub async fn serve(options: Options) -> Result<(), NodeError> {
     let dir = options.data_dir_for(&names[me]);
     let (persister, state, snapshot) = FilePersister::open(&dir)?;
     let mut cfg = kvraft::Config::new(me, names.len());
-    cfg.maxraftstate = Some(options.max_raft_state);
+    cfg.rsm.maxraftstate = Some(options.max_raft_state);
     let rng = Box::new(ChaCha8Rng::seed_from_u64(
         options.seed ^ (me as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
     ));
@@ -197,7 +197,8 @@ impl Node {
                 };
                 match client_request(&m) {
                     Ok(req) => self.submit(req, waiter, true)?,
-                    Err(text) => {
+                    Err(e) => {
+                        let text = e.to_string();
                         self.answer(waiter, error_body(None, code::MALFORMED_REQUEST, &text))
                     }
                 }
@@ -319,13 +320,24 @@ impl Node {
     }
 }
 
+/// A client's request that lacks a field its kind needs.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind} without \"{field}\"")]
+struct MissingField {
+    kind: String,
+    field: &'static str,
+}
+
 /// A client's `read`, `write` or `cas` as a kvraft request.
-fn client_request(m: &Message) -> Result<Request, String> {
-    let field = |name: &str| {
+fn client_request(m: &Message) -> Result<Request, MissingField> {
+    let field = |field: &'static str| {
         m.body
-            .get(name)
+            .get(field)
             .map(Json::to_string)
-            .ok_or_else(|| format!("{} without \"{name}\"", m.kind()))
+            .ok_or_else(|| MissingField {
+                kind: m.kind().to_string(),
+                field,
+            })
     };
     let key = field("key")?;
     let op = match m.kind() {

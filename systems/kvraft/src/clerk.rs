@@ -1,51 +1,32 @@
 //! The clerk: sends an operation to the server it believes leads, and moves on when that fails.
 
+use raft::rsm::Retry;
+
 use crate::message::{ClientId, Op, Outcome, Reply, Request, Seq};
 
 /// How long a clerk pauses after every server of a round failed it, in ms: long enough not to
 /// spin while an election runs, short against the 300-600 ms election timeout.
 pub const BACKOFF_MS: u64 = 20;
 
-/// What the driver must do next.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Send `req` to server `to` (an index into the clerk's server list).
-    Send {
-        to: usize,
-        req: Request,
-    },
-    /// Wait `ms`, then call [`Clerk::resume`].
-    Backoff {
-        ms: u64,
-    },
-    Done(Outcome),
-}
+/// What the driver must do next: send a request to a server, back off, or take the outcome.
+pub type Step = raft::rsm::Step<Request, Outcome>;
 
 /// A client with one operation at a time (the lab's `Clerk`).
 #[derive(Debug)]
 pub struct Clerk {
     id: ClientId,
-    servers: usize,
     seq: Seq,
-    /// Where the last success came from: the first server to try next time.
-    leader: usize,
-    /// Failures in the current round.
-    failures: usize,
-    outstanding: Option<Request>,
+    retry: Retry<Request>,
 }
 
 impl Clerk {
     /// A clerk of a service with `servers` servers, known to it as `0..servers` (the driver maps
     /// them to addresses, in a shuffled order as the lab does).
     pub fn new(id: ClientId, servers: usize) -> Clerk {
-        assert!(servers > 0, "a clerk needs at least one server");
         Clerk {
             id,
-            servers,
             seq: 0,
-            leader: 0,
-            failures: 0,
-            outstanding: None,
+            retry: Retry::new(servers, BACKOFF_MS),
         }
     }
 
@@ -56,7 +37,7 @@ impl Clerk {
     /// Starts `op`; returns where to send which request. Panics if one is outstanding.
     pub fn begin(&mut self, op: Op) -> (usize, Request) {
         assert!(
-            self.outstanding.is_none(),
+            !self.retry.busy(),
             "clerk {} began an operation while one is outstanding",
             self.id
         );
@@ -66,47 +47,27 @@ impl Clerk {
             seq: self.seq,
             op,
         };
-        self.outstanding = Some(req.clone());
-        self.failures = 0;
-        (self.leader, req)
+        (self.retry.begin(req.clone()), req)
     }
 
     /// The answer to the last request sent (`None`: the call failed).
     pub fn on_reply(&mut self, reply: Option<Reply>) -> Step {
         let req = self
-            .outstanding
-            .as_ref()
+            .retry
+            .outstanding()
             .expect("a reply arrived with no operation outstanding");
         let outcome = match (&req.op, reply) {
-            (Op::Get { .. }, Some(Reply::Value(v))) => Outcome::Value(v),
-            (Op::Put { .. }, Some(Reply::Done)) => Outcome::Done,
-            (Op::Append { .. }, Some(Reply::Appended { old })) => Outcome::Appended { old },
-            _ => {
-                self.leader = (self.leader + 1) % self.servers;
-                self.failures += 1;
-                if self.failures.is_multiple_of(self.servers) {
-                    return Step::Backoff { ms: BACKOFF_MS };
-                }
-                return Step::Send {
-                    to: self.leader,
-                    req: req.clone(),
-                };
-            }
+            (Op::Get { .. }, Some(Reply::Value(v))) => Some(Outcome::Value(v)),
+            (Op::Put { .. }, Some(Reply::Done)) => Some(Outcome::Done),
+            (Op::Append { .. }, Some(Reply::Appended { old })) => Some(Outcome::Appended { old }),
+            _ => None,
         };
-        self.outstanding = None;
-        Step::Done(outcome)
+        self.retry.answered(outcome)
     }
 
     /// After a [`Step::Backoff`]: the request to send again.
     pub fn resume(&mut self) -> Step {
-        let req = self
-            .outstanding
-            .clone()
-            .expect("resume with no operation outstanding");
-        Step::Send {
-            to: self.leader,
-            req,
-        }
+        self.retry.resume()
     }
 }
 

@@ -12,8 +12,8 @@
 //!    believes it leads cannot answer from stale state, because its entry never commits.
 //! 4. The server that holds the call answers it if the entry applied at that index is the same
 //!    request; if another entry took the index (leadership changed), or the term moved on, or the
-//!    entry did not commit within [`Config::op_timeout`], it answers `WrongLeader`/`Timeout` and the
-//!    clerk retries elsewhere.
+//!    entry did not commit within [`raft::rsm::RsmConfig::op_timeout`], it answers
+//!    `WrongLeader`/`Timeout` and the clerk retries elsewhere.
 //!
 //! # Append returns the previous value
 //! Unlike the lab's kvraft, whose Append returns nothing, an Append here answers
@@ -69,8 +69,10 @@
 //!
 //! # Modules
 //! - `message`: [`Request`], [`Reply`], [`Op`] and the log [`Command`].
-//! - `server`: [`KvServer`]: [`Input`] in, [`Output`] out; its [`Snapshot`] and duplicate table.
-//! - `clerk`: [`Clerk`].
+//! - `server`: [`KvServer`]: [`Input`] in, [`Output`] out; its state machine [`KvState`] (the
+//!   store and the duplicate table) on a [`raft::rsm::Rsm`], which does steps 2 and 4 and the
+//!   snapshots.
+//! - `clerk`: [`Clerk`], on [`raft::rsm::Retry`].
 
 mod clerk;
 mod message;
@@ -78,4 +80,4 @@ mod server;
 
 pub use clerk::{Clerk, Step};
 pub use message::{ClientId, Command, Op, Outcome, Reply, Request, Seq};
-pub use server::{Config, Input, KvServer, LastWrite, Mutation, Output, RestoreError, Snapshot};
+pub use server::{Config, Input, KvServer, KvState, LastWrite, Mutation, Output, RestoreError};

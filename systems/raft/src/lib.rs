@@ -30,6 +30,11 @@
 //! - Restart with [`Raft::restore`]`(config, now, rng, state, snapshot)` from the persisted bytes;
 //!   the service restores the snapshot itself (it is not re-applied).
 //!
+//! # Services on a node
+//! [`rsm`] is that service API packaged once: [`rsm::Rsm`] runs a [`rsm::StateMachine`] on a
+//! node (pending callers, the apply loop, snapshots), and [`rsm::Retry`] is its clerks' rotation
+//! to the leader. kvraft, the shard controller and shardkv are built on it.
+//!
 //! # Example
 //! ```
 //! use raft::{Config, Input, Message, Output, Raft};
@@ -57,6 +62,7 @@
 mod log;
 mod message;
 mod node;
+pub mod rsm;
 
 pub use message::{
     AppendEntries, AppendEntriesReply, ApplyMsg, Entry, Index, Input, InstallSnapshot,

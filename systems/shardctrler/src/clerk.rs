@@ -1,5 +1,7 @@
 //! [`CtrlClerk`]: one controller operation at a time, tried on each server until a leader answers.
 
+use raft::rsm::Retry;
+
 use crate::config::Config;
 use crate::message::{ClientId, CtrlOp, CtrlReply, CtrlRequest, Seq};
 
@@ -13,42 +15,24 @@ pub enum CtrlOutcome {
     Config(Config),
 }
 
-/// What the driver does next.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CtrlStep {
-    /// Send `req` to controller server `to`.
-    Send {
-        to: usize,
-        req: CtrlRequest,
-    },
-    /// Wait, then [`CtrlClerk::resume`].
-    Backoff {
-        ms: u64,
-    },
-    Done(CtrlOutcome),
-}
+/// What the driver does next: send a request to a controller server, back off (then
+/// [`CtrlClerk::resume`]), or take the outcome.
+pub type CtrlStep = raft::rsm::Step<CtrlRequest, CtrlOutcome>;
 
 /// The controller's clerk.
 #[derive(Clone, Debug)]
 pub struct CtrlClerk {
     id: ClientId,
-    servers: usize,
     seq: Seq,
-    leader: usize,
-    failures: usize,
-    outstanding: Option<CtrlRequest>,
+    retry: Retry<CtrlRequest>,
 }
 
 impl CtrlClerk {
     pub fn new(id: ClientId, servers: usize) -> Self {
-        assert!(servers > 0, "a clerk needs at least one server");
         CtrlClerk {
             id,
-            servers,
             seq: 0,
-            leader: 0,
-            failures: 0,
-            outstanding: None,
+            retry: Retry::new(servers, BACKOFF_MS),
         }
     }
 
@@ -57,55 +41,36 @@ impl CtrlClerk {
     }
 
     pub fn busy(&self) -> bool {
-        self.outstanding.is_some()
+        self.retry.busy()
     }
 
     /// Starts `op`. Panics if one is outstanding.
     pub fn begin(&mut self, op: CtrlOp) -> CtrlStep {
-        assert!(self.outstanding.is_none(), "clerk {} is busy", self.id);
+        assert!(!self.retry.busy(), "clerk {} is busy", self.id);
         self.seq += 1;
         let req = CtrlRequest {
             client: self.id,
             seq: self.seq,
             op,
         };
-        self.outstanding = Some(req.clone());
-        self.failures = 0;
-        CtrlStep::Send {
-            to: self.leader,
-            req,
-        }
+        let to = self.retry.begin(req.clone());
+        CtrlStep::Send { to, req }
     }
 
     /// The answer to the last request (`None`: the call failed).
     pub fn on_reply(&mut self, reply: Option<CtrlReply>) -> CtrlStep {
-        let req = self.outstanding.as_ref().expect("no operation outstanding");
+        let req = self.retry.outstanding().expect("no operation outstanding");
         let outcome = match (req.op.is_query(), reply) {
-            (true, Some(CtrlReply::Config(c))) => CtrlOutcome::Config(c),
-            (false, Some(CtrlReply::Ok)) => CtrlOutcome::Done,
-            _ => {
-                self.leader = (self.leader + 1) % self.servers;
-                self.failures += 1;
-                if self.failures.is_multiple_of(self.servers) {
-                    return CtrlStep::Backoff { ms: BACKOFF_MS };
-                }
-                return CtrlStep::Send {
-                    to: self.leader,
-                    req: req.clone(),
-                };
-            }
+            (true, Some(CtrlReply::Config(c))) => Some(CtrlOutcome::Config(c)),
+            (false, Some(CtrlReply::Ok)) => Some(CtrlOutcome::Done),
+            _ => None,
         };
-        self.outstanding = None;
-        CtrlStep::Done(outcome)
+        self.retry.answered(outcome)
     }
 
     /// After a backoff: the request again.
     pub fn resume(&mut self) -> CtrlStep {
-        let req = self.outstanding.clone().expect("no operation outstanding");
-        CtrlStep::Send {
-            to: self.leader,
-            req,
-        }
+        self.retry.resume()
     }
 }
 

@@ -14,10 +14,9 @@
 //!
 //! # Pieces
 //! - `config`: [`Config`], [`NSHARDS`], [`rebalance`].
-//! - `rsm`: [`Rsm`], a state machine replicated by a Raft node (proposals, pending callers, apply
-//!   loop, snapshots past `maxraftstate`), shared with shardkv.
-//! - `server`: [`CtrlServer`] and its state machine [`Configs`].
-//! - `clerk`: [`CtrlClerk`], which finds the leader.
+//! - `server`: [`CtrlServer`] and its state machine [`Configs`], on [`raft::rsm::Rsm`] (proposals,
+//!   pending callers, apply loop, snapshots past `maxraftstate`), as kvraft's and shardkv's servers.
+//! - `clerk`: [`CtrlClerk`], which finds the leader with [`raft::rsm::Retry`].
 //!
 //! # Example
 //! ```
@@ -40,11 +39,11 @@
 mod clerk;
 mod config;
 mod message;
-pub mod rsm;
 mod server;
 
 pub use clerk::{CtrlClerk, CtrlOutcome, CtrlStep, BACKOFF_MS};
 pub use config::{rebalance, Config, Gid, NSHARDS};
 pub use message::{ClientId, CtrlOp, CtrlReply, CtrlRequest, Seq};
-pub use rsm::{Rejection, RestoreError, Rsm, RsmConfig, RsmOutput, StateMachine};
+// Re-exported for the users of the controller's configuration and restore API.
+pub use raft::rsm::{RestoreError, RsmConfig};
 pub use server::{Configs, CtrlServer, Input, Mutation, Output};

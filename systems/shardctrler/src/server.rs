@@ -7,13 +7,15 @@
 
 use std::collections::BTreeMap;
 
-use raft::{Index, NodeId};
+use raft::Index;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{rebalance, Config, Gid};
 use crate::message::{ClientId, CtrlOp, CtrlReply, CtrlRequest, Seq};
-use crate::rsm::{Rejection, RestoreError, Rsm, RsmConfig, RsmOutput, StateMachine};
+use raft::rsm::{
+    Rejection, RestoreError, Rsm, RsmConfig, RsmOutput, ServerInput, ServerOutput, StateMachine,
+};
 
 /// The replicated state: every config so far and the duplicate table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,34 +102,24 @@ impl StateMachine for Configs {
         postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
     }
 
-    fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
+    fn decode(&self, bytes: &[u8]) -> Result<Self, postcard::Error> {
         postcard::from_bytes(bytes)
     }
 }
 
-/// What a controller server is fed.
-#[derive(Debug)]
-pub enum Input {
-    Tick,
-    Request { token: u64, req: CtrlRequest },
-    Raft { from: NodeId, msg: raft::Message },
-}
+/// What a controller server is fed: ticks, clerks' requests and Raft messages.
+pub type Input = ServerInput<CtrlRequest>;
 
-/// What the driver carries out, in order.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Output {
-    Persist {
-        state: Vec<u8>,
-        snapshot: Option<Vec<u8>>,
-    },
-    Send {
-        to: NodeId,
-        msg: raft::Message,
-    },
-    Reply {
-        token: u64,
-        reply: CtrlReply,
-    },
+/// What the driver carries out, in order: Raft's `Persist` and `Send`, and replies.
+pub type Output = ServerOutput<CtrlReply>;
+
+impl From<Rejection> for CtrlReply {
+    fn from(why: Rejection) -> CtrlReply {
+        match why {
+            Rejection::WrongLeader => CtrlReply::WrongLeader,
+            Rejection::Timeout => CtrlReply::Timeout,
+        }
+    }
 }
 
 /// Test-only switches that put a known bug back, so a harness can show it catches it.
@@ -195,33 +187,20 @@ impl CtrlServer {
 
     pub fn step(&mut self, now: u64, input: Input, out: &mut Vec<Output>) {
         match input {
-            Input::Tick => self.rsm.tick(now, &mut self.out),
-            Input::Raft { from, msg } => self.rsm.recv(now, from, msg, &mut self.out),
-            Input::Request { token, req } => match req.op {
-                CtrlOp::Query { num }
-                    if self.mutation == Some(Mutation::FollowerQueries)
-                        && !self.rsm.is_leader() =>
-                {
-                    let reply = CtrlReply::Config(self.configs().query(num).clone());
-                    out.push(Output::Reply { token, reply });
-                }
-                _ => {
-                    self.rsm.propose(now, Some(token), &req, &mut self.out);
-                }
-            },
-        }
-        out.extend(self.out.drain(..).map(|o| match o {
-            RsmOutput::Persist { state, snapshot } => Output::Persist { state, snapshot },
-            RsmOutput::Send { to, msg } => Output::Send { to, msg },
-            RsmOutput::Reply { token, reply } => Output::Reply { token, reply },
-            RsmOutput::Rejected { token, why } => Output::Reply {
+            Input::Request {
                 token,
-                reply: match why {
-                    Rejection::WrongLeader => CtrlReply::WrongLeader,
-                    Rejection::Timeout => CtrlReply::Timeout,
-                },
-            },
-        }));
+                req:
+                    CtrlRequest {
+                        op: CtrlOp::Query { num },
+                        ..
+                    },
+            } if self.mutation == Some(Mutation::FollowerQueries) && !self.rsm.is_leader() => {
+                let reply = CtrlReply::Config(self.configs().query(num).clone());
+                out.push(Output::Reply { token, reply });
+            }
+            input => self.rsm.step(now, input, &mut self.out),
+        }
+        out.extend(self.out.drain(..).map(Output::from));
     }
 }
 
@@ -307,10 +286,10 @@ mod tests {
             s.step(now, Input::Tick, &mut out);
             for o in out.drain(..) {
                 match o {
-                    Output::Persist {
+                    Output::Raft(raft::Output::Persist {
                         state: st,
                         snapshot,
-                    } => {
+                    }) => {
                         state = st;
                         if let Some(sn) = snapshot {
                             snap = sn;
@@ -319,7 +298,7 @@ mod tests {
                     Output::Reply { token, reply } => {
                         assert_eq!((token, reply), (i, CtrlReply::Ok))
                     }
-                    Output::Send { .. } => {}
+                    Output::Raft(_) => {}
                 }
             }
         }

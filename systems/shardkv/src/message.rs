@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use raft::rsm::Rejection;
 use serde::{Deserialize, Serialize};
 use shardctrler::{Config, NSHARDS};
 
@@ -125,6 +126,24 @@ pub enum PushReply {
     NotYet,
     WrongLeader,
     Timeout,
+}
+
+impl From<Rejection> for KvReply {
+    fn from(why: Rejection) -> KvReply {
+        match why {
+            Rejection::WrongLeader => KvReply::WrongLeader,
+            Rejection::Timeout => KvReply::Timeout,
+        }
+    }
+}
+
+impl From<Rejection> for PushReply {
+    fn from(why: Rejection) -> PushReply {
+        match why {
+            Rejection::WrongLeader => PushReply::WrongLeader,
+            Rejection::Timeout => PushReply::Timeout,
+        }
+    }
 }
 
 /// An entry of a group's Raft log.

@@ -17,12 +17,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use raft::rsm::{RestoreError, Rsm, RsmConfig, RsmOutput};
 use raft::NodeId;
 use rand::RngCore;
-use shardctrler::{
-    CtrlClerk, CtrlOp, CtrlOutcome, CtrlReply, CtrlRequest, CtrlStep, Gid, Rejection, RestoreError,
-    Rsm, RsmConfig, RsmOutput,
-};
+use shardctrler::{CtrlClerk, CtrlOp, CtrlOutcome, CtrlReply, CtrlRequest, CtrlStep, Gid};
 
 use crate::message::{key2shard, Command, KvReply, KvRequest, PushReply, Shard, ShardPush};
 use crate::state::{Applied, GroupState};
@@ -97,35 +95,17 @@ pub enum Input {
 /// What the driver carries out, in order.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Output {
-    Persist {
-        state: Vec<u8>,
-        snapshot: Option<Vec<u8>>,
-    },
-    Send {
-        to: NodeId,
-        msg: raft::Message,
-    },
+    /// Raft's `Persist` or `Send`, carried out as for a bare Raft node; never `Apply`.
+    Raft(raft::Output),
     /// The answer to clerk request `token`.
-    Reply {
-        token: u64,
-        reply: KvReply,
-    },
+    Reply { token: u64, reply: KvReply },
     /// The answer to push request `token`.
-    PushReply {
-        token: u64,
-        reply: PushReply,
-    },
+    PushReply { token: u64, reply: PushReply },
     /// Call server `server` (a name from the config) with `push`; its outcome is
     /// [`Input::PushDone`].
-    Push {
-        server: String,
-        push: ShardPush,
-    },
+    Push { server: String, push: ShardPush },
     /// Call controller server `to`; its outcome is [`Input::CtrlReply`].
-    Ctrl {
-        to: usize,
-        req: CtrlRequest,
-    },
+    Ctrl { to: usize, req: CtrlRequest },
 }
 
 #[derive(Debug, Default)]
@@ -167,8 +147,7 @@ impl ShardServer {
         Ok(Self::around(cfg, rsm, now))
     }
 
-    fn around(cfg: Config, mut rsm: Rsm<GroupState>, now: u64) -> Self {
-        rsm.state_mut().mutation = cfg.mutation;
+    fn around(cfg: Config, rsm: Rsm<GroupState>, now: u64) -> Self {
         // Queries need no duplicate detection, so any clerk id does.
         let id = (cfg.gid << 16) | cfg.rsm.raft.id as u64;
         ShardServer {
@@ -241,8 +220,6 @@ impl ShardServer {
             }
         }
         self.flush(out);
-        // A snapshot from the leader replaces the state, switches included.
-        self.rsm.state_mut().mutation = self.cfg.mutation;
     }
 
     /// A leader whose log ends with entries of earlier terms cannot commit them (Raft paper,
@@ -382,8 +359,7 @@ impl ShardServer {
     fn flush(&mut self, out: &mut Vec<Output>) {
         for o in self.rsm_out.drain(..) {
             out.push(match o {
-                RsmOutput::Persist { state, snapshot } => Output::Persist { state, snapshot },
-                RsmOutput::Send { to, msg } => Output::Send { to, msg },
+                RsmOutput::Raft(o) => Output::Raft(o),
                 RsmOutput::Reply { token, reply } => match reply {
                     Applied::Kv(reply) => Output::Reply { token, reply },
                     Applied::Push(reply) => {
@@ -392,27 +368,16 @@ impl ShardServer {
                     }
                     Applied::Nothing => continue,
                 },
-                RsmOutput::Rejected { token, why } => {
-                    let push = self.push_tokens.remove(&token);
-                    match (push, why) {
-                        (true, Rejection::WrongLeader) => Output::PushReply {
-                            token,
-                            reply: PushReply::WrongLeader,
-                        },
-                        (true, Rejection::Timeout) => Output::PushReply {
-                            token,
-                            reply: PushReply::Timeout,
-                        },
-                        (false, Rejection::WrongLeader) => Output::Reply {
-                            token,
-                            reply: KvReply::WrongLeader,
-                        },
-                        (false, Rejection::Timeout) => Output::Reply {
-                            token,
-                            reply: KvReply::Timeout,
-                        },
+                RsmOutput::Rejected { token, why } if self.push_tokens.remove(&token) => {
+                    Output::PushReply {
+                        token,
+                        reply: why.into(),
                     }
                 }
+                RsmOutput::Rejected { token, why } => Output::Reply {
+                    token,
+                    reply: why.into(),
+                },
             });
         }
     }

@@ -19,9 +19,10 @@
 
 use std::collections::BTreeMap;
 
+use raft::rsm::StateMachine;
 use raft::Index;
 use serde::{Deserialize, Serialize};
-use shardctrler::{Config, Gid, StateMachine, NSHARDS};
+use shardctrler::{Config, Gid, NSHARDS};
 
 use crate::message::{
     key2shard, Command, KvOp, KvReply, KvRequest, LastWrite, PushReply, Shard, ShardData, ShardPush,
@@ -49,7 +50,7 @@ pub struct GroupState {
     pub gid: Gid,
     pub config: Config,
     pub slots: BTreeMap<Shard, Slot>,
-    /// Test-only; never in a snapshot's meaning (set again on restore).
+    /// Test-only; not in a snapshot (kept across one by [`StateMachine::decode`]).
     #[serde(skip)]
     pub(crate) mutation: Option<Mutation>,
 }
@@ -246,8 +247,11 @@ impl StateMachine for GroupState {
         postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
     }
 
-    fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
-        postcard::from_bytes(bytes)
+    fn decode(&self, bytes: &[u8]) -> Result<Self, postcard::Error> {
+        Ok(GroupState {
+            mutation: self.mutation,
+            ..postcard::from_bytes(bytes)?
+        })
     }
 }
 

@@ -1,7 +1,11 @@
-//! [`Rsm`]: a service state machine replicated by a [`raft::Raft`] node, the machinery kvraft's
-//! server has and both the controller and shardkv need: propose a command, remember the caller under
-//! the entry's index, apply committed entries in order, answer the caller when its own entry applies,
-//! snapshot past `maxraftstate`.
+//! [`Rsm`]: a service state machine replicated by a [`Raft`] node, the machinery every service
+//! on Raft needs (kvraft's server, the shard controller, shardkv's groups): propose a command,
+//! remember the caller under the entry's index, apply committed entries in order, answer the caller
+//! when its own entry applies, snapshot past `maxraftstate`. [`Retry`] is the other side: a clerk's
+//! rotation over the servers until one leads.
+//!
+//! It lives in the raft crate, as openraft keeps its `RaftStateMachine` beside its engine, so that
+//! each service depends only on raft and none on another service for its plumbing.
 //!
 //! # Answering callers
 //! A proposal with a token is *pending* under its log index. When that index applies, the caller gets
@@ -11,6 +15,11 @@
 //! [`Rejection`]-ed and retries elsewhere. Duplicate detection belongs to the state machine: a retry
 //! may commit twice.
 //!
+//! # Test switches
+//! [`StateMachine::decode`] is called on the current state, so settings that are not replicated
+//! (a service's test-only mutation) survive a snapshot; [`RsmConfig::mutation`] puts back the bug
+//! of answering a caller with whatever entry took its index.
+//!
 //! # Snapshots
 //! With `maxraftstate` set, once the persisted Raft state reaches that many bytes, the node hands Raft
 //! a snapshot (the applied index and [`StateMachine::encode`]) and Raft drops the log prefix. A
@@ -18,10 +27,15 @@
 
 use std::collections::BTreeMap;
 
-use raft::{ApplyMsg, Index, NodeId, Raft, Term};
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::{ApplyMsg, Index, NodeId, Raft, Term};
+
+mod retry;
+
+pub use retry::{Retry, Step};
 
 /// The replicated service: commands in log order, the same replies on every replica.
 pub trait StateMachine: Sized {
@@ -31,26 +45,40 @@ pub trait StateMachine: Sized {
     fn apply(&mut self, index: Index, command: Self::Command) -> Self::Reply;
     /// The state a snapshot carries.
     fn encode(&self) -> Vec<u8>;
-    fn decode(bytes: &[u8]) -> Result<Self, postcard::Error>;
+    /// The state a snapshot holds, replacing `self`; what `self` keeps outside the replicated
+    /// state (test switches) carries over.
+    fn decode(&self, bytes: &[u8]) -> Result<Self, postcard::Error>;
 }
 
 /// Timing and snapshot policy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RsmConfig {
-    pub raft: raft::Config,
+    pub raft: crate::Config,
     /// Snapshot once the persisted Raft state reaches this many bytes; `None`: never.
     pub maxraftstate: Option<usize>,
     /// How long a pending proposal may wait for its entry, in ms.
     pub op_timeout: u64,
+    /// `None` in any real use.
+    pub mutation: Option<Mutation>,
+}
+
+/// Test-only switches that put a known bug back, so that a harness can show it catches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mutation {
+    /// Answer the caller waiting at a log index with the reply of whatever entry committed there,
+    /// even another leader's command (the lab's hint: check that the applied entry is the one
+    /// this server proposed).
+    ReplyToAnyEntry,
 }
 
 impl RsmConfig {
     /// Node `me` of `peers`, no snapshots, a 500 ms timeout.
     pub fn new(me: NodeId, peers: usize) -> RsmConfig {
         RsmConfig {
-            raft: raft::Config::new(me, peers),
+            raft: crate::Config::new(me, peers),
             maxraftstate: None,
             op_timeout: 500,
+            mutation: None,
         }
     }
 }
@@ -64,34 +92,56 @@ pub enum Rejection {
     Timeout,
 }
 
-/// What the driver carries out, in order (the rules of [`raft::Output`]).
+/// What the driver carries out, in order (the rules of [`crate::Output`]).
 #[derive(Debug, PartialEq, Eq)]
 pub enum RsmOutput<R> {
-    Persist {
-        state: Vec<u8>,
-        snapshot: Option<Vec<u8>>,
-    },
-    Send {
-        to: NodeId,
-        msg: raft::Message,
-    },
+    /// What Raft asks for: `Persist` or `Send`, never `Apply`, which the Rsm consumes itself.
+    Raft(crate::Output),
     /// The state machine's reply to the proposal with `token`.
-    Reply {
-        token: u64,
-        reply: R,
-    },
+    Reply { token: u64, reply: R },
     /// The proposal with `token` will not be answered by the state machine.
-    Rejected {
-        token: u64,
-        why: Rejection,
-    },
+    Rejected { token: u64, why: Rejection },
+}
+
+/// What a server on an Rsm is fed.
+#[derive(Debug)]
+pub enum ServerInput<C> {
+    /// Time passed (Raft's timers, the pending callers' timeouts).
+    Tick,
+    /// A clerk's request; `token` is the driver's handle for the reply.
+    Request { token: u64, req: C },
+    /// A Raft message from peer `from`.
+    Raft { from: NodeId, msg: crate::Message },
+}
+
+/// What a service whose only callers are clerks hands its driver: Raft's effects, and replies
+/// (a [`Rejection`] becomes the reply that says so, through `From`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum ServerOutput<R> {
+    /// `Persist` or `Send`, carried out exactly as for a bare Raft node; never `Apply`.
+    Raft(crate::Output),
+    /// The answer to the request with this token.
+    Reply { token: u64, reply: R },
+}
+
+impl<R: From<Rejection>> From<RsmOutput<R>> for ServerOutput<R> {
+    fn from(o: RsmOutput<R>) -> Self {
+        match o {
+            RsmOutput::Raft(o) => ServerOutput::Raft(o),
+            RsmOutput::Reply { token, reply } => ServerOutput::Reply { token, reply },
+            RsmOutput::Rejected { token, why } => ServerOutput::Reply {
+                token,
+                reply: why.into(),
+            },
+        }
+    }
 }
 
 /// Why persisted bytes could not be turned back into a node.
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
     #[error(transparent)]
-    Raft(#[from] raft::RestoreError),
+    Raft(#[from] crate::RestoreError),
     #[error("cannot decode a {len}-byte snapshot")]
     Snapshot {
         len: usize,
@@ -121,7 +171,7 @@ pub struct Rsm<S: StateMachine> {
     applied: Index,
     pending: BTreeMap<Index, Pending>,
     raft_state_len: usize,
-    raft_out: Vec<raft::Output>,
+    raft_out: Vec<crate::Output>,
 }
 
 impl<S: StateMachine> Rsm<S> {
@@ -152,7 +202,7 @@ impl<S: StateMachine> Rsm<S> {
         let (applied, sm) = if snapshot.is_empty() {
             (0, fresh)
         } else {
-            decode::<S>(snapshot)?
+            decode(&fresh, snapshot)?
         };
         Ok(Rsm {
             cfg,
@@ -178,12 +228,6 @@ impl<S: StateMachine> Rsm<S> {
     pub fn state(&self) -> &S {
         &self.sm
     }
-    /// For settings that live beside the replicated state but are not part of it (a test switch
-    /// lost when a snapshot replaces the state). Changing replicated state through it would make
-    /// replicas disagree.
-    pub fn state_mut(&mut self) -> &mut S {
-        &mut self.sm
-    }
     pub fn applied(&self) -> Index {
         self.applied
     }
@@ -199,7 +243,7 @@ impl<S: StateMachine> Rsm<S> {
 
     /// Time passed.
     pub fn tick(&mut self, now: u64, out: &mut Vec<RsmOutput<S::Reply>>) {
-        self.raft.step(now, raft::Input::Tick, &mut self.raft_out);
+        self.raft.step(now, crate::Input::Tick, &mut self.raft_out);
         let expired: Vec<Index> = self
             .pending
             .iter()
@@ -221,12 +265,29 @@ impl<S: StateMachine> Rsm<S> {
         &mut self,
         now: u64,
         from: NodeId,
-        msg: raft::Message,
+        msg: crate::Message,
         out: &mut Vec<RsmOutput<S::Reply>>,
     ) {
         self.raft
-            .step(now, raft::Input::Recv { from, msg }, &mut self.raft_out);
+            .step(now, crate::Input::Recv { from, msg }, &mut self.raft_out);
         self.drain(now, out);
+    }
+
+    /// One input of a server whose requests are its commands: a tick, a Raft message, or a
+    /// request proposed with its token as the caller.
+    pub fn step(
+        &mut self,
+        now: u64,
+        input: ServerInput<S::Command>,
+        out: &mut Vec<RsmOutput<S::Reply>>,
+    ) {
+        match input {
+            ServerInput::Tick => self.tick(now, out),
+            ServerInput::Raft { from, msg } => self.recv(now, from, msg, out),
+            ServerInput::Request { token, req } => {
+                self.propose(now, Some(token), &req, out);
+            }
+        }
     }
 
     /// Proposes `command`; with a token, its caller is answered when it applies. Returns the index,
@@ -271,12 +332,13 @@ impl<S: StateMachine> Rsm<S> {
         while !self.raft_out.is_empty() {
             for o in std::mem::take(&mut self.raft_out) {
                 match o {
-                    raft::Output::Persist { state, snapshot } => {
-                        self.raft_state_len = state.len();
-                        out.push(RsmOutput::Persist { state, snapshot });
+                    crate::Output::Apply(m) => self.apply(m, out),
+                    persist_or_send => {
+                        if let crate::Output::Persist { state, .. } = &persist_or_send {
+                            self.raft_state_len = state.len();
+                        }
+                        out.push(RsmOutput::Raft(persist_or_send));
                     }
-                    raft::Output::Send { to, msg } => out.push(RsmOutput::Send { to, msg }),
-                    raft::Output::Apply(m) => self.apply(m, out),
                 }
             }
             self.abandon_stale(out);
@@ -296,7 +358,8 @@ impl<S: StateMachine> Rsm<S> {
                 });
                 let reply = self.sm.apply(index, cmd);
                 if let Some(p) = self.pending.remove(&index) {
-                    out.push(if p.command == command {
+                    let any = self.cfg.mutation == Some(Mutation::ReplyToAnyEntry);
+                    out.push(if p.command == command || any {
                         RsmOutput::Reply {
                             token: p.token,
                             reply,
@@ -313,7 +376,7 @@ impl<S: StateMachine> Rsm<S> {
                 if index <= self.applied {
                     return;
                 }
-                let (applied, sm) = decode::<S>(&data)
+                let (applied, sm) = decode(&self.sm, &data)
                     .unwrap_or_else(|e| panic!("node {id}: the leader sent a bad snapshot: {e}"));
                 assert_eq!(applied, index, "snapshot index and content disagree");
                 self.applied = applied;
@@ -363,11 +426,12 @@ impl<S: StateMachine> Rsm<S> {
     }
 }
 
-fn decode<S: StateMachine>(bytes: &[u8]) -> Result<(Index, S), RestoreError> {
+/// The applied index and state a snapshot holds, decoded by `current` (see [`StateMachine::decode`]).
+fn decode<S: StateMachine>(current: &S, bytes: &[u8]) -> Result<(Index, S), RestoreError> {
     let err = |source| RestoreError::Snapshot {
         len: bytes.len(),
         source,
     };
     let env: Envelope = postcard::from_bytes(bytes).map_err(err)?;
-    Ok((env.applied, S::decode(&env.state).map_err(err)?))
+    Ok((env.applied, current.decode(&env.state).map_err(err)?))
 }
