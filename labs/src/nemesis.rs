@@ -508,7 +508,6 @@ impl Clients {
                 progress_ms: self.progress_ms,
                 settled: self.settled,
             };
-            run.fail(Failure::liveness(e.to_string()));
             return Err(e);
         }
         Ok(())
@@ -526,4 +525,11 @@ pub struct Unfinished {
     pub clients: usize,
     pub progress_ms: Time,
     pub settled: &'static str,
+}
+
+/// Clients that never finished are a liveness failure.
+impl From<Unfinished> for Failure {
+    fn from(e: Unfinished) -> Failure {
+        Failure::liveness(e.to_string())
+    }
 }

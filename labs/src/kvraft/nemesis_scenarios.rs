@@ -18,7 +18,7 @@ use crate::kv::append_value;
 use crate::nemesis::{wait_until, Clients, Kind};
 use crate::runner::{RunOptions, Scenario, ScenarioOutcome};
 
-type R = Result<(), String>;
+type R = Result<(), Failure>;
 
 /// How long the nemesis acts, in virtual ms (longer histories cost the checker more).
 pub const NEMESIS_MS: u64 = 10_000;
@@ -58,7 +58,7 @@ async fn nemesis_body(w: Rc<World>, kinds: &'static [Kind]) -> R {
     clients
         .run(&w, kinds, |cli, stop| client(w2.clone(), cli, stop))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(Failure::from)?;
     // A fresh clerk reads every key.
     let reads = Rc::new(Cell::new(0));
     let (w2, reads2) = (w.clone(), reads.clone());
@@ -76,8 +76,7 @@ async fn nemesis_body(w: Rc<World>, kinds: &'static [Kind]) -> R {
              stopped",
             reads.get()
         );
-        w.fail(Failure::liveness(msg.clone()));
-        return Err(msg);
+        return Err(Failure::liveness(msg));
     }
     Ok(())
 }

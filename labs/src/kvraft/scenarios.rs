@@ -6,12 +6,13 @@ use std::rc::Rc;
 use sim::{HostId, Time};
 
 use super::world::{run_world, World, ELECTION_TIMEOUT, POLL_MS};
+use crate::failure::Failure;
 use crate::kv::{append_value, check_clnt_appends, check_concurrent_appends, next_value};
 use crate::runner::{Catalog, RunOptions, Scenario, ScenarioOutcome};
 
 // ----- the tests (src/kvraft/test_test.go, 2024) -------------------------------------------------
 
-type R = Result<(), String>;
+type R = Result<(), Failure>;
 
 /// The parameters of the Go `GenericTest`.
 #[derive(Clone, Copy, Debug)]
@@ -128,22 +129,24 @@ async fn generic_test(w: Rc<World>, g: Generic) -> R {
             };
             let v = w.get(ck, &i.to_string()).await;
             if !g.randomkeys {
-                check_clnt_appends(i, &v, j).map_err(|e| e.to_string())?;
+                check_clnt_appends(i, &v, j).map_err(|e| Failure::assertion(e.to_string()))?;
             }
         }
         match g.maxraftstate {
             Some(max) => {
                 let sz = w.log_size();
                 if sz > 8 * max {
-                    return Err(format!("logs were not trimmed ({sz} > 8*{max})"));
+                    return Err(Failure::assertion(format!(
+                        "logs were not trimmed ({sz} > 8*{max})"
+                    )));
                 }
             }
             None => {
                 let ssz = w.snapshot_size();
                 if ssz > 0 {
-                    return Err(format!(
+                    return Err(Failure::assertion(format!(
                         "snapshot too large ({ssz}), should not be used when maxraftstate = -1"
-                    ));
+                    )));
                 }
             }
         }
@@ -166,17 +169,19 @@ async fn speed_test(w: Rc<World>, maxraftstate: Option<usize>) -> R {
     }
     let dur = w.now() - start;
     let v = w.get(ck, "x").await;
-    check_clnt_appends(0, &v, NUM_OPS).map_err(|e| e.to_string())?;
+    check_clnt_appends(0, &v, NUM_OPS).map_err(|e| Failure::assertion(e.to_string()))?;
     if dur > NUM_OPS as Time * TIME_PER_OP {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "Operations completed too slowly {} ms/op > {TIME_PER_OP} ms/op",
             dur / NUM_OPS as Time
-        ));
+        )));
     }
     if let Some(max) = maxraftstate {
         let sz = w.log_size();
         if sz > 8 * max {
-            return Err(format!("logs were not trimmed ({sz} > 8*{max})"));
+            return Err(Failure::assertion(format!(
+                "logs were not trimmed ({sz} > 8*{max})"
+            )));
         }
     }
     Ok(())
@@ -203,7 +208,7 @@ async fn unreliable_one_key(w: Rc<World>) -> R {
         w.sleep(POLL_MS).await;
     }
     let vx = w.get(ck, "k").await;
-    check_concurrent_appends(&vx, &[UPTO; NCLIENT]).map_err(|e| e.to_string())
+    check_concurrent_appends(&vx, &[UPTO; NCLIENT]).map_err(|e| Failure::assertion(e.to_string()))
 }
 
 /// `make_partition()`: the leader and one other server in the minority.
@@ -248,10 +253,10 @@ async fn one_partition(w: Rc<World>) -> R {
     }
     w.sleep(1000).await;
     if done0.get() {
-        return Err("Put in minority completed".into());
+        return Err(Failure::assertion("Put in minority completed"));
     }
     if done1.get() {
-        return Err("Get in minority completed".into());
+        return Err(Failure::assertion("Get in minority completed"));
     }
     w.check(ckp1, "1", "14").await?;
     w.put(ckp1, "1", "16").await;
@@ -265,7 +270,7 @@ async fn one_partition(w: Rc<World>) -> R {
     let t0 = w.now();
     while !done0.get() {
         if w.now() - t0 >= 30 * 100 {
-            return Err("Put did not complete".into());
+            return Err(Failure::assertion("Put did not complete"));
         }
         w.sleep(POLL_MS).await;
     }
@@ -292,7 +297,9 @@ async fn snapshot_rpc(w: Rc<World>) -> R {
     // Check that the majority partition has thrown away most of its log entries.
     let sz = w.log_size();
     if sz > 8 * MAXRAFTSTATE {
-        return Err(format!("logs were not trimmed ({sz} > 8*{MAXRAFTSTATE})"));
+        return Err(Failure::assertion(format!(
+            "logs were not trimmed ({sz} > 8*{MAXRAFTSTATE})"
+        )));
     }
     // Now make a group that requires participation of the lagging server, so it has to catch up.
     w.partition(&[0, 2], &[1]);
@@ -327,12 +334,16 @@ async fn snapshot_size(w: Rc<World>) -> R {
     // Check that servers have thrown away most of their log entries.
     let sz = w.log_size();
     if sz > 8 * MAXRAFTSTATE {
-        return Err(format!("logs were not trimmed ({sz} > 8*{MAXRAFTSTATE})"));
+        return Err(Failure::assertion(format!(
+            "logs were not trimmed ({sz} > 8*{MAXRAFTSTATE})"
+        )));
     }
     // Check that the snapshots are not unreasonably large.
     let ssz = w.snapshot_size();
     if ssz > MAXSNAPSHOTSTATE {
-        return Err(format!("snapshot too large ({ssz} > {MAXSNAPSHOTSTATE})"));
+        return Err(Failure::assertion(format!(
+            "snapshot too large ({ssz} > {MAXSNAPSHOTSTATE})"
+        )));
     }
     Ok(())
 }

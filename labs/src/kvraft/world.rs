@@ -360,10 +360,12 @@ impl World {
     }
 
     /// The Go tests' `check(cfg, t, ck, key, value)`.
-    pub async fn check(&self, clerk: usize, key: &str, value: &str) -> Result<(), String> {
+    pub async fn check(&self, clerk: usize, key: &str, value: &str) -> Result<(), Failure> {
         let v = self.get(clerk, key).await;
         if v != value {
-            return Err(format!("Get({key}): expected:\n{value}\nreceived:\n{v}"));
+            return Err(Failure::assertion(format!(
+                "Get({key}): expected:\n{value}\nreceived:\n{v}"
+            )));
         }
         Ok(())
     }
@@ -380,7 +382,7 @@ pub fn run_world<F, Fut>(
 ) -> ScenarioOutcome
 where
     F: FnOnce(Rc<World>) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), Failure>>,
 {
     let w = World::new(seed, opts, n, unreliable, maxraftstate);
     let fut = body(w.clone());

@@ -12,11 +12,12 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use super::world::{run_world, World, POLL_MS};
+use crate::failure::Failure;
 use crate::kv::{append_value, arc};
 use crate::nemesis::{Clients, Kind};
 use crate::runner::{RunOptions, Scenario, ScenarioOutcome};
 
-type R = Result<(), String>;
+type R = Result<(), Failure>;
 
 /// How long the nemesis acts, in virtual ms.
 pub const NEMESIS_MS: u64 = 3000;
@@ -56,7 +57,7 @@ async fn nemesis_body(w: Rc<World>, kinds: &'static [Kind]) -> R {
     clients
         .run(&w, kinds, |cli, stop| client(w2.clone(), cli, stop))
         .await
-        .map_err(|e| e.to_string())
+        .map_err(Failure::from)
 }
 
 /// The `Nemesis*` scenarios, appended to the kvsrv catalog.

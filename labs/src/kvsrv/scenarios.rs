@@ -15,12 +15,13 @@ use std::sync::Arc;
 use sim::Time;
 
 use super::world::POLL_MS;
+use crate::failure::Failure;
 
 const MIB: usize = 1 << 20;
 
 // ----- the tests (src/kvsrv/test_test.go, 2024) --------------------------------------------------
 
-type R = Result<(), String>;
+type R = Result<(), Failure>;
 
 /// `GenericTest(nclients, unreliable, randomkeys)`: 3 iterations of clients appending and getting
 /// for 1 s, each client checking what it sees against what it wrote.
@@ -91,7 +92,7 @@ async fn generic_test(w: Rc<World>, nclients: usize, randomkeys: bool) -> R {
             };
             let v = w.get(ck, &i.to_string()).await;
             if !randomkeys {
-                check_clnt_appends(i, &v, j).map_err(|e| e.to_string())?;
+                check_clnt_appends(i, &v, j).map_err(|e| Failure::assertion(e.to_string()))?;
             }
         }
     }
@@ -124,7 +125,7 @@ async fn unreliable_one_key(w: Rc<World>) -> R {
         w.sleep(POLL_MS).await;
     }
     let vx = w.get(ck, "k").await;
-    check_concurrent_appends(&vx, &[UPTO; NCLIENT]).map_err(|e| e.to_string())
+    check_concurrent_appends(&vx, &[UPTO; NCLIENT]).map_err(|e| Failure::assertion(e.to_string()))
 }
 
 /// TestMemGet2: after a 10 MiB value is read by two clerks and overwritten, the server keeps no
@@ -135,10 +136,10 @@ async fn mem_get(w: Rc<World>) -> R {
     let rd: Arc<str> = w.rand_value(MIB * MEM).into();
     w.put(ck0, "k", rd.clone()).await;
     if w.get(ck0, "k").await.len() != rd.len() {
-        return Err("error: incorrect len".into());
+        return Err(Failure::assertion("error: incorrect len"));
     }
     if w.get(ck1, "k").await.len() != rd.len() {
-        return Err("error: incorrect len".into());
+        return Err(Failure::assertion("error: incorrect len"));
     }
     w.put(ck0, "k", arc("0")).await;
     memory_below(&w, MEM * MIB)
@@ -148,9 +149,9 @@ async fn mem_get(w: Rc<World>) -> R {
 fn memory_below(w: &World, limit: usize) -> R {
     let m = w.server_bytes();
     if m >= limit {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "error: server using too much memory {m} B (limit {limit} B)"
-        ));
+        )));
     }
     Ok(())
 }
@@ -175,10 +176,10 @@ async fn mem_append(w: Rc<World>) -> R {
     w.append(ck1, "k", rd).await;
     let m = w.server_bytes() / MIB;
     if m > 3 * MEM {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "error: server using too much memory {m} MiB (limit {} MiB)",
             3 * MEM
-        ));
+        )));
     }
     Ok(())
 }
@@ -209,9 +210,9 @@ async fn mem_put_many(w: Rc<World>) -> R {
     let m1 = w.server_bytes();
     if m1 > m0 + NCLIENT * 200 {
         let f = (m1 as f64 - m0 as f64) / NCLIENT as f64;
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "error: server using too much memory {m0} {m1} ({f:.2} per client)"
-        ));
+        )));
     }
     Ok(())
 }
@@ -234,9 +235,9 @@ async fn mem_get_many(w: Rc<World>) -> R {
     let m1 = w.server_bytes();
     if m1 >= m0 + NCLIENT * 10 {
         let f = (m1 as f64 - m0 as f64) / NCLIENT as f64;
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "error: server using too much memory {m0} {m1} ({f:.2} per client)"
-        ));
+        )));
     }
     Ok(())
 }
@@ -266,18 +267,18 @@ async fn mem_many_appends(w: Rc<World>) -> R {
     .await;
     let m1 = w.server_bytes();
     if m1 >= 3 * N * MEM {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "error: server using too much memory: {m1} B (limit {} B)",
             3 * N * MEM
-        ));
+        )));
     }
     // Not in the Go test: every append is there exactly once.
     let v = w.get(ck, "k").await;
     if v != rd.repeat(N) {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "final value has {} B, wanted {N} appends of {MEM} B",
             v.len()
-        ));
+        )));
     }
     Ok(())
 }

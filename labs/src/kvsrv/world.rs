@@ -265,7 +265,7 @@ impl World {
 pub fn run_world<F, Fut>(seed: u64, opts: &RunOptions, unreliable: bool, body: F) -> ScenarioOutcome
 where
     F: FnOnce(Rc<World>) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), Failure>>,
 {
     let w = World::new(seed, opts, unreliable);
     let fut = body(w.clone());

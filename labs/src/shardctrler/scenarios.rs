@@ -8,10 +8,11 @@ use std::rc::Rc;
 
 use shardctrler::{Config, Gid, NSHARDS};
 
+use crate::failure::Failure;
 use crate::runner::{Catalog, RunOptions, Scenario, ScenarioOutcome};
 use crate::shardkv::{Setup, World};
 
-type R = Result<(), String>;
+type R = Result<(), Failure>;
 
 const NSERVERS: usize = 3;
 
@@ -20,21 +21,23 @@ const NSERVERS: usize = 3;
 async fn check(w: &World, ck: usize, groups: &[Gid]) -> R {
     let c = w.query(ck, -1).await;
     if c.groups.len() != groups.len() {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "wanted {} groups, got {}",
             groups.len(),
             c.groups.len()
-        ));
+        )));
     }
     for g in groups {
         if !c.groups.contains_key(g) {
-            return Err(format!("missing group {g}"));
+            return Err(Failure::assertion(format!("missing group {g}")));
         }
     }
     if !groups.is_empty() {
         for (s, g) in c.shards.iter().enumerate() {
             if !c.groups.contains_key(g) {
-                return Err(format!("shard {s} -> invalid group {g}"));
+                return Err(Failure::assertion(format!(
+                    "shard {s} -> invalid group {g}"
+                )));
             }
         }
     }
@@ -49,20 +52,22 @@ async fn check(w: &World, ck: usize, groups: &[Gid]) -> R {
         min = min.min(n);
     }
     if max > min + 1 {
-        return Err(format!("max {max} too much larger than min {min}"));
+        return Err(Failure::assertion(format!(
+            "max {max} too much larger than min {min}"
+        )));
     }
     Ok(())
 }
 
 fn check_same_config(c1: &Config, c2: &Config) -> R {
     if c1.num != c2.num {
-        return Err("num wrong".into());
+        return Err(Failure::assertion("num wrong"));
     }
     if c1.shards != c2.shards {
-        return Err("shards wrong".into());
+        return Err(Failure::assertion("shards wrong"));
     }
     if c1.groups != c2.groups {
-        return Err("groups wrong".into());
+        return Err(Failure::assertion("groups wrong"));
     }
     Ok(())
 }
@@ -85,7 +90,9 @@ fn minimal(c1: &Config, c2: &Config, c3: Option<&Config>, npara: Gid, what: &str
                     Some(c3) => c3.shards[j],
                 };
                 if before != i {
-                    return Err(format!("non-minimal transfer after {what}"));
+                    return Err(Failure::assertion(format!(
+                        "non-minimal transfer after {what}"
+                    )));
                 }
             }
         }
@@ -110,16 +117,16 @@ async fn basic(w: Rc<World>, upto: usize) -> R {
     cfa.push(w.query(ck, -1).await);
     let cfx = w.query(ck, -1).await;
     if cfx.groups[&gid1] != servers(&["x", "y", "z"]) {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "wrong servers for gid {gid1}: {:?}",
             cfx.groups[&gid1]
-        ));
+        )));
     }
     if cfx.groups[&gid2] != servers(&["a", "b", "c"]) {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "wrong servers for gid {gid2}: {:?}",
             cfx.groups[&gid2]
-        ));
+        )));
     }
     // The Go test's `cfa := make([]Config, 6)` never sets cfa[3]: it stays the zero Config,
     // which is config 0, and Historical queries asks for it too.
@@ -157,7 +164,7 @@ async fn basic(w: Rc<World>, upto: usize) -> R {
         if cf.shards[i] != to {
             let cf1 = w.query(ck, -1).await;
             if cf1.num <= cf.num {
-                return Err("Move should increase Config.Num".into());
+                return Err(Failure::assertion("Move should increase Config.Num"));
             }
         }
     }
@@ -165,10 +172,10 @@ async fn basic(w: Rc<World>, upto: usize) -> R {
     for i in 0..NSHARDS {
         let want = if i < NSHARDS / 2 { gid3 } else { gid4 };
         if cf2.shards[i] != want {
-            return Err(format!(
+            return Err(Failure::assertion(format!(
                 "expected shard {i} on gid {want} actually {}",
                 cf2.shards[i]
-            ));
+            )));
         }
     }
     w.leave(ck, vec![gid3]).await;
@@ -234,13 +241,18 @@ async fn minimal_again(w: Rc<World>) -> R {
     for s in 0..NSHARDS {
         if c2.shards[s] != c1.shards[s] {
             if c2.shards[s] != 3 {
-                return Err(format!("shard {s} moved to {} rather than 3", c2.shards[s]));
+                return Err(Failure::assertion(format!(
+                    "shard {s} moved to {} rather than 3",
+                    c2.shards[s]
+                )));
             }
             moved += 1;
         }
     }
     if moved > NSHARDS / 3 + 1 {
-        return Err(format!("too many shards moved after join: {moved}"));
+        return Err(Failure::assertion(format!(
+            "too many shards moved after join: {moved}"
+        )));
     }
     w.leave(ck, vec![1]).await;
     let c3 = w.query(ck, -1).await;
@@ -248,13 +260,17 @@ async fn minimal_again(w: Rc<World>) -> R {
     for s in 0..NSHARDS {
         if c3.shards[s] != c2.shards[s] {
             if c2.shards[s] != 1 {
-                return Err(format!("shard {s} not on the leaving group moved"));
+                return Err(Failure::assertion(format!(
+                    "shard {s} not on the leaving group moved"
+                )));
             }
             moved += 1;
         }
     }
     if moved > NSHARDS / 3 + 1 {
-        return Err(format!("too many shards moved after leave: {moved}"));
+        return Err(Failure::assertion(format!(
+            "too many shards moved after leave: {moved}"
+        )));
     }
     Ok(())
 }
@@ -282,7 +298,10 @@ async fn multi(w: Rc<World>, upto: usize) -> R {
         (gid3, ["j", "k", "l"]),
     ] {
         if cfx.groups[&g] != servers(&names) {
-            return Err(format!("wrong servers for gid {g}: {:?}", cfx.groups[&g]));
+            return Err(Failure::assertion(format!(
+                "wrong servers for gid {g}: {:?}",
+                cfx.groups[&g]
+            )));
         }
     }
     w.leave(ck, vec![gid1, gid3]).await;
@@ -292,7 +311,7 @@ async fn multi(w: Rc<World>, upto: usize) -> R {
     let _cfa3 = w.query(ck, -1).await;
     let cfx = w.query(ck, -1).await;
     if cfx.groups[&gid2] != servers(&["a", "b", "c"]) {
-        return Err(format!("wrong servers for gid {gid2}"));
+        return Err(Failure::assertion(format!("wrong servers for gid {gid2}")));
     }
     w.leave(ck, vec![gid2]).await;
     if upto == 0 {
@@ -355,7 +374,7 @@ async fn multi(w: Rc<World>, upto: usize) -> R {
 
     // Check Same config on servers
     let Some(leader) = w.ctrl_leader() else {
-        return Err("Leader not found".into());
+        return Err(Failure::assertion("Leader not found"));
     };
     let c = w.query(ck, -1).await;
     w.shutdown_ctrler(leader);
@@ -365,7 +384,7 @@ async fn multi(w: Rc<World>, upto: usize) -> R {
     if w.ctrl_leader().is_some() {
         // Passes 1 and 2 sleep 1 s each; the third fails.
         w.sleep(2000).await;
-        return Err("Leader not found".into());
+        return Err(Failure::assertion("Leader not found"));
     }
     let c1 = w.query(ck, -1).await;
     check_same_config(&c, &c1)

@@ -12,9 +12,10 @@ use std::rc::Rc;
 use shardkv::key2shard;
 
 use super::world::{Setup, World, POLL_MS};
+use crate::failure::Failure;
 use crate::runner::{Catalog, RunOptions, Scenario, ScenarioOutcome};
 
-type R = Result<(), String>;
+type R = Result<(), Failure>;
 
 /// The tester: the world, its controller clerk `mck` and the main clerk `ck`.
 struct T {
@@ -206,9 +207,9 @@ async fn static_shards(w: Rc<World>) -> R {
     w.checklogs()?; // forbid snapshots
     let ndone = concurrent_gets(&t, &ka, &va, |_| w.make_clerk()).await?;
     if ndone != 5 {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "expected 5 completions with one shard dead; got {ndone}"
-        ));
+        )));
     }
     // Bring the crashed shard/group back to life.
     w.start_group(1);
@@ -222,8 +223,8 @@ async fn concurrent_gets(
     ka: &[String],
     va: &[String],
     mut clerk: impl FnMut(usize) -> usize,
-) -> Result<usize, String> {
-    let results: Rc<RefCell<Vec<Result<(), String>>>> = Rc::new(RefCell::new(Vec::new()));
+) -> Result<usize, Failure> {
+    let results: Rc<RefCell<Vec<Result<(), Failure>>>> = Rc::new(RefCell::new(Vec::new()));
     for i in 0..ka.len() {
         let ck1 = clerk(i); // only one call allowed per client
         let (w2, r, k, v) = (t.w.clone(), results.clone(), ka[i].clone(), va[i].clone());
@@ -232,14 +233,16 @@ async fn concurrent_gets(
             r.borrow_mut().push(if got == v {
                 Ok(())
             } else {
-                Err(format!("Get({k}): expected:\n{v}\nreceived:\n{got}"))
+                Err(Failure::assertion(format!(
+                    "Get({k}): expected:\n{v}\nreceived:\n{got}"
+                )))
             });
         });
     }
     let mut ndone = 0;
     let mut last = t.w.now();
     loop {
-        let fresh: Vec<Result<(), String>> = results.borrow_mut().drain(..).collect();
+        let fresh: Vec<Result<(), Failure>> = results.borrow_mut().drain(..).collect();
         if !fresh.is_empty() {
             last = t.w.now();
         }
@@ -270,9 +273,9 @@ async fn rejection(w: Rc<World>) -> R {
     w.join(mck2, [(w.gid(0), w.group_servers(0))].into()).await;
     let ndone = concurrent_gets(&t, &ka, &va, |_| w.make_clerk_of(ctrl2)).await?;
     if ndone != 5 {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "expected 5 completions with the second controller; got {ndone}"
-        ));
+        )));
     }
     Ok(())
 }
@@ -533,7 +536,7 @@ async fn challenge1_delete(w: Rc<World>) -> R {
         for i in 0..3 {
             w.check(ck, &ka[i], &va[i]).await?;
         }
-        Ok::<(), String>(())
+        Ok::<(), Failure>(())
     };
     check3().await?;
     for _ in 0..2 {
@@ -561,9 +564,9 @@ async fn challenge1_delete(w: Rc<World>) -> R {
     // replicas, plus slop.
     let expected = 3 * (((n - 3) * 1000) + 2 * 3 * 1000 + 6000);
     if total > expected {
-        return Err(format!(
+        return Err(Failure::assertion(format!(
             "snapshot + persisted Raft state are too big: {total} > {expected}"
-        ));
+        )));
     }
     t.check_all(ck, &ka, &va).await
 }

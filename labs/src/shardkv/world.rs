@@ -615,20 +615,22 @@ impl World {
 
     /// `checklogs()`: every server's Raft state within 8 × maxraftstate, or no snapshot at all
     /// without a maxraftstate.
-    pub fn checklogs(&self) -> Result<(), String> {
+    pub fn checklogs(&self) -> Result<(), Failure> {
         self.with(|c| {
             for g in &c.lab.groups {
                 for h in g.hosts.iter() {
                     let p = c.sim.persister(*h);
                     match c.lab.setup.maxraftstate {
                         Some(max) if p.raft_state_size() > 8 * max => {
-                            return Err(format!(
+                            return Err(Failure::assertion(format!(
                                 "persister.RaftStateSize() {}, but maxraftstate {max}",
                                 p.raft_state_size()
-                            ))
+                            )))
                         }
                         None if p.snapshot_size() > 0 => {
-                            return Err("maxraftstate is -1, but snapshot is non-empty!".into())
+                            return Err(Failure::assertion(
+                                "maxraftstate is -1, but snapshot is non-empty!",
+                            ))
                         }
                         _ => {}
                     }
@@ -764,10 +766,12 @@ impl World {
     }
 
     /// The shardkv tests' `check(t, ck, key, value)`.
-    pub async fn check(&self, clerk: usize, key: &str, value: &str) -> Result<(), String> {
+    pub async fn check(&self, clerk: usize, key: &str, value: &str) -> Result<(), Failure> {
         let v = self.get(clerk, key).await;
         if v != value {
-            return Err(format!("Get({key}): expected:\n{value}\nreceived:\n{v}"));
+            return Err(Failure::assertion(format!(
+                "Get({key}): expected:\n{value}\nreceived:\n{v}"
+            )));
         }
         Ok(())
     }
@@ -828,7 +832,7 @@ impl World {
     // ----- the run ------------------------------------------------------------------------------
 
     /// Runs the body; both histories are checked at the end ([`Lab::conclude`]).
-    pub fn run_body<F: Future<Output = Result<(), String>>>(&self, body: F) -> ScenarioOutcome {
+    pub fn run_body<F: Future<Output = Result<(), Failure>>>(&self, body: F) -> ScenarioOutcome {
         self.run.run(body, TEST_TIME_LIMIT)
     }
 }
