@@ -17,7 +17,7 @@
 
 use serde_json::Value as Json;
 
-use crate::formats::keys;
+use crate::formats::keys::{self, Rejected};
 use crate::formats::Reported;
 
 /// A model's operations.
@@ -179,30 +179,30 @@ impl ModelShape {
         input: &[(&str, bool)],
         output: Reported<'_>,
         completed: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), Rejected> {
         let Some(shape) = self.ops.iter().find(|o| o.op == op) else {
             let names = self.names();
             let hint = keys::nearest(op, &names)
                 .map(|n| format!(" (did you mean \"{n}\"?)"))
                 .unwrap_or_default();
-            return Err(format!(
+            return Err(Rejected(format!(
                 "unknown {} operation \"{op}\"{hint}; known: {}",
                 self.name,
                 names.join(", ")
-            ));
+            )));
         };
         let mut known = vec!["op"];
         known.extend_from_slice(shape.input);
         let what = format!("the input of a {op}");
         if let Some((key, _)) = input.iter().find(|(k, _)| !known.contains(k)) {
-            return Err(keys::unknown(key, &what, &known));
+            return Err(Rejected(keys::unknown(key, &what, &known)));
         }
         if let Some(missing) = shape
             .input
             .iter()
             .find(|k| !input.iter().any(|(i, _)| i == *k))
         {
-            return Err(format!("{what} needs \"{missing}\""));
+            return Err(Rejected(format!("{what} needs \"{missing}\"")));
         }
         let reported = match output {
             Reported::Nothing => None,
@@ -211,15 +211,15 @@ impl ModelShape {
         if let Some(keys) = reported {
             if let Some((key, _)) = keys.iter().find(|(k, _)| !shape.output.contains(k)) {
                 if shape.output.is_empty() {
-                    return Err(format!(
+                    return Err(Rejected(format!(
                         "unknown key \"{key}\" in the output of a {op}: a {op} reports nothing (its output is null or {{}})"
-                    ));
+                    )));
                 }
-                return Err(keys::unknown(
+                return Err(Rejected(keys::unknown(
                     key,
                     &format!("the output of a {op}"),
                     shape.output,
-                ));
+                )));
             }
         }
         let unknown_hint =
@@ -229,10 +229,10 @@ impl ModelShape {
             .iter()
             .find(|(key, null)| *null && !shape.null.contains(key))
         {
-            return Err(format!(
+            return Err(Rejected(format!(
                 "\"{key}\": null is not a {} {op}'s result; {unknown_hint}",
                 self.name
-            ));
+            )));
         }
         let Some((need, example)) = shape.needs.filter(|_| completed) else {
             return Ok(());
@@ -240,9 +240,9 @@ impl ModelShape {
         if reported.is_some_and(|keys| keys.iter().any(|(k, _)| *k == need)) {
             return Ok(());
         }
-        Err(format!(
+        Err(Rejected(format!(
             "a completed {op} must report its result, as in \"output\": {example}; {unknown_hint}"
-        ))
+        )))
     }
 
     /// [`ModelShape::check`] for an operation read as JSON values (the careful road): also that the
@@ -252,19 +252,19 @@ impl ModelShape {
         input: &Json,
         output: Option<&Json>,
         completed: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), Rejected> {
         let example = format!("{{\"op\": \"{}\", ...}}", self.ops[0].op);
         let Json::Object(fields) = input else {
-            return Err(format!(
+            return Err(Rejected(format!(
                 "the input must be an object such as {example}, not {}",
                 keys::kind(input)
-            ));
+            )));
         };
         let Some(Json::String(op)) = fields.get("op") else {
-            return Err(format!(
+            return Err(Rejected(format!(
                 "the input needs \"op\", a string: one of {}",
                 self.names().join(", ")
-            ));
+            )));
         };
         let input_keys: Vec<(&str, bool)> = fields
             .iter()
@@ -276,10 +276,10 @@ impl ModelShape {
                 Some(fields.iter().map(|(k, v)| (k.as_str(), v.is_null())).collect())
             }
             Some(other) => {
-                return Err(format!(
+                return Err(Rejected(format!(
                     "the output must be an object (or null when there is nothing to report, or \"unknown\"), not {}",
                     keys::kind(other)
-                ))
+                )))
             }
         };
         let reported = match &output_keys {

@@ -121,7 +121,8 @@ pub(super) fn annotations(value: Json, at: &Location) -> Result<Vec<Annotation>,
                     keys::kind(&item)
                 )));
             };
-            keys::check(object, &format!("annotation {i}"), ANNOTATION_KEYS).map_err(invalid)?;
+            keys::check(object, &format!("annotation {i}"), ANNOTATION_KEYS)
+                .map_err(|r| invalid(r.into()))?;
             serde_json::from_value::<Annotation>(item)
                 .map_err(|e| invalid(format!("annotation {i}: {e}")))
         })

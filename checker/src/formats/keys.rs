@@ -33,10 +33,26 @@ pub(crate) fn unknown(key: &str, what: &str, known: &[&str]) -> String {
     format!("unknown key \"{key}\" in {what}{hint}; {list}")
 }
 
-/// The first key of `object` that is not one of `known`, as an error message.
-pub(crate) fn check(object: &Map<String, Json>, what: &str, known: &[&str]) -> Result<(), String> {
+/// Why an object's keys or an operation's shape were not accepted, in words for the user; the
+/// reader that asked adds the place (file, line, operation).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Rejected(pub(crate) String);
+
+impl From<Rejected> for String {
+    fn from(r: Rejected) -> String {
+        r.0
+    }
+}
+
+/// The first key of `object` that is not one of `known`.
+pub(crate) fn check(
+    object: &Map<String, Json>,
+    what: &str,
+    known: &[&str],
+) -> Result<(), Rejected> {
     match object.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(key) => Err(unknown(key, what, known)),
+        Some(key) => Err(Rejected(unknown(key, what, known))),
         None => Ok(()),
     }
 }
