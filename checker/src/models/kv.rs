@@ -225,7 +225,7 @@ impl Model for Kv {
     }
 
     /// Every key in one allocation: the states then hold the operations' own keys, and the search
-    /// compares their pointers (`Arc`'s `==` and [`same`] look at the pointers first). Values are
+    /// compares their pointers (`Arc`'s `==` and `same` look at the pointers first). Values are
     /// left alone: nearly every write's is its own, so a table of them would be as big as the history,
     /// and looking each one up in it cost more time than the memory it saved (on the 1,000,000-operation
     /// file, 0.3 s for 45 MB; docs/performance.md).
