@@ -460,6 +460,52 @@ pub async fn wait_until<L: Lab>(
     true
 }
 
+/// One operation of a key/value `Nemesis*` client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvOp {
+    Append(String),
+    Put(String),
+    Get,
+}
+
+/// The operation mix of a key/value `Nemesis*` client (kvsrv and kvraft): half appends, a tenth
+/// puts, the rest gets, on one of `keys` keys; every written value is the client's own and unique
+/// ([`crate::kv::append_value`]), so the history check can tell the writes apart.
+pub struct KvMix {
+    keys: u64,
+    client: usize,
+    written: usize,
+}
+
+impl KvMix {
+    pub fn new(keys: u64, client: usize) -> Self {
+        KvMix {
+            keys,
+            client,
+            written: 0,
+        }
+    }
+
+    /// The next operation's key and kind, drawn with `rand(n)` (a number below `n` from the
+    /// scenario's random stream).
+    pub fn draw(&mut self, mut rand: impl FnMut(u64) -> u64) -> (String, KvOp) {
+        let key = rand(self.keys).to_string();
+        let r = rand(1000);
+        let op = if r < 600 {
+            let value = crate::kv::append_value(self.client, self.written);
+            self.written += 1;
+            if r < 500 {
+                KvOp::Append(value)
+            } else {
+                KvOp::Put(value)
+            }
+        } else {
+            KvOp::Get
+        };
+        (key, op)
+    }
+}
+
 /// How a kv lab's `Nemesis*` scenario runs its clients.
 pub struct Clients {
     pub count: usize,

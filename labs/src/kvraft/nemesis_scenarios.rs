@@ -14,8 +14,7 @@ use std::rc::Rc;
 
 use super::world::{run_world, World, ELECTION_TIMEOUT, POLL_MS};
 use crate::failure::Failure;
-use crate::kv::append_value;
-use crate::nemesis::{wait_until, Clients, Kind};
+use crate::nemesis::{wait_until, Clients, Kind, KvMix, KvOp};
 use crate::runner::{RunOptions, Scenario, ScenarioOutcome};
 
 type R = Result<(), Failure>;
@@ -30,18 +29,18 @@ const KEYS: u64 = 3;
 
 async fn client(w: Rc<World>, cli: usize, stop: Rc<Cell<bool>>) {
     let ck = w.make_clerk(&w.all());
-    let mut j = 0;
+    let mut mix = KvMix::new(KEYS, cli);
     while !stop.get() {
-        let key = w.rand(KEYS).to_string();
-        let r = w.rand(1000);
-        if r < 500 {
-            w.append(ck, &key, &append_value(cli, j)).await;
-            j += 1;
-        } else if r < 600 {
-            w.put(ck, &key, &append_value(cli, j)).await;
-            j += 1;
-        } else {
-            w.get(ck, &key).await;
+        match mix.draw(|n| w.rand(n)) {
+            (key, KvOp::Append(v)) => {
+                w.append(ck, &key, &v).await;
+            }
+            (key, KvOp::Put(v)) => {
+                w.put(ck, &key, &v).await;
+            }
+            (key, KvOp::Get) => {
+                w.get(ck, &key).await;
+            }
         }
     }
 }
@@ -57,8 +56,7 @@ async fn nemesis_body(w: Rc<World>, kinds: &'static [Kind]) -> R {
     let w2 = w.clone();
     clients
         .run(&w, kinds, |cli, stop| client(w2.clone(), cli, stop))
-        .await
-        .map_err(Failure::from)?;
+        .await?;
     // A fresh clerk reads every key.
     let reads = Rc::new(Cell::new(0));
     let (w2, reads2) = (w.clone(), reads.clone());

@@ -13,8 +13,8 @@ use std::rc::Rc;
 
 use super::world::{run_world, World, POLL_MS};
 use crate::failure::Failure;
-use crate::kv::{append_value, arc};
-use crate::nemesis::{Clients, Kind};
+use crate::kv::arc;
+use crate::nemesis::{Clients, Kind, KvMix, KvOp};
 use crate::runner::{RunOptions, Scenario, ScenarioOutcome};
 
 type R = Result<(), Failure>;
@@ -29,18 +29,18 @@ const KEYS: u64 = 3;
 
 async fn client(w: Rc<World>, cli: usize, stop: Rc<Cell<bool>>) {
     let ck = w.make_clerk();
-    let mut j = 0;
+    let mut mix = KvMix::new(KEYS, cli);
     while !stop.get() {
-        let key = w.rand(KEYS).to_string();
-        let r = w.rand(1000);
-        if r < 500 {
-            w.append(ck, &key, arc(&append_value(cli, j))).await;
-            j += 1;
-        } else if r < 600 {
-            w.put(ck, &key, arc(&append_value(cli, j))).await;
-            j += 1;
-        } else {
-            w.get(ck, &key).await;
+        match mix.draw(|n| w.rand(n)) {
+            (key, KvOp::Append(v)) => {
+                w.append(ck, &key, arc(&v)).await;
+            }
+            (key, KvOp::Put(v)) => {
+                w.put(ck, &key, arc(&v)).await;
+            }
+            (key, KvOp::Get) => {
+                w.get(ck, &key).await;
+            }
         }
     }
 }

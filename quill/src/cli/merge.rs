@@ -185,20 +185,12 @@ pub fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "  REPRODUCE WITH: {}", r.replay)?;
     }
     super::test::print_summary(&mut out, &records)?;
-    let unknown: Vec<&&RunResult> = runs
+    let unknown: Vec<(&str, u64)> = runs
         .iter()
         .filter(|r| r.verdict.as_deref() == Some("Unknown"))
+        .map(|r| (r.scenario.as_str(), r.seed))
         .collect();
-    if !unknown.is_empty() {
-        writeln!(
-            out,
-            "UNKNOWN: {} runs whose linearizability check was undecided within its budget (not verified):",
-            unknown.len()
-        )?;
-        for r in &unknown {
-            writeln!(out, "  {} seed {}", r.scenario, r.seed)?;
-        }
-    }
+    super::test::print_unknown(&mut out, &unknown)?;
     let wall_s: f64 = files.iter().map(|(_, f)| f.wall_ms).sum::<f64>() / 1000.0;
     writeln!(
         out,

@@ -330,21 +330,12 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     print_summary(&mut out, &records)?;
-    // A history whose check ran out of budget is neither a pass nor a failure: say so.
-    let unknown: Vec<&RunRecord> = records
+    let unknown: Vec<(&str, u64)> = records
         .iter()
         .filter(|r| r.outcome.verdict == Some(Verdict::Unknown))
+        .map(|r| (r.scenario, r.seed))
         .collect();
-    if !unknown.is_empty() {
-        writeln!(
-            out,
-            "UNKNOWN: {} runs whose linearizability check was undecided within its budget (not verified):",
-            unknown.len()
-        )?;
-        for r in &unknown {
-            writeln!(out, "  {} seed {}", r.scenario, r.seed)?;
-        }
-    }
+    print_unknown(&mut out, &unknown)?;
     if let Some(path) = &args.results {
         let file = ResultsFile {
             format: results::FORMAT.to_string(),
@@ -441,6 +432,26 @@ fn run_result(r: &RunRecord, replay: String) -> RunResult {
         },
         warnings: r.outcome.warnings.clone(),
     }
+}
+
+/// The runs (scenario, seed) whose history check ran out of budget, after the table of a run (and
+/// of `quill merge`): neither a pass nor a failure, so they are named.
+pub(super) fn print_unknown(
+    out: &mut impl std::io::Write,
+    unknown: &[(&str, u64)],
+) -> std::io::Result<()> {
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "UNKNOWN: {} runs whose linearizability check was undecided within its budget (not verified):",
+        unknown.len()
+    )?;
+    for (scenario, seed) in unknown {
+        writeln!(out, "  {scenario} seed {seed}")?;
+    }
+    Ok(())
 }
 
 /// The per-scenario table of an unsharded run (and of `quill merge`).
