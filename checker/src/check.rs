@@ -1,7 +1,7 @@
 //! Checking a whole history: partitioning, checking partitions in parallel, and assembling the evidence.
 //!
-//! Partitions are checked on rayon's pool, in rounds of growing step budgets: in each round every partition
-//! still undecided runs its search for that many steps. After a round in which some partition was found
+//! Partitions are checked in rounds of growing step budgets: in each round every partition still
+//! undecided runs its search for that many steps. After a round in which some partition was found
 //! illegal, the others stop (unless [`Options::all_partitions`] asks for every one), and are reported as
 //! undecided. So the whole result, not only the verdict, is a function of the history and the options,
 //! whatever the number of threads and however they are scheduled: each search is sequential and counted
@@ -9,12 +9,20 @@
 //! boundaries. Only a timeout or a cancel, which are measured in time, can make two runs differ. The early
 //! stop loses at most one round's work: each round's budget is four times the last.
 //!
+//! The rounds are a rule for the result, not a schedule: a partition's rounds depend on nothing but its
+//! own search, so rayon's pool first runs each partition alone through its opening rounds (those a search
+//! that finds it easy needs, most partitions' all), and only the partitions still open after them go on
+//! round by round together. A search holds its tables (memo, states, entries) only while it runs, so a
+//! history of a thousand partitions costs the memory of the few searched at once, not of all of them;
+//! and one hard partition still cannot keep an easy illegal one from being found, since its opening is
+//! bounded by its size.
+//!
 //! A partition whose search goes on for long, over operations the model declares independent of each
 //! other, gets a second search beside it (the backjumping probe of `search::probe`), on half the step
 //! budget: a linearization either of them finds ends the check, and only the search's exhaustion proves
 //! one impossible.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -114,51 +122,53 @@ pub fn check<M: Model>(
         explored: &progress.states_explored,
         max_partials: options.max_partials,
     };
+    let rounds = Rounds {
+        stop: AtomicU32::new(NEVER),
+        all_partitions: options.all_partitions,
+        max_configurations: options.max_configurations,
+        limits,
+        progress,
+    };
 
     let mut jobs: Vec<Job<'_, M>> = partitions
         .iter()
         .enumerate()
         .map(|(index, p)| Job::new(model, history, index, p, options.describe_states))
         .collect();
-    // Large partitions first within a round, so the longest searches start early on the pool.
-    jobs.sort_by_key(|job| std::cmp::Reverse(job.global.len()));
-    // Rounds of growing step budgets: every partition gets its turn, so an illegal partition that is quick
-    // to refute is found while a hard one is still being searched, and stops it at the round's end.
-    let mut budget = FIRST_BUDGET;
-    loop {
-        let active: Vec<&mut Job<'_, M>> =
-            jobs.iter_mut().filter(|job| job.result.is_none()).collect();
-        if active.is_empty() {
+    // Large partitions first, so the longest searches start early on the pool.
+    jobs.sort_by_key(|job| std::cmp::Reverse(job.partition.operations.len()));
+    // First, each partition alone, for as many rounds as a search that finds it easy needs: most
+    // partitions end there, and only the few searches running at once hold their tables.
+    jobs.par_iter_mut().for_each(|job| {
+        let opening = opening_rounds(job.partition.operations.len());
+        while job.is_open() && job.rounds < opening && rounds.may_run(job.rounds) {
+            job.run_round(&rounds);
+        }
+        if !rounds.may_run(job.rounds) {
+            // Another partition was found illegal in an earlier round: this one is stopped.
+            job.running = None;
+        }
+    });
+    // Then the rest, a round at a time across partitions, so that one that is quick to refute is found
+    // while a hard one is still being searched, and stops it at the round's end.
+    while let Some(round) = jobs.iter().filter(|j| j.is_open()).map(|j| j.rounds).min() {
+        if !rounds.may_run(round) {
             break;
         }
-        active.into_par_iter().for_each(|job| {
-            match options.max_configurations {
-                Some(max) if job.explored() >= max => job.give_up(Undecided::Budget),
-                Some(max) => job.advance(budget.min(max - job.explored()), &limits),
-                None => job.advance(budget, &limits),
-            }
-            if job
-                .result
-                .as_ref()
-                .is_some_and(|r| r.verdict != Verdict::Unknown)
-            {
-                progress.partitions_decided.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-        let illegal = jobs
-            .iter()
-            .any(|job| job.result.as_ref().map(|r| r.verdict) == Some(Verdict::Illegal));
-        if illegal && !options.all_partitions {
-            for job in jobs.iter_mut().filter(|job| job.result.is_none()) {
-                job.stop();
-            }
-            break;
-        }
-        budget = budget.saturating_mul(4);
+        let due: Vec<&mut Job<'_, M>> = jobs
+            .iter_mut()
+            .filter(|job| job.is_open() && job.rounds == round)
+            .collect();
+        due.into_par_iter().for_each(|job| job.run_round(&rounds));
     }
+    let stop = if options.all_partitions {
+        NEVER
+    } else {
+        rounds.stop.into_inner()
+    };
     // Back in the order the model gave the partitions.
     jobs.sort_by_key(|job| job.index);
-    let results: Vec<PartitionResult> = jobs.into_iter().filter_map(|job| job.result).collect();
+    let results: Vec<PartitionResult> = jobs.into_iter().map(|job| job.conclude(stop)).collect();
     Ok(CheckResult {
         verdict: Verdict::combine(results.iter().map(|p| p.verdict)),
         partitions: results,
@@ -171,9 +181,58 @@ pub fn check<M: Model>(
 /// at a round's end: the others then search at most four times as many steps as it took.
 const FIRST_BUDGET: u64 = 1 << 5;
 
+/// The step budget of round `round`: each round's is four times the last.
+fn round_budget(round: u32) -> u64 {
+    FIRST_BUDGET.saturating_mul(4u64.saturating_pow(round))
+}
+
+/// Configurations per operation that a partition may explore in its opening rounds, run alone: a
+/// search the history gives no trouble explores about one per operation.
+const OPENING_PER_OPERATION: u64 = 16;
+
+/// The rounds a partition of `operations` runs alone: enough for the configurations
+/// [`OPENING_PER_OPERATION`] allows it.
+fn opening_rounds(operations: usize) -> u32 {
+    let allowed = OPENING_PER_OPERATION.saturating_mul(operations as u64);
+    let (mut rounds, mut total) = (0, 0u64);
+    while total < allowed {
+        total = total.saturating_add(round_budget(rounds));
+        rounds += 1;
+    }
+    rounds.max(1)
+}
+
+/// No partition found illegal yet.
+const NEVER: u32 = u32::MAX;
+
 /// Configurations a search explores per operation before the probe joins it: by then it is
 /// backtracking far more than a history that is easy for it does.
 const PROBE_AFTER_PER_OPERATION: u64 = 4;
+
+/// What every partition's rounds share.
+///
+/// Every partition runs the same rounds of growing step budgets (the first [`FIRST_BUDGET`], each
+/// next four times the last), in whatever order the threads take them; the result is the one of
+/// running round 0 of every partition, then round 1 of those still undecided, and so on, stopping the
+/// rest after the first round in which one was found illegal. That is a function of each partition's
+/// own rounds alone: a partition that ended after that round is reported stopped at it
+/// ([`Job::conclude`]), whenever it was actually run.
+struct Rounds<'a> {
+    /// The earliest round in which a partition was found illegal so far, or [`NEVER`].
+    stop: AtomicU32,
+    all_partitions: bool,
+    max_configurations: Option<u64>,
+    limits: Limits<'a>,
+    progress: &'a Progress,
+}
+
+impl Rounds<'_> {
+    /// Whether round `round` is still run: the others stop after the round a partition was found
+    /// illegal in, unless every partition is asked for.
+    fn may_run(&self, round: u32) -> bool {
+        self.all_partitions || round <= self.stop.load(Ordering::Relaxed)
+    }
+}
 
 /// Where a partition's backjumping probe stands.
 enum Probe<'h, M: Model> {
@@ -200,15 +259,17 @@ struct Job<'h, M: Model> {
     /// The partition's position in the model's partitioning.
     index: usize,
     partition: &'h Partition,
-    /// The history indices of the operations searched (the partition's, less the failed ones).
-    global: Vec<usize>,
-    search: Search<'h, M>,
-    /// The backjumping probe run beside a search in trouble, while it may still help.
-    probe: Probe<'h, M>,
-    micros: u64,
-    result: Option<PartitionResult>,
     /// [`Options::describe_states`].
     describe: bool,
+    /// The search, from the partition's first round until it ends: only then does it hold memory.
+    running: Option<Running<'h, M>>,
+    /// Rounds run so far.
+    rounds: u32,
+    /// Configurations explored by the end of each round run.
+    explored_after: Vec<u64>,
+    micros: u64,
+    /// The result, and the round it came in.
+    result: Option<(u32, PartitionResult)>,
 }
 
 impl<'h, M: Model> Job<'h, M> {
@@ -219,6 +280,116 @@ impl<'h, M: Model> Job<'h, M> {
         partition: &'h Partition,
         describe: bool,
     ) -> Self {
+        Job {
+            model,
+            history,
+            index,
+            partition,
+            describe,
+            running: None,
+            rounds: 0,
+            explored_after: Vec::new(),
+            micros: 0,
+            result: None,
+        }
+    }
+
+    /// Undecided, and not stopped.
+    fn is_open(&self) -> bool {
+        self.result.is_none() && (self.rounds == 0 || self.running.is_some())
+    }
+
+    /// Runs the partition's next round, and records its result if it ended.
+    fn run_round(&mut self, rounds: &Rounds<'_>) {
+        let round = self.rounds;
+        let limits = &rounds.limits;
+        let started = Instant::now();
+        let running = self
+            .running
+            .get_or_insert_with(|| Running::new(self.model, self.history, self.partition));
+        let budget = round_budget(round);
+        let cancelled = limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+        let timed_out = limits.deadline.is_some_and(|d| started >= d);
+        let outcome = match rounds.max_configurations {
+            _ if cancelled => Some(Ended::Outcome(Outcome::Stopped)),
+            _ if timed_out => Some(Ended::Outcome(Outcome::TimedOut)),
+            Some(max) if running.explored() >= max => Some(Ended::Budget),
+            Some(max) => running
+                .run(budget.min(max - running.explored()), limits)
+                .map(Ended::Outcome),
+            None => running.run(budget, limits).map(Ended::Outcome),
+        };
+        let explored = running.explored();
+        self.micros += started.elapsed().as_micros() as u64;
+        self.rounds += 1;
+        self.explored_after.push(explored);
+        let Some(ended) = outcome else { return };
+        let mut result = match ended {
+            Ended::Outcome(outcome) => running.finish(outcome, self.describe),
+            Ended::Budget => {
+                let mut result = running.finish(Outcome::Stopped, self.describe);
+                result.undecided = Some(Undecided::Budget);
+                result
+            }
+        };
+        result.states_explored = explored;
+        result.micros = self.micros;
+        // The search's tables are no longer needed: free them now, not when every partition is done.
+        self.running = None;
+        if result.verdict == Verdict::Illegal {
+            rounds.stop.fetch_min(round, Ordering::Relaxed);
+        }
+        if result.verdict != Verdict::Unknown {
+            rounds
+                .progress
+                .partitions_decided
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        self.result = Some((round, result));
+    }
+
+    /// The partition's result, given `stop`, the round in which the first partition was found illegal
+    /// (or [`NEVER`]): a partition that had not ended by then is stopped at that round's end.
+    fn conclude(self, stop: u32) -> PartitionResult {
+        match self.result {
+            Some((round, result)) if round <= stop => result,
+            _ => {
+                let mut result = undecided(self.model, self.partition, Undecided::Cancelled);
+                let last = (stop as usize).min(self.explored_after.len().saturating_sub(1));
+                result.states_explored = self.explored_after.get(last).copied().unwrap_or(0);
+                result.micros = self.micros;
+                result
+            }
+        }
+    }
+}
+
+/// How a partition's rounds ended.
+enum Ended {
+    Outcome(Outcome),
+    /// It explored [`Options::max_configurations`].
+    Budget,
+}
+
+/// The search of one partition while it runs: what [`Job`] frees when the partition ends.
+struct Running<'h, M: Model> {
+    model: &'h M,
+    partition: &'h Partition,
+    /// The history indices of the operations searched (the partition's, less the failed ones).
+    global: Vec<usize>,
+    /// The operations searched, by local index.
+    operations: Vec<&'h Operation<M::Input, M::Output>>,
+    search: Search<'h, M>,
+    /// The backjumping probe run beside a search in trouble, while it may still help.
+    probe: Probe<'h, M>,
+}
+
+impl<'h, M: Model> Running<'h, M> {
+    fn new(
+        model: &'h M,
+        history: &'h History<M::Input, M::Output>,
+        partition: &'h Partition,
+    ) -> Self {
         // Failed operations had no effect: they take no part in the search.
         let global: Vec<usize> = partition
             .operations
@@ -226,63 +397,19 @@ impl<'h, M: Model> Job<'h, M> {
             .copied()
             .filter(|&i| !history.operations[i].failed)
             .collect();
-        let ops = global.iter().map(|&i| &history.operations[i]).collect();
-        Job {
+        let operations: Vec<_> = global.iter().map(|&i| &history.operations[i]).collect();
+        Running {
             model,
-            history,
-            index,
             partition,
-            probe: Probe::NotYet,
-            search: Search::new(model, ops),
+            search: Search::new(model, operations.clone()),
+            operations,
             global,
-            micros: 0,
-            result: None,
-            describe,
+            probe: Probe::NotYet,
         }
     }
 
-    /// Configurations explored so far by the search and its probe.
     fn explored(&self) -> u64 {
         self.search.explored + self.probe.explored()
-    }
-
-    /// Ends the partition undecided.
-    fn give_up(&mut self, why: Undecided) {
-        self.search.release();
-        if let Probe::Running(probe) = &mut self.probe {
-            probe.release();
-        }
-        let mut result = self.finish(Outcome::Stopped);
-        result.undecided = Some(why);
-        self.result = Some(result);
-    }
-
-    /// Runs the search for up to `budget` steps and records the result if it ended.
-    fn advance(&mut self, budget: u64, limits: &Limits<'_>) {
-        let started = Instant::now();
-        let cancelled = limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed));
-        let outcome = if cancelled {
-            Some(Outcome::Stopped)
-        } else {
-            self.run(budget, limits)
-        };
-        self.micros += started.elapsed().as_micros() as u64;
-        if let Some(outcome) = outcome {
-            self.search.release();
-            if let Probe::Running(probe) = &mut self.probe {
-                probe.release();
-            }
-            self.result = Some(self.finish(outcome));
-        }
-    }
-
-    /// Ends an undecided partition because another one was found illegal.
-    fn stop(&mut self) {
-        self.search.release();
-        if let Probe::Running(probe) = &mut self.probe {
-            probe.release();
-        }
-        self.result = Some(self.finish(Outcome::Stopped));
     }
 
     /// Runs the search, and the probe beside it once the search has gone on for long, each with half
@@ -295,7 +422,8 @@ impl<'h, M: Model> Job<'h, M> {
             && self.search.independence()
             && self.search.explored > self.global.len() as u64 * PROBE_AFTER_PER_OPERATION
         {
-            self.probe = Probe::Running(Box::new(Search::probe(self.model, self.operations())));
+            self.probe =
+                Probe::Running(Box::new(Search::probe(self.model, self.operations.clone())));
         }
         let mut budget = budget;
         let probed = match &mut self.probe {
@@ -308,7 +436,7 @@ impl<'h, M: Model> Job<'h, M> {
         match probed {
             None => {}
             Some((Outcome::Linearizable(order), explored)) => {
-                if witness::is_linearization(self.model, &self.operations(), &order) {
+                if witness::is_linearization(self.model, &self.operations, &order) {
                     return Some(Outcome::Linearizable(order));
                 }
                 debug_assert!(false, "the probe's linearization does not check");
@@ -320,23 +448,14 @@ impl<'h, M: Model> Job<'h, M> {
         self.search.run(budget, limits)
     }
 
-    /// The operations searched, by local index.
-    fn operations(&self) -> Vec<&'h Operation<M::Input, M::Output>> {
-        self.global
-            .iter()
-            .map(|&i| &self.history.operations[i])
-            .collect()
-    }
-
-    fn finish(&self, outcome: Outcome) -> PartitionResult {
+    /// The partition's result for `outcome`, with global operation indices.
+    fn finish(&self, outcome: Outcome, describe: bool) -> PartitionResult {
         let mut result = undecided(self.model, self.partition, Undecided::Cancelled);
-        result.states_explored = self.search.explored + self.probe.explored();
-        result.micros = self.micros;
         match outcome {
             Outcome::Linearizable(order) => {
                 result.verdict = Verdict::Ok;
                 result.undecided = None;
-                result.linearization = self.replay(&order);
+                result.linearization = self.replay(&order, describe);
             }
             Outcome::Illegal(partials) => {
                 result.verdict = Verdict::Illegal;
@@ -344,7 +463,7 @@ impl<'h, M: Model> Job<'h, M> {
                 result.partial = partials
                     .into_iter()
                     .map(|p| PartialLinearization {
-                        steps: self.replay(&p.prefix),
+                        steps: self.replay(&p.prefix, describe),
                         stuck: p.stuck.iter().map(|&l| self.global[l]).collect(),
                         blocking: self.global[p.blocking],
                     })
@@ -356,19 +475,19 @@ impl<'h, M: Model> Job<'h, M> {
         result
     }
 
-    /// The steps of `order` (local indices) with the state after each, described.
-    fn replay(&self, order: &[usize]) -> Vec<Step> {
+    /// The steps of `order` (local indices) with the state after each, described when asked.
+    fn replay(&self, order: &[usize], describe: bool) -> Vec<Step> {
         let mut state = self.model.init();
         order
             .iter()
             .map(|&local| {
-                let op = self.search.op(local);
+                let op = self.operations[local];
                 if let Some(next) = self.model.step(&state, &op.input, op.output.as_ref()) {
                     state = next;
                 }
                 Step {
                     op: self.global[local],
-                    state: if self.describe {
+                    state: if describe {
                         self.model.describe_state(&state)
                     } else {
                         String::new()

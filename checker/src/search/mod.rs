@@ -815,21 +815,6 @@ impl<'h, M: Model> Search<'h, M> {
         );
         self.refute(Some(blocking))
     }
-
-    /// The partition's operation with this local index.
-    pub(crate) fn op(&self, local: usize) -> &'h Operation<M::Input, M::Output> {
-        self.ops[local]
-    }
-
-    /// Frees the memo table, the states and the transitions of a finished or abandoned search.
-    pub(crate) fn release(&mut self) {
-        self.memo = Memo::default();
-        self.transitions = FxHashMap::default();
-        self.states = States {
-            list: Vec::new(),
-            ids: FxHashMap::default(),
-        };
-    }
 }
 
 /// Keeps the prefix on the stack if it is among the longest seen, bounded to `max` of them.

@@ -1,8 +1,8 @@
 //! The search on small hand-made histories whose verdicts are known.
 
 use checker::models::{
-    CasInput, CasOutput, CasRegister, Kv, KvInput, KvOutput, Register, RegisterInput,
-    RegisterOutput, Value,
+    CasInput, CasOutput, CasRegister, KeyedCasInput, KeyedCasRegister, Kv, KvInput, KvOutput,
+    Register, RegisterInput, RegisterOutput, Value,
 };
 use checker::{check, History, Operation, Options, Undecided, Verdict};
 
@@ -269,6 +269,105 @@ fn kv_partitions_by_key_and_reports_the_illegal_key() {
         vec![2]
     );
     assert_eq!(longest.blocking, 3);
+}
+
+/// Registers by key: "easy", a long sequential partition; "hard", fourteen concurrent writes and a read
+/// of a value none of them wrote, which the search refutes only after trying every subset of the writes;
+/// "bad", a stale read refuted at once.
+fn one_bad_key_among_long_ones() -> Vec<Operation<KeyedCasInput, CasOutput>> {
+    let on = |key: &str, op: CasInput| KeyedCasInput {
+        key: Value::string(key),
+        op,
+    };
+    let written = |v: i64| CasInput::Write {
+        value: Some(Value::int(v)),
+    };
+    let saw = |v: i64| CasOutput {
+        value: Some(Value::int(v)),
+        ok: None,
+    };
+    let mut ops = Vec::new();
+    for i in 0..200 {
+        let t = 10 * i;
+        ops.push(Operation::new(0, t, t + 4, on("easy", written(i)), saw(0)));
+        ops.push(Operation::new(
+            0,
+            t + 5,
+            t + 9,
+            on("easy", CasInput::Read),
+            saw(i),
+        ));
+    }
+    for c in 0..14 {
+        ops.push(Operation::new(
+            1 + c,
+            0,
+            100,
+            on("hard", written(c as i64)),
+            saw(0),
+        ));
+    }
+    ops.push(Operation::new(
+        20,
+        0,
+        100,
+        on("hard", CasInput::Read),
+        saw(1000),
+    ));
+    ops.push(Operation::new(21, 0, 1, on("bad", written(1)), saw(0)));
+    ops.push(Operation::new(21, 2, 3, on("bad", CasInput::Read), saw(2)));
+    ops
+}
+
+#[test]
+fn an_illegal_partition_stops_the_others_at_the_end_of_its_round_whoever_ran_first() {
+    let run = |threads: usize, reversed: bool, all_partitions: bool| {
+        let mut ops = one_bad_key_among_long_ones();
+        if reversed {
+            ops.reverse();
+        }
+        let options = Options {
+            all_partitions,
+            ..Options::default()
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let result =
+            pool.install(|| check(&KeyedCasRegister, &History::new(ops), &options).unwrap());
+        let by_label = |label: &str| {
+            let p = result
+                .partitions
+                .iter()
+                .find(|p| p.label.contains(label))
+                .unwrap();
+            (p.verdict, p.undecided, p.states_explored)
+        };
+        (by_label("easy"), by_label("hard"), by_label("bad"))
+    };
+    let (easy, hard, bad) = run(1, false, false);
+    assert_eq!(bad.0, Verdict::Illegal);
+    // "bad" ended in the first round. "easy" is run alone first and ends later, and "hard" later still:
+    // both are stopped as they stood at the end of that round.
+    for stopped in [easy, hard] {
+        assert_eq!(stopped.0, Verdict::Unknown);
+        assert_eq!(stopped.1, Some(Undecided::Cancelled));
+    }
+    for threads in [1, 2] {
+        for reversed in [false, true] {
+            assert_eq!(run(threads, reversed, false), (easy, hard, bad));
+        }
+    }
+    // Asked for every partition, each is decided, after exploring more than it had by then.
+    let all = run(2, false, true);
+    assert_eq!(
+        (all.0 .0, all.1 .0, all.2 .0),
+        (Verdict::Ok, Verdict::Illegal, Verdict::Illegal)
+    );
+    assert!(all.0 .2 > easy.2 && all.1 .2 > hard.2, "{all:?}");
+    assert_eq!(all.2, bad);
+    assert!(all.1 .2 > 5_000, "{all:?}");
 }
 
 #[test]
