@@ -77,7 +77,8 @@ pub struct Options {
     pub max_partials: usize,
     /// Describe the model state after every step of the evidence ([`Step::state`]). A caller that
     /// only needs the verdict (a stress harness checking thousands of histories, whose states may
-    /// be megabytes each) turns it off: the steps then carry empty states.
+    /// be megabytes each) turns it off: the steps then carry empty states, which
+    /// [`crate::dynamic::Checked::describe_steps`] can describe later, a partition at a time.
     pub describe_states: bool,
     pub cancel: Option<CancelHandle>,
     pub progress: Option<Arc<Progress>>,
@@ -477,24 +478,46 @@ impl<'h, M: Model> Running<'h, M> {
 
     /// The steps of `order` (local indices) with the state after each, described when asked.
     fn replay(&self, order: &[usize], describe: bool) -> Vec<Step> {
-        let mut state = self.model.init();
-        order
-            .iter()
-            .map(|&local| {
-                let op = self.operations[local];
-                if let Some(next) = self.model.step(&state, &op.input, op.output.as_ref()) {
-                    state = next;
-                }
-                Step {
+        let mut steps = Vec::with_capacity(order.len());
+        replay(
+            self.model,
+            order.iter().copied(),
+            |local| self.operations[local],
+            |local, state| {
+                steps.push(Step {
                     op: self.global[local],
                     state: if describe {
-                        self.model.describe_state(&state)
+                        self.model.describe_state(state)
                     } else {
                         String::new()
                     },
-                }
-            })
-            .collect()
+                })
+            },
+        );
+        steps
+    }
+}
+
+/// Calls `after` with each index of `order` and the state after its operation, from the model's
+/// initial state, where `operation` gives the operation of an index: the states of a linearization or
+/// a prefix of the evidence. (Their steps are all accepted; one the model rejected would leave the
+/// state as it was.)
+pub(crate) fn replay<'h, M: Model>(
+    model: &M,
+    order: impl Iterator<Item = usize>,
+    operation: impl Fn(usize) -> &'h Operation<M::Input, M::Output>,
+    mut after: impl FnMut(usize, &M::State),
+) where
+    M::Input: 'h,
+    M::Output: 'h,
+{
+    let mut state = model.init();
+    for i in order {
+        let op = operation(i);
+        if let Some(next) = model.step(&state, &op.input, op.output.as_ref()) {
+            state = next;
+        }
+        after(i, &state);
     }
 }
 

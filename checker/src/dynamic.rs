@@ -33,7 +33,7 @@ use crate::models::{
     CasRegister, KeyedCasRegister, Kv, MultiRegister, Mutex, Queue, Register, Set, ShardConfig,
     Value,
 };
-use crate::verdict::CheckResult;
+use crate::verdict::{CheckResult, Step};
 use crate::view::{HistoryView, OpView, StreamedView};
 
 /// The names of the built-in models.
@@ -83,6 +83,13 @@ impl Checked {
             move |i| history.operation_with_data(i),
         )
     }
+
+    /// The state after each of `steps` (a linearization or a prefix of this history's evidence),
+    /// described: what the check leaves out under [`Options::describe_states`] `false`, for a caller
+    /// that writes the steps one partition at a time and so never holds them all described.
+    pub fn describe_steps(&self, steps: &[Step]) -> Vec<String> {
+        self.history.describe_steps(steps)
+    }
 }
 
 impl std::fmt::Debug for Checked {
@@ -103,6 +110,7 @@ trait Describe: Send + Sync {
     fn annotations(&self) -> &[Annotation];
     /// The `index`-th operation described, with its data.
     fn operation_with_data(&self, index: usize) -> OpView;
+    fn describe_steps(&self, steps: &[Step]) -> Vec<String>;
 }
 
 struct Typed<M: Model> {
@@ -135,6 +143,18 @@ where
 
     fn operation_with_data(&self, index: usize) -> OpView {
         OpView::with_data_of(&self.model, &self.history.operations[index])
+    }
+
+    /// The steps replayed from the initial state, as the check describes them.
+    fn describe_steps(&self, steps: &[Step]) -> Vec<String> {
+        let mut states = Vec::with_capacity(steps.len());
+        crate::check::replay(
+            &self.model,
+            steps.iter().map(|step| step.op),
+            |i| &self.history.operations[i],
+            |_, state| states.push(self.model.describe_state(state)),
+        );
+        states
     }
 }
 

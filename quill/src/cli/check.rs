@@ -105,7 +105,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         partition: !args.no_partition,
         // The state after each step of the evidence is shown only in the JSON and the pictures; the
         // verdict line never needs it, and on a big passing history it is a string per operation.
-        describe_states: args.json || args.html.is_some() || args.svg.is_some(),
+        // The JSON describes the states itself, a partition at a time, as it writes them.
+        describe_states: args.html.is_some() || args.svg.is_some(),
         ..Options::default()
     };
     let extra = Extra {
@@ -141,6 +142,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             &summary,
             !args.no_history,
             args.no_timings,
+            options.describe_states,
         )?;
     } else if args.files.len() > 1 {
         out.write(|w| writeln!(w, "{summary}"))?;

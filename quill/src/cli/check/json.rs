@@ -12,7 +12,8 @@
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use checker::{CheckResult, PartitionResult, Step};
+use checker::dynamic::Checked;
+use checker::{CheckResult, PartitionResult};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::json;
 
@@ -26,6 +27,7 @@ pub(super) fn print_json(
     summary: &Summary,
     with_history: bool,
     no_timings: bool,
+    states_described: bool,
 ) -> anyhow::Result<()> {
     let document = Document {
         files,
@@ -33,6 +35,7 @@ pub(super) fn print_json(
         summary,
         with_history,
         no_timings,
+        states_described,
     };
     out.write(|w| {
         // Serde writes many small pieces; standard output alone would pass each on in 1 KB writes.
@@ -49,6 +52,9 @@ struct Document<'a> {
     summary: &'a Summary,
     with_history: bool,
     no_timings: bool,
+    /// Whether the check described the states of the evidence (`Options::describe_states`); if not,
+    /// they are described here, a partition at a time, as it is written.
+    states_described: bool,
 }
 
 impl Serialize for Document<'_> {
@@ -82,6 +88,7 @@ impl Serialize for Files<'_, '_> {
                 outcome,
                 with_history: document.with_history,
                 no_timings: document.no_timings,
+                states_described: document.states_described,
             },
         ))
     }
@@ -93,6 +100,7 @@ struct Entry<'a> {
     outcome: &'a FileOutcome,
     with_history: bool,
     no_timings: bool,
+    states_described: bool,
 }
 
 impl Serialize for Entry<'_> {
@@ -109,8 +117,9 @@ impl Serialize for Entry<'_> {
                 entry.serialize_field(
                     "result",
                     &ResultJson {
-                        result: &checked.result,
+                        checked,
                         no_timings: self.no_timings,
+                        states_described: self.states_described,
                     },
                 )?;
                 entry.serialize_field("verdict", &checked.result.verdict)?;
@@ -127,8 +136,9 @@ impl Serialize for Entry<'_> {
 /// A check's result; with `--no-timings`, without the measured times (the check's and every
 /// partition's `micros`), the only fields of the result that differ between runs.
 struct ResultJson<'a> {
-    result: &'a CheckResult,
+    checked: &'a Checked,
     no_timings: bool,
+    states_described: bool,
 }
 
 impl Serialize for ResultJson<'_> {
@@ -138,7 +148,7 @@ impl Serialize for ResultJson<'_> {
             partitions,
             micros,
             counterexample,
-        } = self.result;
+        } = &self.checked.result;
         let mut result = serializer.serialize_struct("CheckResult", 4)?;
         if let Some(counterexample) = counterexample {
             result.serialize_field("counterexample", &sorted(counterexample)?)?;
@@ -149,6 +159,7 @@ impl Serialize for ResultJson<'_> {
         let partitions = partitions.iter().map(|partition| PartitionJson {
             partition,
             no_timings: self.no_timings,
+            describe: (!self.states_described).then_some(self.checked),
         });
         result.serialize_field("partitions", &Seq(partitions))?;
         result.serialize_field("verdict", verdict)?;
@@ -159,6 +170,8 @@ impl Serialize for ResultJson<'_> {
 struct PartitionJson<'a> {
     partition: &'a PartitionResult,
     no_timings: bool,
+    /// The checked history, when the states of the steps are still to be described.
+    describe: Option<&'a Checked>,
 }
 
 impl Serialize for PartitionJson<'_> {
@@ -178,15 +191,41 @@ impl Serialize for PartitionJson<'_> {
         partition.serialize_field("initial_state", initial_state)?;
         partition.serialize_field("label", label)?;
         if !linearization.is_empty() {
-            partition
-                .serialize_field("linearization", &Seq(linearization.iter().map(SortedStep)))?;
+            match self.describe {
+                None => partition.serialize_field(
+                    "linearization",
+                    &Seq(linearization
+                        .iter()
+                        .map(|step| SortedStep(step.op, &step.state))),
+                )?,
+                Some(checked) => {
+                    let states = checked.describe_steps(linearization);
+                    let steps = linearization.iter().zip(&states);
+                    partition.serialize_field(
+                        "linearization",
+                        &Seq(steps.map(|(step, state)| SortedStep(step.op, state))),
+                    )?
+                }
+            }
         }
         if !self.no_timings {
             partition.serialize_field("micros", micros)?;
         }
         partition.serialize_field("operations", operations)?;
         if !partial.is_empty() {
-            partition.serialize_field("partial", &sorted(partial)?)?;
+            match self.describe {
+                None => partition.serialize_field("partial", &sorted(partial)?)?,
+                Some(checked) => {
+                    let mut partial = partial.clone();
+                    for prefix in &mut partial {
+                        let states = checked.describe_steps(&prefix.steps);
+                        for (step, state) in prefix.steps.iter_mut().zip(states) {
+                            step.state = state;
+                        }
+                    }
+                    partition.serialize_field("partial", &sorted(&partial)?)?
+                }
+            }
         }
         partition.serialize_field("states_explored", states_explored)?;
         if let Some(undecided) = undecided {
@@ -197,14 +236,14 @@ impl Serialize for PartitionJson<'_> {
     }
 }
 
-struct SortedStep<'a>(&'a Step);
+/// A step of a linearization (a `Step`): its operation and the state after it.
+struct SortedStep<'a>(usize, &'a str);
 
 impl Serialize for SortedStep<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let Step { op, state } = self.0;
         let mut step = serializer.serialize_struct("Step", 2)?;
-        step.serialize_field("op", op)?;
-        step.serialize_field("state", state)?;
+        step.serialize_field("op", &self.0)?;
+        step.serialize_field("state", self.1)?;
         step.end()
     }
 }
@@ -335,21 +374,74 @@ mod tests {
             .map(PathBuf::from)
             .collect();
         let summary = Summary::of(&outcomes);
+        // The same files checked without the states described: the document describes them.
+        let undescribed = Options {
+            describe_states: false,
+            ..Options::default()
+        };
+        let later = vec![
+            checked(ok, "kv", &undescribed, false),
+            checked(stale, "kv", &undescribed, true),
+            checked(
+                stale,
+                "kv",
+                &Options {
+                    timeout: Some(std::time::Duration::ZERO),
+                    ..undescribed.clone()
+                },
+                false,
+            ),
+            FileOutcome::Error("no such file".into()),
+        ];
         for with_history in [true, false] {
             for no_timings in [true, false] {
-                let document = Document {
-                    files: &files,
-                    outcomes: &outcomes,
-                    summary: &summary,
-                    with_history,
-                    no_timings,
-                };
-                assert_eq!(
-                    serde_json::to_string(&document).unwrap(),
-                    as_value(&files, &outcomes, &summary, with_history, no_timings),
-                    "with_history {with_history}, no_timings {no_timings}"
-                );
+                let expected = as_value(&files, &outcomes, &summary, with_history, no_timings);
+                for (outcomes, states_described) in [(&outcomes, true), (&later, false)] {
+                    let document = Document {
+                        files: &files,
+                        outcomes,
+                        summary: &summary,
+                        with_history,
+                        no_timings,
+                        states_described,
+                    };
+                    let streamed = serde_json::to_string(&document).unwrap();
+                    if no_timings {
+                        assert_eq!(
+                            streamed, expected,
+                            "with_history {with_history}, states described {states_described}"
+                        );
+                    } else {
+                        assert_eq!(
+                            without_micros(&streamed),
+                            without_micros(&expected),
+                            "with_history {with_history}, states described {states_described}"
+                        );
+                    }
+                }
             }
         }
+    }
+
+    /// The document with every `"micros"` field's number zeroed: runs measure different times.
+    fn without_micros(document: &str) -> String {
+        let mut value: serde_json::Value = serde_json::from_str(document).unwrap();
+        fn zero(value: &mut serde_json::Value) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    for (key, v) in map.iter_mut() {
+                        if key == "micros" {
+                            *v = json!(0);
+                        } else {
+                            zero(v);
+                        }
+                    }
+                }
+                serde_json::Value::Array(items) => items.iter_mut().for_each(zero),
+                _ => {}
+            }
+        }
+        zero(&mut value);
+        value.to_string()
     }
 }
