@@ -110,6 +110,7 @@ trait Describe: Send + Sync {
     fn annotations(&self) -> &[Annotation];
     /// The `index`-th operation described, with its data.
     fn operation_with_data(&self, index: usize) -> OpView;
+    /// The state after each of `steps`, described ([`Checked::describe_steps`]).
     fn describe_steps(&self, steps: &[Step]) -> Vec<String>;
 }
 
