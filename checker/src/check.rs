@@ -418,15 +418,29 @@ impl<'h, M: Model> Running<'h, M> {
     /// when it runs out of choices it is dropped and the search goes on alone. Both are counted in
     /// steps, not time, so which of them answers does not depend on the machine.
     fn run(&mut self, budget: u64, limits: &Limits<'_>) -> Option<Outcome> {
-        // Backjumping can only help when some writes are independent of each other.
-        if matches!(self.probe, Probe::NotYet)
-            && self.search.independence()
-            && self.search.explored > self.global.len() as u64 * PROBE_AFTER_PER_OPERATION
-        {
-            self.probe =
-                Probe::Running(Box::new(Search::probe(self.model, self.operations.clone())));
-        }
         let mut budget = budget;
+        // Backjumping can only help when some writes are independent of each other. The probe joins as
+        // soon as the search passes its threshold, not at the next round: rounds grow fourfold, and
+        // waiting for one would leave the search alone for up to four times as long (c50-ok
+        // unpartitioned: 27,978 configurations then, 14,479 now).
+        let threshold = self.global.len() as u64 * PROBE_AFTER_PER_OPERATION;
+        while matches!(self.probe, Probe::NotYet) && self.search.independence() {
+            if self.search.explored > threshold {
+                self.probe =
+                    Probe::Running(Box::new(Search::probe(self.model, self.operations.clone())));
+                break;
+            }
+            if budget == 0 {
+                return None;
+            }
+            // A step explores at most one configuration: the search runs no further than the threshold,
+            // in slices that shrink as it nears it.
+            let slice = (threshold + 1 - self.search.explored).min(budget);
+            budget -= slice;
+            if let Some(outcome) = self.search.run(slice, limits) {
+                return Some(outcome);
+            }
+        }
         let probed = match &mut self.probe {
             Probe::Running(probe) => {
                 budget /= 2;
