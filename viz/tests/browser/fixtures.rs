@@ -194,17 +194,6 @@ pub fn large(n: usize) -> Checked {
 /// and reads return what the effects before them wrote, so the history is linearizable by
 /// construction. Intervals of different clients overlap.
 pub fn generated(n: usize, clients: u64, keys: usize, seed: u64) -> History<KvInput, KvOutput> {
-    generated_with(n, clients, keys, seed, 0)
-}
-
-/// [`generated`], with `hot_percent` of the operations on key `k0`.
-pub fn generated_with(
-    n: usize,
-    clients: u64,
-    keys: usize,
-    seed: u64,
-    hot_percent: u64,
-) -> History<KvInput, KvOutput> {
     let mut rng = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
@@ -225,11 +214,7 @@ pub fn generated_with(
         let effect = call + 1 + next(6) as i64;
         let ret = effect + 1 + next(6) as i64;
         clock[c] = ret;
-        let key = if next(100) < hot_percent {
-            0
-        } else {
-            next(keys as u64) as usize
-        };
+        let key = next(keys as u64) as usize;
         let value = (next(3) == 0).then_some(i);
         planned.push((effect, client, call, ret, key, value));
     }
